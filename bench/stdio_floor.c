@@ -1,0 +1,112 @@
+/*
+ * stdio_floor.c: the benchmark floor for the stdio transport. A minimal C
+ * JSON-RPC client: it spawns the server, writes the same request lines
+ * mcptest writes (initialize, notifications/initialized, tools/call echo)
+ * to its stdin and reads each reply line from its stdout, doing no JSON
+ * work at all. Its calls per second and CPU per call are the floor
+ * mcptest is measured against (bench/run.sh).
+ *
+ * usage: stdio_floor CALLS WARMUP -- SERVER ARGV...
+ * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"max_rss_kib":K}
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char rbuf[1 << 20];
+static size_t rlen;
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void write_all(int fd, const char *s, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0) { if (errno == EINTR) continue; perror("write"); exit(1); }
+    s += w; n -= (size_t)w;
+  }
+}
+
+/* Read until one full line is buffered; drop it. */
+static void read_line(int fd) {
+  for (;;) {
+    char *nl = memchr(rbuf, '\n', rlen);
+    if (nl) {
+      size_t used = (size_t)(nl - rbuf) + 1;
+      memmove(rbuf, rbuf + used, rlen - used);
+      rlen -= used;
+      return;
+    }
+    ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen);
+    if (r <= 0) { fprintf(stderr, "server closed stdout\n"); exit(1); }
+    rlen += (size_t)r;
+  }
+}
+
+/* A request: one line written, one line read (the server sends no
+ * notifications for these calls). */
+static void call(int in, int out, int id) {
+  char line[256];
+  int n = snprintf(line, sizeof line,
+    "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+    "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}\n", id);
+  write_all(in, line, (size_t)n);
+  read_line(out);
+}
+
+int main(int argc, char **argv) {
+  int calls, warmup, i, pin[2], pout[2], id = 1;
+  pid_t pid;
+  double t0, c0, t1, c1;
+  struct rusage ru;
+  const char *init =
+    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+    "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"floor\",\"version\":\"0\"}}}\n";
+  const char *initialized = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+  if (argc < 5 || strcmp(argv[3], "--") != 0) {
+    fprintf(stderr, "usage: stdio_floor CALLS WARMUP -- SERVER ARGV...\n");
+    return 2;
+  }
+  calls = atoi(argv[1]);
+  warmup = atoi(argv[2]);
+  if (pipe(pin) || pipe(pout)) { perror("pipe"); return 1; }
+  pid = fork();
+  if (pid == 0) {
+    dup2(pin[0], 0); dup2(pout[1], 1);
+    close(pin[0]); close(pin[1]); close(pout[0]); close(pout[1]);
+    execvp(argv[4], argv + 4);
+    perror("exec");
+    _exit(127);
+  }
+  close(pin[0]); close(pout[1]);
+  write_all(pin[1], init, strlen(init));
+  read_line(pout[0]);
+  write_all(pin[1], initialized, strlen(initialized));
+  for (i = 0; i < warmup; i++) call(pin[1], pout[0], id++);
+  t0 = now(); c0 = cpu();
+  for (i = 0; i < calls; i++) call(pin[1], pout[0], id++);
+  t1 = now(); c1 = cpu();
+  close(pin[1]);
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  getrusage(RUSAGE_SELF, &ru);
+  printf("{\"calls\":%d,\"seconds\":%.4f,\"calls_per_s\":%.1f,\"cpu_us_per_call\":%.2f,\"max_rss_kib\":%ld}\n",
+         calls, t1 - t0, calls / (t1 - t0), (c1 - c0) * 1e6 / calls, ru.ru_maxrss);
+  return 0;
+}

@@ -1,0 +1,241 @@
+-- mcptest.client: the MCP client core, JSON-RPC request plumbing over any
+-- transport. It knows nothing of how a session starts (mcptest.lifecycle
+-- does) nor how bytes move (mcptest.transport.*). Requests look blocking:
+-- request() steps the shared loop until the answer arrives, answering
+-- server requests and recording notifications meanwhile.
+local json = require("mcptest.json")
+local loop = require("mcptest.loop")
+local errors = require("mcptest.errors")
+local sys = require("mcptest.core.sys")
+
+local Client = {}
+Client.__index = Client
+
+local M = { Client = Client, default_timeout = 30 }
+
+-- Every open client, weakly held, so the runner can close what scripts forget.
+local open_clients = setmetatable({}, { __mode = "k" })
+M.open_clients = open_clients
+
+local function now() return sys.now() end
+
+function M.new(transport, opts)
+  local c = setmetatable({
+    transport = transport,
+    next_id = 0,
+    waiting = {},        -- id -> true while a request is in flight
+    responses = {},      -- id -> response message, until taken
+    handlers = {},       -- method -> function(params, client)
+    notifications = {},  -- every notification, in order of arrival
+    stray = {},          -- responses whose id matched nothing
+    stderr = "",
+    timeout = opts.timeout or M.default_timeout,
+    verbose = opts.verbose,
+  }, Client)
+  for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
+  transport.on_message = function(msg) c:dispatch(msg) end
+  transport.on_stderr = function(_, all) c.stderr = all end
+  open_clients[c] = true
+  return c
+end
+
+function Client:log(dir, msg)
+  if self.verbose then
+    io.stderr:write(dir, " ", json.encode(msg), "\n")
+  end
+end
+
+function Client:send(msg)
+  self:log(">>", msg)
+  self.transport:send(msg)
+end
+
+-- Answer a server->client request with the registered handler.
+function Client:answer(msg)
+  local handler = self.handlers[msg.method]
+  local reply
+  if msg.method == "ping" and not handler then
+    reply = { jsonrpc = "2.0", id = msg.id, result = json.object() }
+  elseif not handler then
+    reply = { jsonrpc = "2.0", id = msg.id,
+              error = { code = -32601, message = "mcptest: no handler for " .. tostring(msg.method)
+                        .. " (give one in connect{on = {...}} or c:on())" } }
+  else
+    local ok, result = pcall(handler, msg.params or json.object(), self)
+    if ok then
+      reply = { jsonrpc = "2.0", id = msg.id, result = result == nil and json.object() or result }
+    elseif type(result) == "table" and result.code then
+      reply = { jsonrpc = "2.0", id = msg.id, error = { code = result.code,
+                message = tostring(result.message), data = result.data } }
+    else
+      reply = { jsonrpc = "2.0", id = msg.id,
+                error = { code = -32603, message = "handler for " .. msg.method .. " failed: " .. tostring(result) } }
+    end
+  end
+  if not self.transport:failure() and not self.closed then self:send(reply) end
+end
+
+function Client:dispatch(msg)
+  self:log("<<", msg)
+  if msg.method ~= nil then
+    if msg.id ~= nil then return self:answer(msg) end
+    self.notifications[#self.notifications + 1] = msg
+    local h = self.handlers[msg.method]
+    if h then pcall(h, msg.params or json.object(), self) end
+    return
+  end
+  local id = msg.id
+  if id ~= nil and self.waiting[id] then
+    self.waiting[id] = nil
+    self.responses[id] = msg
+  else
+    self.stray[#self.stray + 1] = msg
+  end
+end
+
+-- Send a request; returns its id.
+function Client:start(method, params)
+  if self.closed then errors.raise("usage", "the client is closed", { method = method }) end
+  local id = self.next_id + 1
+  self.next_id = id
+  self.waiting[id] = true
+  self:send({ jsonrpc = "2.0", id = id, method = method, params = params })
+  return id
+end
+
+-- Wait for the response to id; returns the response message or raises
+-- transport/timeout errors.
+function Client:await(id, method, timeout)
+  local responses, transport = self.responses, self.transport
+  local deadline = now() + (timeout or self.timeout)
+  while true do
+    local msg = responses[id]
+    if msg then
+      responses[id] = nil
+      return msg
+    end
+    local failed = transport:failure()
+    if failed then
+      self.waiting[id] = nil
+      local e = errors.new(failed.kind, failed.message, { method = method, url = failed.url,
+                                                          http_status = failed.http_status })
+      error(e, 0)
+    end
+    local left = deadline - now()
+    if left <= 0 then
+      self.waiting[id] = nil
+      pcall(self.send, self, { jsonrpc = "2.0", method = "notifications/cancelled",
+                               params = { requestId = id, reason = "mcptest: request timed out" } })
+      errors.raise("timeout", string.format("no response to %s within %g s from %s",
+        method, timeout or self.timeout, transport.description), { method = method })
+    end
+    loop.step(left)
+  end
+end
+
+-- Turn a response into result, or an error object.
+local function outcome(msg, method)
+  if msg.error ~= nil then
+    local e = msg.error
+    if type(e) ~= "table" then
+      return false, errors.new("protocol", "malformed JSON-RPC error in response to " .. method)
+    end
+    return false, errors.new("jsonrpc", tostring(e.message), { code = e.code, data = e.data, method = method })
+  end
+  if msg.result == nil then
+    return false, errors.new("protocol", "response to " .. method .. " has neither result nor error")
+  end
+  return true, msg.result
+end
+
+-- c:request(method, params[, opts]) -> result; raises mcptest.Error.
+function Client:request(method, params, opts)
+  local id = self:start(method, params)
+  local ok, res = outcome(self:await(id, method, opts and opts.timeout), method)
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- c:try(method, params) -> true, result | false, error (never raises for
+-- server or transport failures).
+function Client:try(method, params, opts)
+  local ok, res = pcall(function()
+    local id = self:start(method, params)
+    return { outcome(self:await(id, method, opts and opts.timeout), method) }
+  end)
+  if not ok then
+    if errors.is(res) then return false, res end
+    error(res, 0)
+  end
+  return res[1], res[2]
+end
+
+function Client:notify(method, params)
+  self:send({ jsonrpc = "2.0", method = method, params = params })
+end
+
+function Client:on(method, handler)
+  self.handlers[method] = handler
+end
+
+-- Follow nextCursor until the server stops giving one.
+function Client:list_all(method, field, params)
+  local items, seen = json.array(), {}
+  local p = params or {}
+  for _ = 1, 100000 do
+    local res = self:request(method, next(p) and p or nil)
+    local page = res[field]
+    if type(page) ~= "table" then
+      errors.raise("protocol", method .. " result has no '" .. field .. "' array", { method = method })
+    end
+    for i = 1, #page do items[#items + 1] = page[i] end
+    local cursor = res.nextCursor
+    if cursor == nil or cursor == json.null or cursor == "" then return items end
+    if seen[cursor] then
+      errors.raise("protocol", method .. " returned the cursor " .. string.format("%q", cursor)
+        .. " twice: the server's pagination loops", { method = method })
+    end
+    seen[cursor] = true
+    p = { cursor = cursor }
+  end
+  errors.raise("protocol", method .. ": more than 100000 pages", { method = method })
+end
+
+function Client:list_tools() return self:list_all("tools/list", "tools") end
+function Client:list_resources() return self:list_all("resources/list", "resources") end
+function Client:list_resource_templates()
+  return self:list_all("resources/templates/list", "resourceTemplates")
+end
+function Client:list_prompts() return self:list_all("prompts/list", "prompts") end
+
+function Client:call_tool(name, args, opts)
+  return self:request("tools/call", { name = name, arguments = args or json.object() }, opts)
+end
+
+function Client:read_resource(uri) return self:request("resources/read", { uri = uri }) end
+function Client:get_prompt(name, args)
+  return self:request("prompts/get", { name = name, arguments = args })
+end
+function Client:complete(ref, argument)
+  return self:request("completion/complete", { ref = ref, argument = argument })
+end
+function Client:ping() return self:request("ping") end
+function Client:set_log_level(level) return self:request("logging/setLevel", { level = level }) end
+function Client:subscribe(uri) return self:request("resources/subscribe", { uri = uri }) end
+function Client:unsubscribe(uri) return self:request("resources/unsubscribe", { uri = uri }) end
+
+function Client:close()
+  if self.closed then return end
+  self.closed = true
+  open_clients[self] = nil
+  self.transport:close()
+  self.stderr = self.transport.stderr or self.stderr
+end
+Client.__close = Client.close
+Client.__gc = function(c) if not c.closed then pcall(Client.close, c) end end
+
+function M.close_all()
+  for c in pairs(open_clients) do pcall(Client.close, c) end
+end
+
+return M

@@ -1,0 +1,132 @@
+-- mcptest.runner: runs busted-style scripts with busted's own core, file
+-- loader, filters and output handlers, composed here rather than through
+-- busted.runner (which calls os.exit), so the host keeps the exit code
+-- and the cleanup: every client a script left open is closed, every
+-- server it started is stopped.
+local errors = require("mcptest.errors")
+
+local M = {}
+
+local handler_names = {
+  tap = "TAP", junit = "junit", json = "mcptest.reporters.json",
+  terminal = false, plain = "plainTerminal", utf = "utfTerminal",
+}
+
+local function terminal_handler()
+  local sys = require("mcptest.core.sys")
+  return sys.isatty(1) and "utfTerminal" or "plainTerminal"
+end
+
+-- Files that do not load stop the run before anything starts (exit 2).
+local function preflight(files)
+  for _, f in ipairs(files) do
+    local fh = io.open(f, "r")
+    if not fh then return false, "cannot open " .. f .. ": no such file or not readable" end
+    fh:close()
+    if f:match("%.ya?ml$") then
+      return false, f .. ": YAML suites are not supported by this build yet (the suite compiler is planned)"
+    end
+    local chunk, err = loadfile(f)
+    if not chunk then return false, "cannot load " .. err end
+  end
+  return true
+end
+
+-- opts: output, output_file, filter, filter_out, tags, exclude_tags,
+-- verbose, args (the script's arg table entries)
+function M.run(files, opts)
+  local ok, err = preflight(files)
+  if not ok then
+    io.stderr:write("mcptest: ", err, "\n")
+    return 2
+  end
+  _G.arg = { [0] = files[1] }
+  for i, a in ipairs(opts.args or {}) do _G.arg[i] = a end
+
+  local busted = require("busted.core")()
+  require("busted")(busted)
+  require("mcptest.matchers")
+
+  local counts = { tests = 0, failures = 0, errors = 0 }
+  local unreachable, unreachable_msg = false, nil
+  local outside_test = { file = true, describe = true, context = true, setup = true,
+                         lazy_setup = true, strict_setup = true, before_each = true }
+
+  -- See raw error objects before busted turns them into strings.
+  local rewrite = busted.rewriteMessage
+  busted.rewriteMessage = function(element, message, trace)
+    if errors.is(message) and errors.unreachable[message.kind]
+       and outside_test[element and element.descriptor or "file"] then
+      unreachable, unreachable_msg = true, tostring(message)
+    end
+    return rewrite(element, message, trace)
+  end
+  busted.subscribe({ "test", "end" }, function()
+    counts.tests = counts.tests + 1
+    return nil, true
+  end)
+  busted.subscribe({ "error" }, function()
+    counts.errors = counts.errors + 1
+    return nil, true
+  end)
+  busted.subscribe({ "failure" }, function(element)
+    if element.descriptor == "it" then counts.failures = counts.failures + 1
+    else counts.errors = counts.errors + 1 end
+    return nil, true
+  end)
+
+  local output = opts.output or "terminal"
+  local handler = handler_names[output]
+  if handler == nil then handler = output end -- any busted handler or module name
+  if handler == false then handler = terminal_handler() end
+
+  local out_file, saved_output
+  if opts.output_file and handler ~= "junit" then
+    out_file = io.open(opts.output_file, "w")
+    if not out_file then
+      io.stderr:write("mcptest: cannot write ", opts.output_file, "\n")
+      return 2
+    end
+    saved_output = io.output()
+    io.output(out_file)
+  end
+  require("busted.modules.output_handler_loader")()(busted, handler, {
+    defaultOutput = terminal_handler(),
+    verbose = opts.verbose,
+    suppressPending = false,
+    language = "en",
+    deferPrint = false,
+    arguments = handler == "junit" and opts.output_file and { opts.output_file } or {},
+  })
+  require("busted.modules.filter_loader")()(busted, {
+    tags = opts.tags or {}, excludeTags = opts.exclude_tags or {},
+    filter = opts.filter or {}, filterOut = opts.filter_out or {},
+    list = false, nokeepgoing = false, suppressPending = false,
+  })
+  require("busted.modules.test_file_loader")(busted, { "lua" })(files, {}, {
+    excludes = {}, verbose = opts.verbose, recursive = false,
+  })
+  require("busted.execute")(busted)(1, { seed = nil, shuffle = false, sort = false })
+  busted.publish({ "exit" })
+
+  require("mcptest.client").close_all()
+  local fx = package.loaded["mcptest.fixture"]
+  if fx and fx.stop_all then fx.stop_all() end
+  if out_file then
+    io.output(saved_output)
+    out_file:close()
+  end
+
+  if unreachable then
+    io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
+    return 3
+  end
+  if counts.failures + counts.errors > 0 then return 1 end
+  if counts.tests == 0 then
+    io.stderr:write("mcptest: warning: no tests ran (no it blocks",
+      (next(opts.filter or {}) or next(opts.tags or {})) and " matched the filter" or "", ")\n")
+  end
+  return 0
+end
+
+return M

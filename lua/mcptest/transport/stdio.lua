@@ -1,0 +1,182 @@
+-- mcptest.transport.stdio: MCP over a child process's stdin/stdout,
+-- newline-delimited JSON-RPC (MCP 2025-11-25 "stdio" transport).
+-- The transport interface every transport offers the client core:
+--   t:send(message_table)          queue one message (raises on a dead peer)
+--   t.on_message = function(msg)   called for each message received
+--   t.on_stderr = function(chunk)  called with stderr bytes (stdio only)
+--   t:failure()                    nil, or the Error that ended the transport
+--   t:close()                      stop the server, bounded in time
+--   t.description                  a short name for messages
+local process = require("mcptest.core.process")
+local json = require("mcptest.json")
+local loop = require("mcptest.loop")
+local errors = require("mcptest.errors")
+
+local M = {}
+local Stdio = {}
+Stdio.__index = Stdio
+
+-- Split "node server.js --flag" on blanks, honouring simple quotes.
+local function split_command(s)
+  local argv, cur, quote = {}, nil, nil
+  for ch in s:gmatch(".") do
+    if quote then
+      if ch == quote then quote = nil else cur = (cur or "") .. ch end
+    elseif ch == "'" or ch == '"' then
+      quote = ch; cur = cur or ""
+    elseif ch:match("%s") then
+      if cur then argv[#argv + 1] = cur; cur = nil end
+    else
+      cur = (cur or "") .. ch
+    end
+  end
+  if cur then argv[#argv + 1] = cur end
+  return argv
+end
+M.split_command = split_command
+
+local function build_env(extra)
+  if not extra then return nil end
+  local env = require("mcptest.core.sys").environ()
+  for k, v in pairs(extra) do
+    if v == false then env[k] = nil else env[k] = tostring(v) end
+  end
+  local list = {}
+  for k, v in pairs(env) do list[#list + 1] = k .. "=" .. v end
+  return list
+end
+
+local function tail_lines(s, n)
+  local lines = {}
+  for line in s:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  local from = math.max(1, #lines - n + 1)
+  return table.concat(lines, "\n", from)
+end
+M.tail_lines = tail_lines
+
+-- Open: spawn the server. opts: command (array or string), env, cwd.
+function M.open(opts)
+  local argv = opts.command
+  if type(argv) == "string" then argv = split_command(argv) end
+  if type(argv) ~= "table" or #argv == 0 then
+    errors.raise("usage", "command must be a non-empty array, e.g. {\"node\", \"server.js\"}")
+  end
+  local proc, err = process.spawn{ argv = argv, env = build_env(opts.env), cwd = opts.cwd }
+  if not proc then
+    err.message = err.message .. "; check that the command is installed and on PATH"
+    error(err, 0)
+  end
+  local t = setmetatable({
+    proc = proc,
+    argv = argv,
+    description = "stdio server '" .. table.concat(argv, " ") .. "'",
+    stderr = "",
+    stderr_max = opts.stderr_max or 1024 * 1024,
+  }, Stdio)
+  t.out_fd, t.err_fd, t.in_fd = proc:fds()
+  t.read_fds = { t.out_fd, t.err_fd }
+  loop.register(t)
+  return t
+end
+
+function Stdio:fds()
+  local pending = select(4, self.proc:fds())
+  if pending > 0 then return self.read_fds, { self.in_fd } end
+  return self.read_fds
+end
+
+function Stdio:last_stderr(n)
+  local s = tail_lines(self.stderr, n or 10)
+  if s == "" then return "" end
+  return "\nlast stderr lines:\n  " .. s:gsub("\n", "\n  ")
+end
+
+-- The transport ended: remember why, stop watching it.
+function Stdio:fail(kind, message)
+  if self.failed then return end
+  self:drain_stderr()
+  self.failed = errors.new(kind, message .. self:last_stderr(), { server = self.description })
+  loop.unregister(self)
+end
+
+function Stdio:failure() return self.failed end
+
+function Stdio:drain_stderr()
+  if self.err_fd < 0 then return end
+  local chunk, eof = self.proc:read_stderr()
+  if #chunk > 0 then
+    local s = self.stderr .. chunk
+    if #s > self.stderr_max then s = s:sub(-self.stderr_max) end
+    self.stderr = s
+    if self.on_stderr then self.on_stderr(chunk, s) end
+  end
+  if eof then
+    self.err_fd = -1
+    self.read_fds = { self.out_fd }
+    loop.changed()
+  end
+end
+
+local function exit_description(proc)
+  -- give the child a moment to be reaped after closing its stdout
+  local sys = require("mcptest.core.sys")
+  for _ = 1, 20 do
+    local st, code = proc:status()
+    if st == "exited" then return "exited with code " .. code end
+    if st == "signaled" then return "was killed by signal " .. code end
+    sys.sleep(0.005)
+  end
+  return "closed its stdout"
+end
+
+function Stdio:on_ready(fd, what)
+  if fd == self.err_fd then return self:drain_stderr() end
+  if fd == self.in_fd then
+    local pending, err = self.proc:flush()
+    if not pending then return self:fail("transport", self.description .. ": " .. err.message) end
+    if pending == 0 then loop.changed() end
+    return
+  end
+  local lines, eof = self.proc:read_lines()
+  if not lines then return self:fail(eof.kind, self.description .. ": " .. eof.message) end
+  for i = 1, #lines do
+    local line = lines[i]
+    local msg = json.try_decode(line)
+    if type(msg) ~= "table" then
+      local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
+      return self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
+        .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
+        .. " to stdout (logs go to stderr)")
+    end
+    if self.on_message then self.on_message(msg) end
+    if self.failed then return end
+  end
+  if eof then
+    self:drain_stderr()
+    if not self.closing then
+      self:fail("transport", self.description .. " " .. exit_description(self.proc))
+    end
+  end
+end
+
+function Stdio:send(msg)
+  if self.failed then error(self.failed, 0) end
+  local pending, err = self.proc:write(json.encode(msg) .. "\n")
+  if not pending then
+    self:fail("transport", self.description .. ": " .. err.message)
+    error(self.failed, 0)
+  end
+  if pending > 0 then loop.changed() end
+end
+
+function Stdio:close()
+  if self.closed then return end
+  self.closed, self.closing = true, true
+  loop.unregister(self)
+  self.proc:close(0.5)
+  self:drain_stderr()
+end
+
+function Stdio:pid() return self.proc:pid() end
+
+return M

@@ -1,0 +1,113 @@
+/*
+ * main.c: the mcptest host, in the shape of lua.c.
+ *
+ * main() creates one Lua state and runs pmain() under a protected call, so
+ * every error during setup or in the CLI is caught and reported with a
+ * traceback. The command line itself is parsed by the embedded Lua module
+ * mcptest.cli, whose main() returns the process exit code (DESIGN.md: 0
+ * passed, 1 failed, 2 usage/load error, 3 unreachable server). The host
+ * never calls exit() from inside Lua: lua_close() runs every __gc, which is
+ * what stops child servers and releases descriptors.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "mcptest.h"
+
+static lua_State *globalL = NULL;
+
+/* Hook installed by the SIGINT handler: raise inside Lua so cleanup runs. */
+static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_signal(int sig) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+  if (globalL) lua_sethook(globalL, on_interrupt_hook, flag, 1);
+}
+
+/* Message handler: keep error objects (tables) as they are, add a traceback
+ * to strings. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Runs in protected mode: set up the state and hand argv to mcptest.cli. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int i;
+  luaL_checkversion(L);
+  luaL_openlibs(L);
+  mcpt_open_modules(L);
+  /* global 'arg' as lua.c builds it, for scripts that read it */
+  lua_createtable(L, argc, 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setglobal(L, "arg");
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* stack: cli.main(argv[1..]) */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "mcptest.cli");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "main");
+  lua_createtable(L, argc, 0);
+  for (i = 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_call(L, 1, 1);
+  lua_pushinteger(L, luaL_optinteger(L, -1, 0));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  int status, code = 2;
+  lua_State *L;
+  signal(SIGPIPE, SIG_IGN); /* a server that closed stdin is an error, not a kill */
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "mcptest: cannot create Lua state: not enough memory\n");
+    return 2;
+  }
+  globalL = L;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 1);
+  if (status == LUA_OK) {
+    code = (int)lua_tointeger(L, -1);
+  } else {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "mcptest: %s\n", msg ? msg : "(error object is not a string)");
+    code = 2;
+  }
+  fflush(stdout);
+  lua_close(L); /* __gc: child servers stopped, descriptors closed */
+  globalL = NULL;
+  curl_global_cleanup();
+  return code;
+}

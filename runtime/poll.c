@@ -1,0 +1,75 @@
+/*
+ * poll.c: mcptest.core.poll, the one place the Lua event loop sleeps.
+ * wait() polls a set of descriptors with a timeout and reports which are
+ * ready; it never reads or writes them (their owners do). A signal ends the
+ * wait early with nothing ready, so an interrupt reaches Lua promptly.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcptest.h"
+
+/* poll.wait(read_fds, write_fds, timeout_seconds) -> ready
+ * ready maps fd -> "r", "w", "rw" or "e" (error/hang-up counts as readable:
+ * the owner's read then sees EOF). timeout < 0 waits forever. */
+static int poll_wait(lua_State *L) {
+  struct pollfd stackfds[16], *fds = stackfds;
+  int nr, nw, n = 0, i, rc, ms;
+  double timeout = luaL_optnumber(L, 3, -1);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  nr = (int)luaL_len(L, 1);
+  nw = lua_istable(L, 2) ? (int)luaL_len(L, 2) : 0;
+  if (nr + nw > 16) {
+    fds = (struct pollfd *)lua_newuserdatauv(L, sizeof *fds * (size_t)(nr + nw), 0);
+  }
+  for (i = 1; i <= nr; i++) {
+    lua_rawgeti(L, 1, i);
+    fds[n].fd = (int)lua_tointeger(L, -1);
+    fds[n].events = POLLIN;
+    fds[n].revents = 0;
+    lua_pop(L, 1);
+    if (fds[n].fd >= 0) n++;
+  }
+  for (i = 1; i <= nw; i++) {
+    int fd, j;
+    lua_rawgeti(L, 2, i);
+    fd = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (fd < 0) continue;
+    for (j = 0; j < n && fds[j].fd != fd; j++) {}
+    if (j == n) { fds[n].fd = fd; fds[n].events = 0; fds[n].revents = 0; n++; }
+    fds[j].events |= POLLOUT;
+  }
+  ms = timeout < 0 ? -1 : (timeout > 2e6 ? 2000000000 : (int)ceil(timeout * 1000.0));
+  rc = poll(fds, (nfds_t)n, ms);
+  lua_createtable(L, 0, rc > 0 ? rc : 0);
+  if (rc < 0) {
+    if (errno == EINTR) return 1;
+    return luaL_error(L, "poll: %s", strerror(errno));
+  }
+  for (i = 0; i < n && rc > 0; i++) {
+    short re = fds[i].revents;
+    const char *what;
+    if (!re) continue;
+    if (re & (POLLERR | POLLHUP | POLLNVAL)) what = (re & POLLOUT) ? "rw" : "e";
+    else if ((re & POLLIN) && (re & POLLOUT)) what = "rw";
+    else if (re & POLLIN) what = "r";
+    else what = "w";
+    lua_pushstring(L, what);
+    lua_rawseti(L, -2, fds[i].fd);
+  }
+  return 1;
+}
+
+static const luaL_Reg poll_funcs[] = {
+  {"wait", poll_wait},
+  {NULL, NULL}
+};
+
+int luaopen_mcptest_core_poll(lua_State *L) {
+  luaL_newlib(L, poll_funcs);
+  return 1;
+}

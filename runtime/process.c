@@ -1,0 +1,397 @@
+/*
+ * process.c: mcptest.core.process, child processes with non-blocking pipes,
+ * the C half of the stdio transport (policy is in lua/mcptest/transport/stdio.lua).
+ *
+ * spawn() starts argv in its own process group with stdin, stdout and
+ * stderr on pipes; the parent's ends are non-blocking and close-on-exec, so
+ * no child inherits another's pipes. Nothing here blocks except close(),
+ * which is bounded: end stdin, wait a grace period, SIGTERM the group, wait
+ * again, SIGKILL, then reap, so no zombie is left. The userdata's __gc and
+ * __close run the same close, so a script that forgets c:close() still
+ * leaves nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcptest.h"
+
+#define PROCESS_MT "mcptest.Process"
+#define PROCESS_MAX_LINE (256u * 1024u * 1024u)
+
+extern char **environ;
+
+typedef struct process_t {
+  pid_t pid;        /* 0 once reaped */
+  int in, out, err; /* parent's pipe ends, -1 when closed */
+  int status;       /* wait status once reaped */
+  char *buf;        /* stdout bytes not yet split into lines */
+  size_t len, cap;
+  char *pending;    /* stdin bytes not yet written */
+  size_t plen, pcap;
+} process_t;
+
+static process_t *process_check(lua_State *L) {
+  return (process_t *)luaL_checkudata(L, 1, PROCESS_MT);
+}
+
+static void process_close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Reap without blocking; 1 when the child has exited (now or before). */
+static int process_reap(process_t *p) {
+  int st;
+  pid_t r;
+  if (p->pid == 0) return 1;
+  do r = waitpid(p->pid, &st, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == p->pid || (r < 0 && errno == ECHILD)) {
+    p->status = r == p->pid ? st : 0;
+    p->pid = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* Wait up to 'seconds' for the child to exit. */
+static int process_wait_for(process_t *p, double seconds) {
+  double end = mcpt_now() + seconds;
+  struct timespec ts = {0, 5 * 1000 * 1000};
+  while (!process_reap(p)) {
+    if (mcpt_now() >= end) return 0;
+    nanosleep(&ts, NULL);
+  }
+  return 1;
+}
+
+static void process_stop(process_t *p, double grace) {
+  process_close_fd(&p->in);
+  if (p->pid > 0 && !process_wait_for(p, grace)) {
+    kill(-p->pid, SIGTERM); /* the group: servers that fork helpers */
+    kill(p->pid, SIGTERM);
+    if (!process_wait_for(p, grace)) {
+      kill(-p->pid, SIGKILL);
+      kill(p->pid, SIGKILL);
+      process_wait_for(p, 5.0);
+    }
+  }
+  process_close_fd(&p->out);
+  process_close_fd(&p->err);
+}
+
+/* process.spawn{argv=, env=, cwd=} -> proc | nil, err */
+static int process_spawn(lua_State *L) {
+  process_t *p;
+  int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  int argc, envc = 0, i, rc;
+  const char **argv = NULL, **envp = NULL;
+  const char *cwd = NULL;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t defs, none;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  /* stack: opts, argv, env, cwd */
+  lua_getfield(L, 1, "argv");
+  luaL_argcheck(L, lua_istable(L, 2) && luaL_len(L, 2) > 0, 1, "argv must be a non-empty array");
+  lua_getfield(L, 1, "env");
+  lua_getfield(L, 1, "cwd");
+  cwd = lua_tostring(L, 4);
+  argc = (int)luaL_len(L, 2);
+  /* strings stay anchored in the argv/env tables for the whole call */
+  argv = (const char **)lua_newuserdatauv(L, sizeof(char *) * (size_t)(argc + 1), 0);
+  for (i = 0; i < argc; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    argv[i] = lua_tostring(L, -1);
+    luaL_argcheck(L, argv[i] != NULL, 1, "argv entries must be strings");
+    lua_pop(L, 1);
+  }
+  argv[argc] = NULL;
+  if (lua_istable(L, 3)) { /* a full environment: an array of "K=V" */
+    envc = (int)luaL_len(L, 3);
+    envp = (const char **)lua_newuserdatauv(L, sizeof(char *) * (size_t)(envc + 1), 0);
+    for (i = 0; i < envc; i++) {
+      lua_rawgeti(L, 3, i + 1);
+      envp[i] = lua_tostring(L, -1);
+      luaL_argcheck(L, envp[i] != NULL, 1, "env entries must be strings");
+      lua_pop(L, 1);
+    }
+    envp[envc] = NULL;
+  }
+  p = (process_t *)lua_newuserdatauv(L, sizeof *p, 0);
+  memset(p, 0, sizeof *p);
+  p->in = p->out = p->err = -1; /* closed until fully spawned */
+  luaL_setmetatable(L, PROCESS_MT);
+  if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
+    int e = errno;
+    process_close_fd(&pin[0]); process_close_fd(&pin[1]);
+    process_close_fd(&pout[0]); process_close_fd(&pout[1]);
+    process_close_fd(&perr[0]); process_close_fd(&perr[1]);
+    return mcpt_fail(L, "transport", "cannot create pipes: %s", strerror(e));
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawnattr_init(&attr);
+  sigemptyset(&defs);
+  sigaddset(&defs, SIGPIPE);
+  sigaddset(&defs, SIGINT);
+  sigaddset(&defs, SIGTERM);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &defs);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, (char *const *)argv,
+                    envp ? (char *const *)envp : environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(pin[0]);
+  close(pout[1]);
+  close(perr[1]);
+  if (rc != 0) {
+    p->pid = 0;
+    close(pin[1]); close(pout[0]); close(perr[0]);
+    if (rc == ENOENT && cwd && access(cwd, F_OK) != 0)
+      return mcpt_fail(L, "transport", "cannot start '%s': working directory '%s' does not exist", argv[0], cwd);
+    return mcpt_fail(L, "transport", "cannot start '%s': %s", argv[0], strerror(rc));
+  }
+  p->in = pin[1];
+  p->out = pout[0];
+  p->err = perr[0];
+  mcpt_fd_prepare(p->in);
+  mcpt_fd_prepare(p->out);
+  mcpt_fd_prepare(p->err);
+  return 1;
+}
+
+/* Write as much of the pending stdin bytes as the pipe takes. 0 or errno. */
+static int process_flush_pending(process_t *p) {
+  size_t off = 0;
+  while (off < p->plen) {
+    ssize_t w = write(p->in, p->pending + off, p->plen - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      return errno;
+    }
+    off += (size_t)w;
+  }
+  memmove(p->pending, p->pending + off, p->plen - off);
+  p->plen -= off;
+  return 0;
+}
+
+/* proc:write(data) -> pending_bytes | nil, err. Queues what the pipe
+ * does not take now; poll for POLLOUT on stdin_fd and call flush(). */
+static int process_write(lua_State *L) {
+  process_t *p = process_check(L);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  int e;
+  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
+  if (p->plen + n > p->pcap) {
+    size_t cap = p->pcap ? p->pcap : 4096;
+    char *np;
+    while (cap < p->plen + n) cap *= 2;
+    np = (char *)realloc(p->pending, cap);
+    if (!np) return luaL_error(L, "not enough memory");
+    p->pending = np;
+    p->pcap = cap;
+  }
+  memcpy(p->pending + p->plen, s, n);
+  p->plen += n;
+  if ((e = process_flush_pending(p)) != 0)
+    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+  lua_pushinteger(L, (lua_Integer)p->plen);
+  return 1;
+}
+
+/* proc:flush() -> pending_bytes | nil, err */
+static int process_flush(lua_State *L) {
+  process_t *p = process_check(L);
+  int e;
+  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
+  if ((e = process_flush_pending(p)) != 0)
+    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+  lua_pushinteger(L, (lua_Integer)p->plen);
+  return 1;
+}
+
+/* proc:read_lines() -> lines (array, maybe empty), eof (boolean).
+ * Reads what stdout has now; a partial last line stays buffered. */
+static int process_read_lines(lua_State *L) {
+  process_t *p = process_check(L);
+  int eof = 0, n = 0;
+  size_t start = 0, i;
+  if (p->out < 0) eof = 1;
+  while (!eof) {
+    ssize_t r;
+    if (p->cap - p->len < 65536) {
+      size_t cap = p->cap ? p->cap * 2 : 131072;
+      char *nb;
+      if (cap > PROCESS_MAX_LINE + 65536)
+        return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
+      nb = (char *)realloc(p->buf, cap);
+      if (!nb) return luaL_error(L, "not enough memory");
+      p->buf = nb;
+      p->cap = cap;
+    }
+    r = read(p->out, p->buf + p->len, p->cap - p->len);
+    if (r > 0) { p->len += (size_t)r; continue; }
+    if (r == 0) { eof = 1; break; }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) eof = 1;
+    break;
+  }
+  lua_newtable(L);
+  for (i = 0; i < p->len; i++) {
+    if (p->buf[i] == '\n') {
+      size_t end = i;
+      if (end > start && p->buf[end - 1] == '\r') end--;
+      if (end > start) {
+        lua_pushlstring(L, p->buf + start, end - start);
+        lua_rawseti(L, -2, ++n);
+      }
+      start = i + 1;
+    }
+  }
+  if (eof && start < p->len) { /* last line without newline */
+    lua_pushlstring(L, p->buf + start, p->len - start);
+    lua_rawseti(L, -2, ++n);
+    start = p->len;
+  }
+  memmove(p->buf, p->buf + start, p->len - start);
+  p->len -= start;
+  lua_pushboolean(L, eof);
+  return 2;
+}
+
+/* proc:read_stderr() -> string (maybe empty), eof */
+static int process_read_stderr(lua_State *L) {
+  process_t *p = process_check(L);
+  luaL_Buffer b;
+  int eof = p->err < 0;
+  luaL_buffinit(L, &b);
+  while (!eof) {
+    char *dst = luaL_prepbuffsize(&b, 16384);
+    ssize_t r = read(p->err, dst, 16384);
+    if (r > 0) { luaL_addsize(&b, (size_t)r); continue; }
+    if (r == 0) eof = 1;
+    else if (errno == EINTR) continue;
+    else if (errno != EAGAIN) eof = 1;
+    break;
+  }
+  if (eof) process_close_fd(&p->err);
+  luaL_pushresult(&b);
+  lua_pushboolean(L, eof);
+  return 2;
+}
+
+/* proc:fds() -> stdout_fd, stderr_fd, stdin_fd (-1 when closed), pending */
+static int process_fds(lua_State *L) {
+  process_t *p = process_check(L);
+  lua_pushinteger(L, p->out);
+  lua_pushinteger(L, p->err);
+  lua_pushinteger(L, p->in);
+  lua_pushinteger(L, (lua_Integer)p->plen);
+  return 4;
+}
+
+/* proc:status() -> "running" | "exited", code | "signaled", signal */
+static int process_status(lua_State *L) {
+  process_t *p = process_check(L);
+  if (!process_reap(p)) {
+    lua_pushliteral(L, "running");
+    return 1;
+  }
+  if (WIFSIGNALED(p->status)) {
+    lua_pushliteral(L, "signaled");
+    lua_pushinteger(L, WTERMSIG(p->status));
+  } else {
+    lua_pushliteral(L, "exited");
+    lua_pushinteger(L, WEXITSTATUS(p->status));
+  }
+  return 2;
+}
+
+static int process_pid(lua_State *L) {
+  process_t *p = process_check(L);
+  lua_pushinteger(L, p->pid);
+  return 1;
+}
+
+/* proc:close_stdin(): end of input, the polite first step of stopping */
+static int process_close_stdin(lua_State *L) {
+  process_close_fd(&process_check(L)->in);
+  return 0;
+}
+
+/* proc:kill([signal]) -> true | nil, err */
+static int process_kill(lua_State *L) {
+  process_t *p = process_check(L);
+  int sig = (int)luaL_optinteger(L, 2, SIGTERM);
+  if (p->pid <= 0) return mcpt_fail(L, "transport", "process has exited");
+  if (kill(-p->pid, sig) != 0 && kill(p->pid, sig) != 0)
+    return mcpt_fail(L, "transport", "kill: %s", strerror(errno));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* proc:close([grace_seconds]): stop and reap; idempotent (also __gc/__close). */
+static int process_close(lua_State *L) {
+  process_t *p = process_check(L);
+  double grace = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
+  process_stop(p, grace);
+  free(p->buf);
+  free(p->pending);
+  p->buf = p->pending = NULL;
+  p->len = p->cap = p->plen = p->pcap = 0;
+  return 0;
+}
+
+static const luaL_Reg process_methods[] = {
+  {"write", process_write},
+  {"flush", process_flush},
+  {"read_lines", process_read_lines},
+  {"read_stderr", process_read_stderr},
+  {"fds", process_fds},
+  {"status", process_status},
+  {"pid", process_pid},
+  {"close_stdin", process_close_stdin},
+  {"kill", process_kill},
+  {"close", process_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg process_meta[] = {
+  {"__gc", process_close},
+  {"__close", process_close},
+  {"__index", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg process_funcs[] = {
+  {"spawn", process_spawn},
+  {NULL, NULL}
+};
+
+int luaopen_mcptest_core_process(lua_State *L) {
+  luaL_newmetatable(L, PROCESS_MT);
+  luaL_setfuncs(L, process_meta, 0);
+  luaL_newlib(L, process_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newlib(L, process_funcs);
+  return 1;
+}

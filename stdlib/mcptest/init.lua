@@ -1,0 +1,64 @@
+-- mcptest: the module test scripts require.
+--   local mcp = require("mcptest")
+--   local c = mcp.connect{ command = {"node", "server.js"} }
+-- See docs/lua-api.md for every function and field.
+local errors = require("mcptest.errors")
+local json = require("mcptest.json")
+
+local M = {
+  json = json,
+  Error = errors.Error,
+  is_error = errors.is,
+  null = json.null,
+}
+
+-- Concatenated text of a tool result's (or prompt message's) text content.
+function M.text(result)
+  if type(result) ~= "table" then return nil end
+  local content = result.content
+  if type(content) ~= "table" then return nil end
+  if content.type then content = { content } end
+  local parts = {}
+  for _, item in ipairs(content) do
+    if type(item) == "table" and item.type == "text" then parts[#parts + 1] = tostring(item.text) end
+  end
+  return table.concat(parts)
+end
+
+local function check_options(opts)
+  if type(opts) ~= "table" then
+    errors.raise("usage", "mcp.connect expects a table, e.g. mcp.connect{command = {\"node\", \"server.js\"}}")
+  end
+  if (opts.command == nil) == (opts.url == nil) then
+    errors.raise("usage", "mcp.connect needs exactly one of command (stdio) or url (HTTP)")
+  end
+end
+
+-- Connect and start a session. Raises mcptest.Error on failure.
+function M.connect(opts)
+  check_options(opts)
+  local client = require("mcptest.client")
+  local lifecycle = require("mcptest.lifecycle")
+  local transport
+  if opts.command then
+    transport = require("mcptest.transport.stdio").open(opts)
+  else
+    errors.raise("usage", "url = ... (Streamable HTTP) is not supported by this build yet; use command = {...}")
+  end
+  local c = client.new(transport, opts)
+  local ok, err = pcall(lifecycle.initialize, c, opts)
+  if not ok then
+    c:close()
+    if errors.is(err) and err.kind ~= "usage" then
+      err.message = "cannot start an MCP session with " .. transport.description .. ": " .. err.message
+    end
+    error(err, 0)
+  end
+  return c
+end
+
+M.fixture = setmetatable({}, { __index = function(_, k)
+  errors.raise("usage", "mcp.fixture." .. tostring(k) .. " is not available in this build yet")
+end })
+
+return M
