@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing mcptest needs on Debian 12:
+# Debian packages (when run as root and something is missing) and the
+# pinned npm servers the integration tests use, into .deps/npm (ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson-dev libcurl4-openssl-dev
+libssl-dev libyaml-dev libmicrohttpd-dev lua-busted nodejs npm curl ca-certificates valgrind
+libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# node may come from elsewhere than Debian's package (a fresh CI machine has Node 20)
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+fi
+if [ -n "${missing// /}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "deps: installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "deps: missing Debian packages:$missing (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
+mkdir -p .deps/npm
+cp scripts/npm/package.json .deps/npm/package.json
+[ -f scripts/npm/package-lock.json ] && cp scripts/npm/package-lock.json .deps/npm/
+if [ ! -f .deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js ]; then
+  echo "deps: installing pinned npm test servers into .deps/npm"
+  (cd .deps/npm && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+echo "deps: ok"
