@@ -18,6 +18,7 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.process", luaopen_mcptest_core_process},
   {"mcptest.core.poll", luaopen_mcptest_core_poll},
   {"mcptest.core.sys", luaopen_mcptest_core_sys},
+  {"mcptest.core.crypto", luaopen_mcptest_core_crypto},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL}
