@@ -49,7 +49,8 @@ function M.connect(opts)
   local ok, err = pcall(lifecycle.initialize, c, opts)
   if not ok then
     c:close()
-    if errors.is(err) and err.kind ~= "usage" then
+    if errors.is(err) and err.kind ~= "usage"
+       and not tostring(err.message):find(transport.description, 1, true) then
       err.message = "cannot start an MCP session with " .. transport.description .. ": " .. err.message
     end
     error(err, 0)

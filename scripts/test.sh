@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. dependencies (Debian packages when root, pinned npm servers)
+#   2. release build + C unit tests (ctest) + every spec inside mcptest
+#   3. the same again in an AddressSanitizer + UBSan build
+# Ends with "N passed, M failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+scripts/deps.sh || { echo "0 passed, 1 failed (dependencies)"; exit 1; }
+
+passed=0
+failed=0
+failed_names=()
+
+record() { # name, exit code
+  if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
+}
+
+# Count TAP lines of one mcptest run; a run that dies without a plan counts as a failure.
+run_spec() { # build_dir, spec file
+  local bin=$1/mcptest spec=$2 out rc
+  out=$(MCPTEST_BIN=$bin MCPTEST_SRC=$SRC timeout 600 "$bin" run "$spec" -o tap 2>&1)
+  rc=$?
+  echo "$out" | sed "s|^|  |"
+  local ok nok
+  ok=$(echo "$out" | grep -c '^ok ' || true)
+  nok=$(echo "$out" | grep -c '^not ok ' || true)
+  passed=$((passed + ok))
+  failed=$((failed + nok))
+  if [ "$nok" -gt 0 ]; then failed_names+=("$spec ($nok)"); fi
+  if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then
+    failed=$((failed + 1)); failed_names+=("$spec (exit $rc)")
+  fi
+}
+
+run_suite() { # build_dir, label
+  local dir=$1 label=$2 before_p=$passed before_f=$failed
+  echo "== $label: C unit tests (ctest)"
+  (cd "$dir" && ctest --output-on-failure --timeout 120) >"$dir/ctest.log" 2>&1
+  local rc=$?
+  sed 's|^|  |' "$dir/ctest.log" | tail -n 8
+  local cp cf
+  cp=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$dir/ctest.log" | awk '{print $6-$1}')
+  cf=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$dir/ctest.log" | awk '{print $1}')
+  passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-0}))
+  [ "$rc" != 0 ] && [ "${cf:-0}" = 0 ] && record "$label ctest" 1
+  for spec in $(find spec -name '*_spec.lua' -not -path 'spec/fixtures/*' | sort); do
+    echo "== $label: $spec"
+    run_spec "$dir" "$spec"
+  done
+  for script in $(find spec -name '*_test.sh' -not -path 'spec/fixtures/*' | sort); do
+    echo "== $label: $script"
+    MCPTEST_BIN=$SRC/$dir/mcptest MCPTEST_SRC=$SRC timeout 900 bash "$script" 2>&1 | sed 's|^|  |'
+    record "$label $script" "${PIPESTATUS[0]}"
+  done
+  echo "== $label: $((passed - before_p)) passed, $((failed - before_f)) failed"
+}
+
+echo "== building (release)"
+if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j2 >build.log 2>&1; then
+  run_suite build release
+else
+  tail -n 30 build.log; record "release build" 1
+fi
+
+echo "== building (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$SRC/spec/lsan.supp:print_suppressions=0
+if cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMCPTEST_SANITIZE=ON >/dev/null && cmake --build build-asan -j2 >build-asan.log 2>&1; then
+  run_suite build-asan sanitizer
+else
+  tail -n 30 build-asan.log; record "sanitizer build" 1
+fi
+
+if [ "$failed" -gt 0 ]; then
+  echo "failures:"; printf '  %s\n' "${failed_names[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

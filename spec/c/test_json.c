@@ -1,0 +1,58 @@
+/* test_json.c: mcptest.core.json round trips: [] vs {}, integers, escapes,
+ * errors, nesting limits. */
+#include "harness.h"
+
+int main(void) {
+  lua_State *L = harness_state();
+  lua_check(L, "empty array and object survive a round trip",
+    "local j = require 'mcptest.core.json'\n"
+    "local r = j.decode(j.encode(j.decode('{\"a\":[],\"b\":{},\"c\":[ ],\"d\":[[]]}')))\n"
+    "assert(j.encode(r.a) == '[]' and j.encode(r.b) == '{}' and j.encode(r.c) == '[]' and j.encode(r.d) == '[[]]')\n"
+    "local t = j.decode('{\"a\":[],\"b\":{}}')\n"
+    "assert(j.encode(t.a) == '[]' and j.encode(t.b) == '{}')\n"
+    "assert(j.encode(j.decode('[[],[{}],[[]]]')) == '[[],[{}],[[]]]')");
+  lua_check(L, "strings that look like [] are left alone",
+    "local j = require 'mcptest.core.json'\n"
+    "local t = j.decode('{\"s\":\"[]\",\"e\":\"a\\\\\"[]\"}')\n"
+    "assert(t.s == '[]' and t.e == 'a\"[]', t.e)");
+  lua_check(L, "integers stay integers, floats stay floats",
+    "local j = require 'mcptest.core.json'\n"
+    "local t = j.decode('{\"i\":3,\"f\":3.5,\"n\":-42,\"big\":12345678901234,\"z\":0}')\n"
+    "assert(math.type(t.i) == 'integer' and math.type(t.n) == 'integer' and math.type(t.z) == 'integer')\n"
+    "assert(math.type(t.f) == 'float' and t.f == 3.5)\n"
+    "assert(t.big == 12345678901234 and math.type(t.big) == 'integer')\n"
+    "assert(j.encode(9007199254740993) == '9007199254740993')\n"
+    "assert(j.encode(math.maxinteger) == tostring(math.maxinteger))\n"
+    "assert(j.encode(0.1) == '0.1' and j.encode(2.0) == '2' and j.encode(1e300) == '1e+300')\n"
+    "assert(j.decode('7') == 7 and math.type(j.decode('7')) == 'integer')");
+  lua_check(L, "strings escape control characters and keep UTF-8",
+    "local j = require 'mcptest.core.json'\n"
+    "assert(j.encode('a\"b\\\\c\\n\\1\\127') == '\"a\\\\\"b\\\\\\\\c\\\\n\\\\u0001\\\\u007f\"')\n"
+    "assert(j.decode(j.encode('h\\u{e9}llo \\u{1F600}')) == 'h\\u{e9}llo \\u{1F600}')\n"
+    "assert(j.decode('\"\\\\u00e9\"') == '\\u{e9}')");
+  lua_check(L, "null, booleans, markers and sequences",
+    "local j = require 'mcptest.core.json'\n"
+    "assert(j.decode('null') == j.null and j.null == require('cjson').null)\n"
+    "assert(j.encode({1, 2, j.null}) == '[1,2,null]')\n"
+    "assert(j.encode(j.array()) == '[]' and j.encode({}) == '{}' and j.encode(j.object{}) == '{}')\n"
+    "assert(j.encode(true) == 'true' and j.encode(false) == 'false')\n"
+    "assert(j.is_array(j.decode('[]')) and j.is_array({1}) and not j.is_array({a=1}))\n"
+    "assert(j.encode({[1]='a',[3]='c'}):find('\"3\":\"c\"'))");
+  lua_check(L, "bad input raises a json: error; try_decode returns it",
+    "local j = require 'mcptest.core.json'\n"
+    "local ok, e = pcall(j.decode, '{\"a\":')\n"
+    "assert(not ok and e:find('json:'))\n"
+    "local v, m = j.try_decode('garbage')\n"
+    "assert(v == nil and m:find('json:'))\n"
+    "assert(not pcall(j.encode, {f = print}))\n"
+    "assert(not pcall(j.encode, 0/0))\n"
+    "local t = {} t.self = t\n"
+    "local ok2, e2 = pcall(j.encode, t)\n"
+    "assert(not ok2 and e2:find('cycle'))");
+  lua_check(L, "deep nesting is bounded, not a crash",
+    "local j = require 'mcptest.core.json'\n"
+    "local s = string.rep('[', 5000) .. string.rep(']', 5000)\n"
+    "assert(not pcall(j.decode, s))");
+  lua_close(L);
+  return harness_done();
+}

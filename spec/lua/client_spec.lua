@@ -1,0 +1,195 @@
+-- The client core and the stdio transport against real processes
+-- (spec/fixtures/stdio_server.js): pagination, errors, server requests,
+-- misbehaving servers, cleanup.
+local mcp = require("mcptest")
+local json = require("mcptest.json")
+local sys = require("mcptest.core.sys")
+
+local SERVER = (os.getenv("MCPTEST_SRC") or ".") .. "/spec/fixtures/stdio_server.js"
+local function connect(mode, opts)
+  opts = opts or {}
+  opts.command = { "node", SERVER, mode or "normal" }
+  return mcp.connect(opts)
+end
+
+local function pid_alive(pid)
+  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+end
+
+describe("client core over stdio", function()
+  it("initializes and records server info, version and era", function()
+    local c = connect()
+    assert.are.equal("stdio-test-server", c.server_info.name)
+    assert.are.equal("2025-11-25", c.protocol_version)
+    assert.are.equal("legacy", c.era)
+    c:close()
+  end)
+
+  it("follows pagination and returns every tool", function()
+    local c = connect()
+    local tools = c:list_tools()
+    assert.are.equal(3, #tools)
+    assert.has_tool(tools, "empty")
+    assert.is_not.has_tool(tools, "nope")
+    c:close()
+  end)
+
+  it("keeps empty arrays, empty objects and big integers intact", function()
+    local c = connect()
+    local r = c:call_tool("echo", { message = "hi" })
+    assert.text_equals(r, "hi")
+    assert.are.equal(12345678901234, r.big)
+    assert.are.equal("integer", math.type(r.big))
+    assert.are.equal("[]", json.encode(r.list))
+    assert.are.equal("{}", json.encode(r.obj))
+    c:close()
+  end)
+
+  it("stops a server that loops on the same cursor", function()
+    local c = connect("cursor-loop")
+    local ok, err = pcall(c.list_tools, c)
+    assert.is_false(ok)
+    assert.are.equal("protocol", err.kind)
+    assert.matches("twice", err.message)
+    c:close()
+  end)
+
+  it("raises JSON-RPC errors as objects and c:try returns them", function()
+    local c = connect()
+    local ok, err = pcall(c.request, c, "no/such")
+    assert.is_false(ok)
+    assert.is_true(mcp.is_error(err))
+    assert.are.equal("jsonrpc", err.kind)
+    assert.error_code(err, -32601)
+    assert.are.equal("no/such", err.data.method)
+    assert.matches("Method not found", tostring(err))
+    local ok2, err2 = c:try("no/such")
+    assert.is_false(ok2)
+    assert.are.equal(-32601, err2.code)
+    local ok3, res = c:try("ping")
+    assert.is_true(ok3)
+    assert.are.same({}, res)
+    c:close()
+  end)
+
+  it("declares capabilities for the handlers given in on", function()
+    local c = connect("normal", { on = { ["sampling/createMessage"] = function() end,
+                                         ["roots/list"] = function() end },
+                                  capabilities = { experimental = { x = { y = 1 } } } })
+    local c2 = connect()
+    -- the test server echoes the capabilities it received
+    local r = c:request("initialize", { protocolVersion = "2025-11-25", capabilities = json.object(),
+                                        clientInfo = { name = "x", version = "1" } })
+    assert.is_table(r)
+    c:close(); c2:close()
+    local lifecycle = require("mcptest.lifecycle")
+    local caps = lifecycle.client_capabilities{ on = { ["elicitation/create"] = print },
+                                                capabilities = { experimental = { a = 1 } } }
+    assert.are.equal('{}', json.encode(caps.elicitation))
+    assert.are.equal(1, caps.experimental.a)
+    assert.is_nil(caps.sampling)
+  end)
+
+  it("answers server requests with handlers, and with an error when there is none", function()
+    local seen
+    local c = connect("normal", { on = { ["sampling/createMessage"] = function(p)
+      seen = p.maxTokens
+      return { role = "assistant", content = { type = "text", text = "from lua" }, model = "m" }
+    end } })
+    local r = c:call_tool("ask", { method = "sampling/createMessage", params = { maxTokens = 7 } })
+    assert.are.equal(7, seen)
+    assert.text_contains(r, "from lua")
+    -- no handler: a JSON-RPC error goes back, the call does not hang
+    r = c:call_tool("ask", { method = "elicitation/create", params = {} })
+    assert.text_contains(r, "-32601")
+    -- a handler that raises: -32603 with the message
+    c:on("elicitation/create", function() error("boom") end)
+    r = c:call_tool("ask", { method = "elicitation/create", params = {} })
+    assert.text_contains(r, "-32603")
+    assert.text_contains(r, "boom")
+    -- ping from the server is answered even without a handler
+    r = c:call_tool("ask", { method = "ping" })
+    assert.text_contains(r, '"result":{}')
+    c:close()
+  end)
+
+  it("times out a request that gets no answer, per request", function()
+    local ok, err = pcall(mcp.connect, { command = { "node", SERVER, "hang" }, timeout = 0.3 })
+    assert.is_false(ok)
+    assert.are.equal("timeout", err.kind)
+    assert.matches("initialize", err.message)
+    assert.matches("0.3 s", err.message)
+  end)
+
+  it("names a server that exits early, with its exit code and last stderr lines", function()
+    local ok, err = pcall(connect, "exit-early")
+    assert.is_false(ok)
+    assert.are.equal("transport", err.kind)
+    assert.matches("exited with code 3", err.message)
+    assert.matches("config file /etc/nowhere.toml not found", err.message)
+  end)
+
+  it("names non-JSON output on stdout", function()
+    -- the line may arrive with the initialize answer or just after it
+    local c
+    local ok, err = pcall(function() c = connect("garbage"); c:ping() end)
+    assert.is_false(ok)
+    assert.are.equal("protocol", err.kind)
+    assert.matches("not JSON%-RPC", err.message)
+    assert.matches("Server started on port 3000", err.message)
+    if c then c:close() end
+  end)
+
+  it("reports a command that does not exist", function()
+    local ok, err = pcall(mcp.connect, { command = { "no-such-mcp-server-xyz" } })
+    assert.is_false(ok)
+    assert.are.equal("transport", err.kind)
+    assert.matches("no%-such%-mcp%-server%-xyz", err.message)
+    assert.matches("PATH", err.message)
+  end)
+
+  it("captures stderr without blocking the server", function()
+    local c = connect("stderr-flood")
+    for _ = 1, 3 do assert.text_equals(c:call_tool("echo", { message = "ok" }), "ok") end
+    assert.is_true(#c.stderr >= 1024 * 1024)
+    c:close()
+  end)
+
+  it("kills a server that ignores SIGTERM, leaving no process behind", function()
+    local c = connect("no-sigterm")
+    local pid = c.transport:pid()
+    assert.is_true(pid_alive(pid))
+    local t0 = sys.now()
+    c:close()
+    assert.is_true(sys.now() - t0 < 5)
+    assert.is_false(pid_alive(pid))
+  end)
+
+  it("passes env and cwd to the server", function()
+    local c = mcp.connect{ command = { "node", "-e", [[
+      const rl = require("readline").createInterface({ input: process.stdin });
+      rl.on("line", (l) => { const m = JSON.parse(l); if (m.id === undefined) return;
+        const r = m.method === "initialize"
+          ? { protocolVersion: m.params.protocolVersion, capabilities: {}, serverInfo: { name: process.env.MY_NAME, version: process.cwd() } }
+          : {};
+        process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id: m.id, result: r }) + "\n"); });
+    ]] }, env = { MY_NAME = "from-env" }, cwd = "/tmp" }
+    assert.are.equal("from-env", c.server_info.name)
+    assert.are.equal("/tmp", c.server_info.version)
+    c:close()
+  end)
+
+  it("records notifications in order", function()
+    local c = connect()
+    local got = {}
+    c:on("notifications/message", function(p) got[#got + 1] = p.data end)
+    assert.text_equals(c:call_tool("notify", { count = 3 }), "sent 3")
+    assert.are.equal(3, #c.notifications)
+    for i, n in ipairs(c.notifications) do
+      assert.are.equal("notifications/message", n.method)
+      assert.are.equal("note " .. i, n.params.data)
+    end
+    assert.are.same({ "note 1", "note 2", "note 3" }, got)
+    c:close()
+  end)
+end)
