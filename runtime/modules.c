@@ -18,6 +18,8 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.process", luaopen_mcptest_core_process},
   {"mcptest.core.poll", luaopen_mcptest_core_poll},
   {"mcptest.core.sys", luaopen_mcptest_core_sys},
+  {"mcptest.core.httpd", luaopen_mcptest_core_httpd},
+  {"mcptest.core.yaml", luaopen_mcptest_core_yaml},
   {"mcptest.core.crypto", luaopen_mcptest_core_crypto},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
