@@ -21,6 +21,7 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.httpd", luaopen_mcptest_core_httpd},
   {"mcptest.core.yaml", luaopen_mcptest_core_yaml},
   {"mcptest.core.crypto", luaopen_mcptest_core_crypto},
+  {"mcptest.core.http", luaopen_mcptest_core_http},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL}

@@ -1,0 +1,687 @@
+/*
+ * http.c: mcptest.core.http, non-blocking HTTP on libcurl's multi interface.
+ *
+ * One curl multi handle per Lua state (an upvalue of every function), so
+ * connections are kept alive and reused across requests: a stream that
+ * stays open (the standalone GET) holds its own connection, and POSTs reuse
+ * another. The module never waits: request() starts a transfer and returns;
+ * the Lua event loop (lua/mcptest/loop.lua) polls curl's sockets, which
+ * fds() lists (CURLMOPT_SOCKETFUNCTION keeps the list), next to every other
+ * descriptor, and sleeps no longer than timeout() says (CURLMOPT_TIMERFUNCTION).
+ * action() and on_timeout() drive curl_multi_socket_action, then call each
+ * request's Lua callback with what arrived: on(req, chunk|nil, done, err|nil),
+ * once the response headers are complete, for each body chunk, and once at
+ * the end. Lua is never called from inside a curl callback: curl's
+ * callbacks only buffer and mark the request, and the callbacks run after
+ * curl returns, so a Lua callback may start or abort requests freely.
+ *
+ * Uses util.c (mcptest.Error tables, the monotonic clock). HTTP policy
+ * (MCP headers, status handling, retries, redaction) is Lua's; this file
+ * never logs header values.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mcptest.h"
+
+#define HTTP_CTX_MT "mcptest.HttpContext"
+#define HTTP_REQ_MT "mcptest.HttpRequest"
+#define HTTP_POOL_MAX 8 /* idle easy handles kept for reuse */
+
+/* ===== types ===== */
+
+typedef struct http_buf {
+  char *data;
+  size_t len, cap;
+} http_buf;
+
+typedef struct http_sock {
+  curl_socket_t fd;
+  int what; /* CURL_POLL_IN / OUT / INOUT */
+} http_sock;
+
+struct http_req;
+
+typedef struct http_ctx {
+  CURLM *multi;
+  http_sock *socks;
+  int nsocks, capsocks;
+  int socks_changed;                  /* since the last timeout() */
+  double deadline;                    /* curl's timer (monotonic s); < 0: none */
+  struct http_req *dirty_head, *dirty_tail; /* requests with news for Lua */
+  struct http_req *active;            /* requests in the multi */
+  CURL *pool[HTTP_POOL_MAX];
+  int npool;
+} http_ctx;
+
+typedef struct http_req {
+  http_ctx *ctx;                      /* NULL when not in the multi */
+  CURL *easy;                         /* NULL once finished or aborted */
+  struct curl_slist *hdrs;
+  http_buf body;                      /* received bytes not yet given to Lua */
+  http_buf head;                      /* header lines of the final response */
+  long status;
+  int headers_done, finished, dirty;
+  int ref;                            /* registry ref while Lua may be called */
+  CURLcode result;
+  struct http_req *next_dirty, *prev_active, *next_active;
+  char errbuf[CURL_ERROR_SIZE];
+} http_req;
+
+/* ===== small helpers ===== */
+
+static int http_buf_add(http_buf *b, const char *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *d;
+    while (cap < b->len + n) cap *= 2;
+    d = (char *)realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static void http_buf_free(http_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+static void http_mark_dirty(http_req *r) {
+  http_ctx *c = r->ctx;
+  if (r->dirty || !c) return;
+  r->dirty = 1;
+  r->next_dirty = NULL;
+  if (c->dirty_tail) c->dirty_tail->next_dirty = r;
+  else c->dirty_head = r;
+  c->dirty_tail = r;
+}
+
+static void http_unlink_dirty(http_ctx *c, http_req *r) {
+  http_req *p, *prev = NULL;
+  if (!r->dirty) return;
+  for (p = c->dirty_head; p && p != r; p = p->next_dirty) prev = p;
+  if (p) {
+    if (prev) prev->next_dirty = r->next_dirty;
+    else c->dirty_head = r->next_dirty;
+    if (c->dirty_tail == r) c->dirty_tail = prev;
+  }
+  r->dirty = 0;
+  r->next_dirty = NULL;
+}
+
+/* Take the easy handle out of the multi and park it in the pool. */
+static void http_release_easy(http_req *r) {
+  http_ctx *c = r->ctx;
+  CURL *e = r->easy;
+  if (!e) return;
+  r->easy = NULL;
+  if (c) {
+    curl_multi_remove_handle(c->multi, e);
+    if (r->prev_active) r->prev_active->next_active = r->next_active;
+    else c->active = r->next_active;
+    if (r->next_active) r->next_active->prev_active = r->prev_active;
+    r->prev_active = r->next_active = NULL;
+  }
+  curl_easy_reset(e); /* drops our pointers; connections stay in the multi */
+  if (c && c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
+  else curl_easy_cleanup(e);
+  curl_slist_free_all(r->hdrs);
+  r->hdrs = NULL;
+}
+
+/* Push an mcptest.Error table (no leading nil) for a failed transfer. */
+static void http_push_error(lua_State *L, http_req *r) {
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+  lua_setfield(L, -2, "message");
+  lua_pushinteger(L, (lua_Integer)r->result);
+  lua_setfield(L, -2, "curl_code");
+  if (luaL_getmetatable(L, "mcptest.Error") == LUA_TTABLE) lua_setmetatable(L, -2);
+  else lua_pop(L, 1);
+}
+
+static http_ctx *http_getctx(lua_State *L) {
+  return (http_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* ===== curl callbacks: buffer and mark, never call Lua ===== */
+
+static int http_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp) {
+  http_ctx *c = (http_ctx *)userp;
+  int i;
+  (void)e;
+  (void)sockp;
+  for (i = 0; i < c->nsocks && c->socks[i].fd != s; i++) {}
+  if (what == CURL_POLL_REMOVE) {
+    if (i < c->nsocks) {
+      c->socks[i] = c->socks[--c->nsocks];
+      c->socks_changed = 1;
+    }
+    return 0;
+  }
+  if (i == c->nsocks) {
+    if (c->nsocks == c->capsocks) {
+      int cap = c->capsocks ? c->capsocks * 2 : 8;
+      http_sock *n = (http_sock *)realloc(c->socks, sizeof *n * (size_t)cap);
+      if (!n) return -1;
+      c->socks = n;
+      c->capsocks = cap;
+    }
+    c->socks[i].fd = s;
+    c->socks[i].what = 0;
+    c->nsocks++;
+  }
+  if (c->socks[i].what != what) {
+    c->socks[i].what = what;
+    c->socks_changed = 1;
+  }
+  return 0;
+}
+
+static int http_timer_cb(CURLM *m, long ms, void *userp) {
+  http_ctx *c = (http_ctx *)userp;
+  (void)m;
+  c->deadline = ms < 0 ? -1.0 : mcpt_now() + (double)ms / 1000.0;
+  return 0;
+}
+
+static size_t http_header_cb(char *p, size_t size, size_t n, void *ud) {
+  http_req *r = (http_req *)ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    r->head.len = 0; /* a new response (after 1xx or a proxy's) */
+    r->headers_done = 0;
+  }
+  if (len == 0 || p[0] == '\r' || p[0] == '\n') { /* end of a header block */
+    long code = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200) {
+      r->status = code;
+      r->headers_done = 1;
+      http_mark_dirty(r);
+    }
+    return len;
+  }
+  return http_buf_add(&r->head, p, len) == 0 ? len : 0;
+}
+
+static size_t http_write_cb(char *p, size_t size, size_t n, void *ud) {
+  http_req *r = (http_req *)ud;
+  size_t len = size * n;
+  if (http_buf_add(&r->body, p, len) != 0) return 0;
+  http_mark_dirty(r);
+  return len;
+}
+
+/* ===== driving curl ===== */
+
+/* Move finished transfers out of the multi; they become dirty. */
+static void http_collect(http_ctx *c) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+    http_req *r = NULL;
+    if (m->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+    if (!r) continue;
+    r->result = m->data.result;
+    if (!r->headers_done) {
+      long code = 0;
+      curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+      r->status = code;
+      r->headers_done = code >= 200;
+    }
+    r->finished = 1;
+    http_mark_dirty(r);
+    http_release_easy(r); /* m is invalid from here */
+  }
+}
+
+/* Call the Lua callback of every request with news, oldest first. A
+ * callback that raises leaves the rest queued for the next round. */
+static void http_dispatch(lua_State *L, http_ctx *c) {
+  http_req *r;
+  while ((r = c->dirty_head) != NULL) {
+    int finished = r->finished;
+    c->dirty_head = r->next_dirty;
+    if (!c->dirty_head) c->dirty_tail = NULL;
+    r->next_dirty = NULL;
+    r->dirty = 0;
+    if (r->ref == LUA_NOREF) continue;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref); /* the request */
+    lua_getiuservalue(L, -1, 1);                /* its callback */
+    lua_insert(L, -2);                          /* stack: cb, req */
+    if (r->body.len) {
+      lua_pushlstring(L, r->body.data, r->body.len);
+      r->body.len = 0;
+    } else {
+      lua_pushnil(L);
+    }
+    lua_pushboolean(L, finished);
+    if (finished && r->result != CURLE_OK) http_push_error(L, r);
+    else lua_pushnil(L);
+    if (finished) {
+      luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+      r->ref = LUA_NOREF;
+    }
+    lua_call(L, 4, 0);
+  }
+}
+
+static void http_socket_action(http_ctx *c, curl_socket_t fd, int ev) {
+  int running;
+  curl_multi_socket_action(c->multi, fd, ev, &running);
+  http_collect(c);
+}
+
+/* ===== module functions ===== */
+
+static const char *http_optstring(lua_State *L, const char *field) {
+  const char *s;
+  lua_getfield(L, 1, field);
+  s = lua_tostring(L, -1);
+  lua_pop(L, 1); /* the string stays alive: it is a field of the options */
+  return s;
+}
+
+static double http_optnumber(lua_State *L, const char *field) {
+  double v;
+  lua_getfield(L, 1, field);
+  v = lua_isnumber(L, -1) ? (double)lua_tonumber(L, -1) : 0.0;
+  lua_pop(L, 1);
+  return v;
+}
+
+/* http.request{ url=, method="GET", headers={"Name: value", ...}, body=,
+ *   timeout=s, connect_timeout=s, ca_file=, insecure=bool, on=function }
+ * -> request, or nil, err when curl cannot even start it. */
+static int http_request(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  const char *url, *method, *s;
+  http_req *r;
+  CURL *e;
+  size_t bodylen = 0;
+  const char *body = NULL;
+  double t;
+  int i, n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  url = http_optstring(L, "url");
+  luaL_argcheck(L, url != NULL, 1, "url (a string) is required");
+  method = http_optstring(L, "method");
+  if (!method) method = "GET";
+  r = (http_req *)lua_newuserdatauv(L, sizeof *r, 3); /* uv: on, body, headers */
+  memset(r, 0, sizeof *r);
+  r->ref = LUA_NOREF;
+  luaL_setmetatable(L, HTTP_REQ_MT);
+  lua_getfield(L, 1, "on");
+  luaL_argcheck(L, lua_isfunction(L, -1), 1, "on (a callback function) is required");
+  lua_setiuservalue(L, -2, 1);
+  lua_getfield(L, 1, "body");
+  if (lua_type(L, -1) == LUA_TSTRING) body = lua_tolstring(L, -1, &bodylen);
+  lua_setiuservalue(L, -2, 2); /* anchors the body while curl reads it */
+
+  e = c->npool > 0 ? c->pool[--c->npool] : curl_easy_init();
+  if (!e) return mcpt_fail(L, "transport", "curl_easy_init failed");
+  lua_getfield(L, 1, "headers");
+  n = lua_istable(L, -1) ? (int)luaL_len(L, -1) : 0;
+  for (i = 1; i <= n; i++) {
+    struct curl_slist *l;
+    lua_rawgeti(L, -1, i);
+    s = lua_tostring(L, -1);
+    l = s ? curl_slist_append(r->hdrs, s) : r->hdrs;
+    lua_pop(L, 1);
+    if (!l) goto nomem;
+    r->hdrs = l;
+  }
+  lua_pop(L, 1);
+  {
+    struct curl_slist *l = curl_slist_append(r->hdrs, "Expect:"); /* no 100-continue wait */
+    if (!l) goto nomem;
+    r->hdrs = l;
+  }
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)r);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (strcmp(method, "GET") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else {
+    if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (body || strcmp(method, "POST") == 0) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+    }
+  }
+  if ((t = http_optnumber(L, "timeout")) > 0)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t * 1000.0));
+  if ((t = http_optnumber(L, "connect_timeout")) > 0)
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t * 1000.0));
+  if ((s = http_optstring(L, "ca_file")) != NULL) curl_easy_setopt(e, CURLOPT_CAINFO, s);
+  lua_getfield(L, 1, "insecure");
+  if (lua_toboolean(L, -1)) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  lua_pop(L, 1);
+
+  r->easy = e;
+  r->ctx = c;
+  if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    r->ctx = NULL;
+    http_release_easy(r);
+    return mcpt_fail(L, "transport", "curl_multi_add_handle failed for %s", url);
+  }
+  r->next_active = c->active;
+  if (c->active) c->active->prev_active = r;
+  c->active = r;
+  lua_pushvalue(L, -1);
+  r->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* alive while in flight */
+  /* Start now: on a kept-alive connection the request is written at once.
+   * Whatever finishes is dispatched by the next action()/on_timeout(). */
+  http_socket_action(c, CURL_SOCKET_TIMEOUT, 0);
+  return 1;
+nomem:
+  curl_slist_free_all(r->hdrs);
+  r->hdrs = NULL;
+  curl_easy_reset(e);
+  if (c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
+  else curl_easy_cleanup(e);
+  return luaL_error(L, "not enough memory");
+}
+
+/* http.fds() -> read_fds, write_fds: the sockets curl wants watched. */
+static int http_fds(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  int i, nr = 0, nw = 0;
+  lua_createtable(L, c->nsocks, 0);
+  lua_createtable(L, 0, 0);
+  for (i = 0; i < c->nsocks; i++) {
+    if (c->socks[i].what & CURL_POLL_IN) {
+      lua_pushinteger(L, c->socks[i].fd);
+      lua_rawseti(L, -3, ++nr);
+    }
+    if (c->socks[i].what & CURL_POLL_OUT) {
+      lua_pushinteger(L, c->socks[i].fd);
+      lua_rawseti(L, -2, ++nw);
+    }
+  }
+  return 2;
+}
+
+/* http.timeout() -> seconds until curl needs service (nil: no timer; 0 when
+ * callbacks are pending), sockets_changed (since the previous call). */
+static int http_timeout(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  if (c->dirty_head) lua_pushnumber(L, 0);
+  else if (c->deadline < 0) lua_pushnil(L);
+  else {
+    double t = c->deadline - mcpt_now();
+    lua_pushnumber(L, t > 0 ? t : 0);
+  }
+  lua_pushboolean(L, c->socks_changed);
+  c->socks_changed = 0;
+  return 2;
+}
+
+/* http.action(fd, what): what is poll's "r", "w", "rw" or "e". */
+static int http_action(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  curl_socket_t fd = (curl_socket_t)luaL_checkinteger(L, 1);
+  const char *what = luaL_optstring(L, 2, "r");
+  int ev = 0;
+  if (strchr(what, 'r')) ev |= CURL_CSELECT_IN;
+  if (strchr(what, 'w')) ev |= CURL_CSELECT_OUT;
+  if (strchr(what, 'e')) ev |= CURL_CSELECT_IN | CURL_CSELECT_ERR;
+  http_socket_action(c, fd, ev);
+  http_dispatch(L, c);
+  return 0;
+}
+
+/* http.on_timeout(): run curl's timers if due, then pending callbacks. */
+static int http_on_timeout(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  if (c->deadline >= 0 && mcpt_now() >= c->deadline) http_socket_action(c, CURL_SOCKET_TIMEOUT, 0);
+  http_dispatch(L, c);
+  return 0;
+}
+
+/* http.active() -> number of transfers in flight. */
+static int http_active(lua_State *L) {
+  http_ctx *c = http_getctx(L);
+  http_req *r;
+  lua_Integer n = 0;
+  for (r = c->active; r; r = r->next_active) n++;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* http.version() -> libcurl's version string. */
+static int http_version(lua_State *L) {
+  lua_pushstring(L, curl_version());
+  return 1;
+}
+
+/* ===== request methods ===== */
+
+static http_req *http_checkreq(lua_State *L) {
+  return (http_req *)luaL_checkudata(L, 1, HTTP_REQ_MT);
+}
+
+/* req:status() -> HTTP status of the final response (0 before headers). */
+static int http_req_status(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  lua_pushinteger(L, r->headers_done ? r->status : 0);
+  return 1;
+}
+
+/* Walk "Name: value\r\n" lines; calls fn for each, stops when it returns 1. */
+typedef int (*http_hdr_fn)(lua_State *L, const char *name, size_t nlen,
+                           const char *val, size_t vlen, void *ud);
+
+static void http_walk_headers(lua_State *L, http_req *r, http_hdr_fn fn, void *ud) {
+  const char *p = r->head.data, *end = p + r->head.len;
+  while (p && p < end) {
+    const char *eol = (const char *)memchr(p, '\n', (size_t)(end - p));
+    const char *line_end = eol ? eol : end, *colon, *v, *ve;
+    if (!eol) eol = end;
+    colon = (const char *)memchr(p, ':', (size_t)(line_end - p));
+    if (colon && memcmp(p, "HTTP/", 5) != 0) {
+      v = colon + 1;
+      ve = line_end;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      if (fn(L, p, (size_t)(colon - p), v, (size_t)(ve - v), ud)) return;
+    }
+    p = eol + 1;
+  }
+}
+
+static int http_find_one(lua_State *L, const char *name, size_t nlen,
+                         const char *val, size_t vlen, void *ud) {
+  const char *want = (const char *)ud;
+  if (strlen(want) == nlen && strncasecmp(want, name, nlen) == 0) {
+    lua_pushlstring(L, val, vlen);
+    return 1;
+  }
+  return 0;
+}
+
+/* req:header(name) -> value of the first header so named, or nil. */
+static int http_req_header(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  const char *name = luaL_checkstring(L, 2);
+  int top = lua_gettop(L);
+  http_walk_headers(L, r, http_find_one, (void *)name);
+  if (lua_gettop(L) == top) lua_pushnil(L);
+  return 1;
+}
+
+static int http_add_one(lua_State *L, const char *name, size_t nlen,
+                        const char *val, size_t vlen, void *ud) {
+  char lower[128];
+  size_t i;
+  (void)ud;
+  if (nlen >= sizeof lower) return 0;
+  for (i = 0; i < nlen; i++) {
+    char ch = name[i];
+    lower[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+  }
+  lua_pushlstring(L, lower, nlen); /* stack: t, name */
+  if (lua_rawget(L, -2) == LUA_TSTRING) { /* repeated: join with ", " */
+    lua_pushliteral(L, ", ");
+    lua_pushlstring(L, val, vlen);
+    lua_concat(L, 3);
+  } else {
+    lua_pop(L, 1);
+    lua_pushlstring(L, val, vlen);
+  }
+  lua_pushlstring(L, lower, nlen);
+  lua_insert(L, -2);
+  lua_rawset(L, -3);
+  return 0;
+}
+
+/* req:headers() -> { lower-case name = value }, repeated names joined. */
+static int http_req_headers(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  if (lua_getiuservalue(L, 1, 3) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  http_walk_headers(L, r, http_add_one, NULL);
+  if (r->finished) { /* final: cache it */
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, 3);
+  }
+  return 1;
+}
+
+/* req:abort(): stop the transfer; its callback is not called again. */
+static int http_req_abort(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  http_ctx *c = r->ctx;
+  if (c) http_unlink_dirty(c, r);
+  http_release_easy(r);
+  r->ctx = NULL;
+  if (!r->finished) r->finished = -1;
+  if (r->ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
+    r->ref = LUA_NOREF;
+  }
+  return 0;
+}
+
+/* req:running() -> true while the transfer is in flight. */
+static int http_req_running(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  lua_pushboolean(L, r->easy != NULL);
+  return 1;
+}
+
+static int http_req_gc(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  http_req_abort(L);
+  http_buf_free(&r->body);
+  http_buf_free(&r->head);
+  return 0;
+}
+
+static int http_req_tostring(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  lua_pushfstring(L, "mcptest.HttpRequest (%s, status %d)",
+                  r->easy ? "running" : "done", (int)r->status);
+  return 1;
+}
+
+/* ===== context lifetime ===== */
+
+static int http_ctx_gc(lua_State *L) {
+  http_ctx *c = (http_ctx *)luaL_checkudata(L, 1, HTTP_CTX_MT);
+  http_req *r;
+  if (!c->multi) return 0;
+  while ((r = c->active) != NULL) {
+    http_release_easy(r); /* unlinks r */
+    r->ctx = NULL;
+  }
+  c->dirty_head = c->dirty_tail = NULL;
+  while (c->npool > 0) curl_easy_cleanup(c->pool[--c->npool]);
+  curl_multi_cleanup(c->multi);
+  c->multi = NULL;
+  free(c->socks);
+  c->socks = NULL;
+  c->nsocks = c->capsocks = 0;
+  return 0;
+}
+
+static const luaL_Reg http_funcs[] = {
+  {"request", http_request},
+  {"fds", http_fds},
+  {"timeout", http_timeout},
+  {"action", http_action},
+  {"on_timeout", http_on_timeout},
+  {"active", http_active},
+  {"version", http_version},
+  {NULL, NULL}
+};
+
+static const luaL_Reg http_req_methods[] = {
+  {"status", http_req_status},
+  {"header", http_req_header},
+  {"headers", http_req_headers},
+  {"abort", http_req_abort},
+  {"running", http_req_running},
+  {NULL, NULL}
+};
+
+int luaopen_mcptest_core_http(lua_State *L) {
+  http_ctx *c;
+  if (luaL_newmetatable(L, HTTP_REQ_MT)) {
+    luaL_newlib(L, http_req_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, http_req_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, http_req_gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, http_req_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  luaL_newlibtable(L, http_funcs);
+  c = (http_ctx *)lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  c->deadline = -1.0;
+  if (luaL_newmetatable(L, HTTP_CTX_MT)) {
+    lua_pushcfunction(L, http_ctx_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  c->multi = curl_multi_init();
+  if (!c->multi) return luaL_error(L, "curl_multi_init failed");
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c);
+  /* the context lives as long as the module's functions (their upvalue),
+   * and is also anchored in the module table against early collection */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "_context");
+  luaL_setfuncs(L, http_funcs, 1); /* stack: module; every function shares c */
+  return 1;
+}
