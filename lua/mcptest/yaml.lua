@@ -1,0 +1,57 @@
+-- mcptest.yaml: YAML files and strings as Lua values, over libyaml
+-- (mcptest.core.yaml). Every error names file:line:column.
+--   yaml.load(text [, name [, opts]]) -> value [, marks]   (raises mcptest.Error kind "usage")
+--   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message
+--   yaml.load_file(path [, opts]) -> value [, marks]
+-- opts.marks = true: also return positions (see runtime/yaml.c);
+-- opts.nulls = "keep" (default: a null in a mapping removes the key, a
+-- null in a list stays yaml.null so the list keeps its length).
+-- Sequences carry the JSON array mark and mappings the object mark, so
+-- [] and {} stay apart through mcptest.json.
+local json = require("mcptest.json") -- registers the array/object metatables first
+local core = require("mcptest.core.yaml")
+local errors = require("mcptest.errors")
+
+local M = { null = json.null }
+
+local function drop_nulls(v, seen)
+  if type(v) ~= "table" or seen[v] then return v end
+  seen[v] = true
+  if json.is_array(v) then
+    for i = 1, #v do drop_nulls(v[i], seen) end
+  else
+    local dead = {}
+    for k, x in pairs(v) do
+      if x == json.null then dead[#dead + 1] = k else drop_nulls(x, seen) end
+    end
+    for _, k in ipairs(dead) do v[k] = nil end
+  end
+  return v
+end
+
+function M.try_load(text, name, opts)
+  opts = opts or {}
+  local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks })
+  if v == nil then return nil, marks end
+  if opts.nulls ~= "keep" then
+    if v == json.null then v = nil else drop_nulls(v, {}) end
+  end
+  if opts.marks then return v, marks end
+  return v
+end
+
+function M.load(text, name, opts)
+  local v, marks = M.try_load(text, name, opts)
+  if v == nil and type(marks) == "string" then errors.raise("usage", marks) end
+  return v, marks
+end
+
+function M.load_file(path, opts)
+  local f, err = io.open(path, "rb")
+  if not f then errors.raise("usage", "cannot read " .. tostring(path) .. ": " .. tostring(err)) end
+  local text = f:read("a")
+  f:close()
+  return M.load(text, path, opts)
+end
+
+return M
