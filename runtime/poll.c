@@ -12,12 +12,14 @@
 
 #include "mcptest.h"
 
-/* poll.wait(read_fds, write_fds, timeout_seconds) -> ready
- * ready maps fd -> "r", "w", "rw" or "e" (error/hang-up counts as readable:
- * the owner's read then sees EOF). timeout < 0 waits forever. */
+/* poll.wait(read_fds, write_fds, timeout_seconds) -> fd, what, fd, what...
+ * for each ready descriptor (nothing on timeout or signal). what is "r",
+ * "w", "rw" or "e" (error/hang-up: the owner's read then sees EOF).
+ * timeout < 0 waits forever. Multiple results rather than a table: this is
+ * on every request's path and allocates nothing. */
 static int poll_wait(lua_State *L) {
   struct pollfd stackfds[16], *fds = stackfds;
-  int nr, nw, n = 0, i, rc, ms;
+  int nr, nw, n = 0, i, rc, ms, pushed = 0;
   double timeout = luaL_optnumber(L, 3, -1);
   luaL_checktype(L, 1, LUA_TTABLE);
   nr = (int)luaL_len(L, 1);
@@ -45,12 +47,12 @@ static int poll_wait(lua_State *L) {
   }
   ms = timeout < 0 ? -1 : (timeout > 2e6 ? 2000000000 : (int)ceil(timeout * 1000.0));
   rc = poll(fds, (nfds_t)n, ms);
-  lua_createtable(L, 0, rc > 0 ? rc : 0);
   if (rc < 0) {
-    if (errno == EINTR) return 1;
+    if (errno == EINTR) return 0;
     return luaL_error(L, "poll: %s", strerror(errno));
   }
-  for (i = 0; i < n && rc > 0; i++) {
+  luaL_checkstack(L, 2 * rc, "poll: too many ready descriptors");
+  for (i = 0; i < n && pushed < rc; i++) {
     short re = fds[i].revents;
     const char *what;
     if (!re) continue;
@@ -58,10 +60,11 @@ static int poll_wait(lua_State *L) {
     else if ((re & POLLIN) && (re & POLLOUT)) what = "rw";
     else if (re & POLLIN) what = "r";
     else what = "w";
+    lua_pushinteger(L, fds[i].fd);
     lua_pushstring(L, what);
-    lua_rawseti(L, -2, fds[i].fd);
+    pushed++;
   }
-  return 1;
+  return 2 * pushed;
 }
 
 static const luaL_Reg poll_funcs[] = {

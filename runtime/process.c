@@ -228,8 +228,9 @@ static int process_flush(lua_State *L) {
   return 1;
 }
 
-/* proc:read_lines() -> lines (array, maybe empty), eof (boolean).
- * Reads what stdout has now; a partial last line stays buffered. */
+/* proc:read_lines([lines]) -> lines, count, eof. Reads what stdout has
+ * now into lines[1..count] (a table the caller may reuse, so the request
+ * path allocates no table); a partial last line stays buffered. */
 static int process_read_lines(lua_State *L) {
   process_t *p = process_check(L);
   int eof = 0, n = 0;
@@ -248,13 +249,19 @@ static int process_read_lines(lua_State *L) {
       p->cap = cap;
     }
     r = read(p->out, p->buf + p->len, p->cap - p->len);
-    if (r > 0) { p->len += (size_t)r; continue; }
+    if (r > 0) {
+      size_t asked = p->cap - p->len;
+      p->len += (size_t)r;
+      if ((size_t)r < asked) break; /* a short read drained the pipe: skip the EAGAIN round trip */
+      continue;
+    }
     if (r == 0) { eof = 1; break; }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) eof = 1;
     break;
   }
-  lua_newtable(L);
+  if (lua_istable(L, 2)) lua_settop(L, 2);
+  else { lua_settop(L, 1); lua_newtable(L); }
   for (i = 0; i < p->len; i++) {
     if (p->buf[i] == '\n') {
       size_t end = i;
@@ -273,8 +280,9 @@ static int process_read_lines(lua_State *L) {
   }
   memmove(p->buf, p->buf + start, p->len - start);
   p->len -= start;
+  lua_pushinteger(L, n);
   lua_pushboolean(L, eof);
-  return 2;
+  return 3;
 }
 
 /* proc:read_stderr() -> string (maybe empty), eof */

@@ -114,11 +114,15 @@ function Client:await(id, method, timeout)
       responses[id] = nil
       return msg
     end
-    local failed = transport:failure()
+    -- a transport with work to do outside its callbacks (HTTP: a new
+    -- session after a 404) gets it done here, where requests may nest
+    if transport.needs_service then transport:service() end
+    local failed = transport:failure(id) -- id: HTTP fails one request alone
     if failed then
       self.waiting[id] = nil
       local e = errors.new(failed.kind, failed.message, { method = method, url = failed.url,
                                                           http_status = failed.http_status })
+      for k, v in pairs(failed) do if e[k] == nil then e[k] = v end end -- curl_code, www_authenticate...
       error(e, 0)
     end
     local left = deadline - now()

@@ -73,6 +73,8 @@ function M.initialize(c, opts)
   c.capabilities = result.capabilities or json.object()
   c.instructions = result.instructions
   c.era = "legacy"
+  -- hook: a transport that must know (HTTP: MCP-Protocol-Version, GET stream)
+  if c.transport.on_initialized then c.transport:on_initialized(result.protocolVersion) end
   c:notify("notifications/initialized")
   return result
 end

@@ -49,6 +49,28 @@ int main(void) {
     "local t = {} t.self = t\n"
     "local ok2, e2 = pcall(j.encode, t)\n"
     "assert(not ok2 and e2:find('cycle'))");
+  lua_check(L, "decodes like lua-cjson on a corpus (differential oracle)",
+    "local j, cj = require 'mcptest.core.json', require 'cjson'\n"
+    "local function same(a, b)\n"
+    "  if type(a) ~= type(b) then return false end\n"
+    "  if type(a) ~= 'table' then return a == b end\n"
+    "  for k, v in pairs(a) do if not same(v, b[k]) then return false end end\n"
+    "  for k in pairs(b) do if a[k] == nil then return false end end\n"
+    "  return true\n"
+    "end\n"
+    "local corpus = {'{}', '[]', '[1,2.5,-3e2,0.001,1E10]', '{\"a\":{\"b\":[true,false,null]}}',\n"
+    "  '\"\\\\u00e9\\\\ud83d\\\\ude00\\\\/\\\\b\\\\f\\\\n\\\\r\\\\t\"', ' { \"k\" : [ 1 , { } ] } ',\n"
+    "  '{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}}',\n"
+    "  '-0', '123456789', '[\"\",\"a\\\\\"b\"]', '{\"dup\":1,\"dup\":2}'}\n"
+    "for _, doc in ipairs(corpus) do\n"
+    "  assert(same(j.decode(doc), cj.decode(doc)), 'differs from cjson: ' .. doc)\n"
+    "end\n"
+    "local bad = {'', '{', '[1,]', '{\"a\" 1}', 'tru', '01', '1.', '-', '\"abc', '\"\\\\x\"', '[1] 2', '{1:2}', '\"a\\tb\"'}\n"
+    "for _, doc in ipairs(bad) do\n"
+    "  assert(not pcall(j.decode, doc), 'accepted bad JSON: ' .. doc)\n"
+    "end\n"
+    "local ok, e = pcall(j.decode, '{\"a\":[1,2')\n"
+    "assert(e:find('end of the input'), e)");
   lua_check(L, "deep nesting is bounded, not a crash",
     "local j = require 'mcptest.core.json'\n"
     "local s = string.rep('[', 5000) .. string.rep(']', 5000)\n"

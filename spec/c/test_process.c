@@ -25,14 +25,14 @@ int main(void) {
     "local out = p:fds()\n"
     "local got = {}\n"
     "for _ = 1, 50 do\n"
-    "  local r = poll.wait({out}, nil, 1)\n"
-    "  if r[out] then for _, l in ipairs(p:read_lines()) do got[#got+1] = l end end\n"
+    "  local fd = poll.wait({out}, nil, 1)\n"
+    "  if fd == out then local lines, n = p:read_lines(); for i = 1, n do got[#got+1] = lines[i] end end\n"
     "  if #got == 2 then break end\n"
     "end\n"
     "assert(got[1] == 'one' and got[2] == 'two', table.concat(got, '|'))\n"
     "p:close_stdin()\n"
     "local lines, eof\n"
-    "for _ = 1, 50 do poll.wait({out}, nil, 1); lines, eof = p:read_lines(); if eof then break end end\n"
+    "for _ = 1, 50 do poll.wait({out}, nil, 1); lines, _, eof = p:read_lines(); if eof then break end end\n"
     "assert(eof and lines[1] == 'thr', 'last line without newline is delivered at EOF')\n"
     "p:close()\n"
     "assert(p:status() == 'exited')");
@@ -71,8 +71,8 @@ int main(void) {
   lua_check(L, "poll times out with nothing ready",
     "local poll, sys = require 'mcptest.core.poll', require 'mcptest.core.sys'\n"
     "local t0 = sys.now()\n"
-    "local r = poll.wait({}, nil, 0.05)\n"
-    "assert(next(r) == nil and sys.now() - t0 >= 0.04)");
+    "local fd = poll.wait({}, nil, 0.05)\n"
+    "assert(fd == nil and sys.now() - t0 >= 0.04)");
   lua_gc(L, LUA_GCCOLLECT);
   CHECK(count_fds() == fds_before, "no descriptor leaked");
   CHECK(waitpid(-1, &status, WNOHANG) < 0, "no child left to reap (no zombies)");

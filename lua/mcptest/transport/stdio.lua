@@ -75,6 +75,7 @@ function M.open(opts)
   }, Stdio)
   t.out_fd, t.err_fd, t.in_fd = proc:fds()
   t.read_fds = { t.out_fd, t.err_fd }
+  t.lines = {} -- reused by every read: read_lines fills 1..n
   loop.register(t)
   return t
 end
@@ -129,6 +130,26 @@ local function exit_description(proc)
   return "closed its stdout"
 end
 
+-- Decode and deliver every complete line stdout has; returns eof.
+function Stdio:read_messages(lines_table)
+  local lines, n, eof = self.proc:read_lines(lines_table)
+  if not lines then self:fail(n.kind, self.description .. ": " .. n.message); return false end
+  for i = 1, n do
+    local line = lines[i]
+    local msg = json.try_decode(line)
+    if type(msg) ~= "table" then
+      local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
+      self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
+        .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
+        .. " to stdout (logs go to stderr)")
+      return false
+    end
+    if self.on_message then self.on_message(msg) end
+    if self.failed then return false end
+  end
+  return eof
+end
+
 function Stdio:on_ready(fd, what)
   if fd == self.err_fd then return self:drain_stderr() end
   if fd == self.in_fd then
@@ -137,20 +158,13 @@ function Stdio:on_ready(fd, what)
     if pending == 0 then loop.changed() end
     return
   end
-  local lines, eof = self.proc:read_lines()
-  if not lines then return self:fail(eof.kind, self.description .. ": " .. eof.message) end
-  for i = 1, #lines do
-    local line = lines[i]
-    local msg = json.try_decode(line)
-    if type(msg) ~= "table" then
-      local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
-      return self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
-        .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
-        .. " to stdout (logs go to stderr)")
-    end
-    if self.on_message then self.on_message(msg) end
-    if self.failed then return end
-  end
+  -- a handler run below may nest a request that reads again: only the
+  -- outermost read reuses the shared lines table
+  local reuse = not self.reading
+  self.reading = true
+  local ok, eof = pcall(self.read_messages, self, reuse and self.lines or nil)
+  self.reading = not reuse
+  if not ok then error(eof, 0) end
   if eof then
     self:drain_stderr()
     if not self.closing then
@@ -161,7 +175,7 @@ end
 
 function Stdio:send(msg)
   if self.failed then error(self.failed, 0) end
-  local pending, err = self.proc:write(json.encode(msg) .. "\n")
+  local pending, err = self.proc:write(json.encode(msg, "\n"))
   if not pending then
     self:fail("transport", self.description .. ": " .. err.message)
     error(self.failed, 0)

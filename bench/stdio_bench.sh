@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Stdio benchmark (issue 2): mcptest vs the bare C floor, against
+# server-everything over stdio, measured in one run, rounds interleaved so
+# machine noise hits both alike. Prints each round and the median ratios.
+# usage: bench/stdio_bench.sh [ROUNDS] [CALLS]   (after a build in build/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+CALLS=${2:-2000}
+WARMUP=200
+SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+[ -f "$SE" ] || scripts/deps.sh
+BIN=build/mcptest
+FLOOR=build/stdio_floor
+field() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
+
+echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib"
+ratios=(); cpus=(); rsss=()
+for r in $(seq 1 "$ROUNDS"); do
+  f=$("$FLOOR" "$CALLS" "$WARMUP" -- node "$SE" stdio 2>/dev/null)
+  m=$("$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" "$SE" 2>/dev/null | grep "^{\"calls")
+  fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s)
+  fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call)
+  rss=$(echo "$m" | field max_rss_kib)
+  rr=$(awk "BEGIN{printf \"%.3f\", $mr/$fr}"); cr=$(awk "BEGIN{printf \"%.2f\", $mc/$fc}")
+  ratios+=("$rr"); cpus+=("$cr"); rsss+=("$rss")
+  printf "%5d  %13s  %15s  %10s  %12s  %14s  %9s  %15s\n" "$r" "$fr" "$mr" "$rr" "$fc" "$mc" "$cr" "$rss"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+echo "median rate ratio (mcptest/floor): $(median "${ratios[@]}")   target >= 0.90"
+echo "median CPU-per-call ratio:         $(median "${cpus[@]}")   target <= 2.00"
+echo "max peak RSS (KiB):                $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1)   target < 15360"
+
+# Start-up: a script with one passing it, 20 runs, median wall time.
+tmp=$(mktemp -d)
+echo 'it("passes", function() assert.is_true(true) end)' > "$tmp/one_spec.lua"
+times=()
+for _ in $(seq 1 20); do
+  s=$(date +%s%N); "$BIN" "$tmp/one_spec.lua" >/dev/null; e=$(date +%s%N)
+  times+=("$(( (e - s) / 1000 ))")
+done
+rm -rf "$tmp"
+echo "trivial script, median wall of 20 runs: $(median "${times[@]}") us   target < 25000"
