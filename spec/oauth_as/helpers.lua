@@ -102,7 +102,7 @@ end
 -- A full code flow: returns the token response body.
 function H.tokens(oauth, extra)
   local code, verifier, redirect_uri = H.authorize(oauth, extra)
-  local r = H.exchange(oauth, code, verifier, redirect_uri)
+  local r = H.exchange(oauth, code, verifier, redirect_uri, { resource = extra and extra.resource })
   assert.are.equal(200, r.status, r.body)
   return json.decode(r.body)
 end
