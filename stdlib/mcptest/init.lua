@@ -43,20 +43,32 @@ function M.connect(opts)
   if opts.command then
     transport = require("mcptest.transport.stdio").open(opts)
   else
-    errors.raise("usage", "url = ... (Streamable HTTP) is not supported by this build yet; use command = {...}")
+    transport = require("mcptest.transport.http").open(opts)
   end
   local c = client.new(transport, opts)
+  if opts.url then -- HTTP: session events, and how to start a new session after a 404
+    c.events = transport.events
+    transport.restart_session = function()
+      lifecycle.initialize(c, opts)
+      c.session_id = transport.session_id
+    end
+  end
   local ok, err = pcall(lifecycle.initialize, c, opts)
   if not ok then
     c:close()
-    if errors.is(err) and err.kind ~= "usage"
+    if errors.is(err) and err.kind ~= "usage" and err.kind ~= "auth"
        and not tostring(err.message):find(transport.description, 1, true) then
       err.message = "cannot start an MCP session with " .. transport.description .. ": " .. err.message
     end
     error(err, 0)
   end
+  c.session_id = transport.session_id
   return c
 end
+
+-- mcp.http.request{ method=, url=, headers=, body=, timeout=, tls= }: raw HTTP
+-- (lower-case response header names), loaded on first use.
+M.http = { request = function(o) return require("mcptest.http").request(o) end }
 
 M.fixture = setmetatable({}, { __index = function(_, k)
   errors.raise("usage", "mcp.fixture." .. tostring(k) .. " is not available in this build yet")

@@ -1,0 +1,290 @@
+-- mcptest.http: HTTP for the rest of mcptest, on mcptest.core.http
+-- (libcurl's multi interface) driven by the one event loop.
+--   http.start(opts, on) -> req      non-blocking; on(req, chunk, done, err)
+--   http.after(seconds, fn) -> timer  a loop timer (timer:cancel())
+--   http.request{ method=, url=, headers=, body=, timeout=, tls= }
+--       -> { status=, headers= (lower-case names), body= } | nil, err
+--   http.expand(value) -> value with ${VAR} from the environment, names
+--   http.header_lines(headers) -> {"Name: value", ...}, dropped
+--   http.redact_header(name, value) -> value fit for logs
+-- request() is mcp.http.request (DESIGN.md): it looks blocking, but the
+-- loop keeps serving every other connection meanwhile.
+local core = require("mcptest.core.http")
+local loop = require("mcptest.loop")
+local errors = require("mcptest.errors")
+local sys = require("mcptest.core.sys")
+
+local M = { core = core }
+
+local now = sys.now
+
+-- ===== timers and the loop source =====
+
+local timers = {}        -- array of { at =, fn = }
+local source = {}
+
+function source.fds() return core.fds() end
+function source.on_ready(_, fd, what) return core.action(fd, what) end
+
+function source.timeout()
+  local t, changed = core.timeout()
+  local n = #timers
+  if n > 0 then
+    local first = timers[1].at
+    for i = 2, n do if timers[i].at < first then first = timers[i].at end end
+    local left = first - now()
+    if left < 0 then left = 0 end
+    if t == nil or left < t then t = left end
+  end
+  return t, changed
+end
+
+function source.on_timeout()
+  core.on_timeout()
+  if #timers == 0 then return end
+  local due, t = {}, now()
+  for i = #timers, 1, -1 do
+    if timers[i].at <= t then due[#due + 1] = table.remove(timers, i) end
+  end
+  for i = #due, 1, -1 do due[i].fn() end
+end
+
+local registered = false
+local function ensure_registered()
+  if not registered then
+    registered = true
+    loop.register(source)
+  end
+end
+
+local Timer = {}
+Timer.__index = Timer
+function Timer:cancel()
+  for i = #timers, 1, -1 do
+    if timers[i] == self then table.remove(timers, i) end
+  end
+end
+
+function M.after(seconds, fn)
+  ensure_registered()
+  local t = setmetatable({ at = now() + seconds, fn = fn }, Timer)
+  timers[#timers + 1] = t
+  return t
+end
+
+-- Start a request (see runtime/http.c for the options); on(req, chunk,
+-- done, err) is called as data arrives. Returns the request or nil, err.
+function M.start(opts, on)
+  if not registered then ensure_registered() end
+  opts.on = on
+  return core.request(opts)
+end
+
+-- ===== headers =====
+
+-- "${VAR}" -> the variable's value ("" when unset); also returns whether a
+-- referenced variable was unset or empty.
+function M.expand(value)
+  local missing = false
+  local out = tostring(value):gsub("%${([%w_]+)}", function(name)
+    local v = os.getenv(name)
+    if v == nil or v == "" then missing = true; return "" end
+    return v
+  end)
+  return out, missing
+end
+
+-- Headers given as { Name = value } or { "Name: value", ... } become curl
+-- lines, ${VAR} expanded. A value whose variables are unset and that is
+-- left empty, or "Bearer " with nothing after it, is dropped (seed 002).
+-- Returns lines, dropped_names.
+function M.header_lines(headers)
+  local lines, dropped = {}, {}
+  if headers == nil then return lines, dropped end
+  local pairs_list = {}
+  for k, v in pairs(headers) do
+    if type(k) == "number" then
+      local name, value = tostring(v):match("^%s*([^:]+):%s*(.-)%s*$")
+      if not name then
+        errors.raise("usage", "header " .. string.format("%q", tostring(v)) .. " is not 'Name: value'")
+      end
+      pairs_list[#pairs_list + 1] = { name, value }
+    else
+      pairs_list[#pairs_list + 1] = { tostring(k), tostring(v) }
+    end
+  end
+  table.sort(pairs_list, function(a, b) return a[1]:lower() < b[1]:lower() end)
+  for _, p in ipairs(pairs_list) do
+    local name, value = p[1], p[2]
+    if name:find("[%c:%s]") then
+      errors.raise("usage", "invalid header name " .. string.format("%q", name))
+    end
+    local v, missing = M.expand(value)
+    v = v:gsub("^%s+", ""):gsub("%s+$", "")
+    if v:find("[\r\n]") then
+      errors.raise("usage", "header " .. name .. " holds a line break")
+    end
+    if missing and (v == "" or v:match("^[Bb]earer$")) then
+      dropped[#dropped + 1] = name
+    else
+      lines[#lines + 1] = name .. ": " .. v
+    end
+  end
+  return lines, dropped
+end
+
+local SECRET_HEADERS = { authorization = true, ["proxy-authorization"] = true, cookie = true,
+                         ["set-cookie"] = true, ["mcp-session-id"] = true, ["x-api-key"] = true }
+
+-- A header value as logs may show it.
+function M.redact_header(name, value)
+  local n = name:lower()
+  if SECRET_HEADERS[n] or n:find("token") or n:find("secret") or n:find("key") then
+    local scheme = tostring(value):match("^(%a+)%s+%S")
+    return scheme and (scheme .. " <redacted>") or "<redacted>"
+  end
+  return value
+end
+
+-- Parse WWW-Authenticate: { scheme = "Bearer", params = { realm = "mcp", ... } }
+-- (the first challenge; parameter names lower-cased).
+function M.parse_www_authenticate(value)
+  if type(value) ~= "string" or value == "" then return nil end
+  local scheme, rest = value:match("^%s*([%w!#$%%&'*+%-.^_`|~]+)%s*(.*)$")
+  if not scheme then return nil end
+  local params, pos = {}, 1
+  while pos <= #rest do
+    local name, after = rest:match("^[%s,]*([%w_%-]+)%s*=%s*()", pos)
+    if not name then break end
+    local v
+    if rest:sub(after, after) == '"' then
+      local i, buf = after + 1, {}
+      while i <= #rest do
+        local ch = rest:sub(i, i)
+        if ch == "\\" then buf[#buf + 1] = rest:sub(i + 1, i + 1); i = i + 2
+        elseif ch == '"' then i = i + 1; break
+        else buf[#buf + 1] = ch; i = i + 1 end
+      end
+      v, pos = table.concat(buf), i
+    else
+      local tok, nxt = rest:match("^([^,%s]*)()", after)
+      v, pos = tok, nxt
+    end
+    params[name:lower()] = v
+    -- a second challenge ("..., Basic realm=x") ends the first one
+    local next_scheme = rest:match("^%s*,%s*([%w_%-]+)%s+[%w_%-]+%s*=", pos)
+    if next_scheme then break end
+  end
+  return { scheme = scheme, params = params, raw = value }
+end
+
+-- A one-line description of a challenge: Bearer (realm="mcp", scope="x")
+function M.describe_challenge(ch)
+  if not ch then return "no WWW-Authenticate challenge" end
+  local keys = {}
+  for k in pairs(ch.params) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if a == "realm" then return b ~= "realm" end
+    if b == "realm" then return false end
+    return a < b
+  end)
+  local parts = {}
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. string.format("%q", ch.params[k]) end
+  if ch.params.realm == nil then table.insert(parts, 1, "no realm") end
+  return ch.scheme .. " (" .. table.concat(parts, ", ") .. ")"
+end
+
+-- ===== TLS =====
+
+-- tls = { ca_file =, insecure = } -> fields set on curl options; warns once
+-- per URL when verification is off.
+local warned = {}
+function M.apply_tls(opts, tls, url)
+  if tls == nil then return opts end
+  if type(tls) ~= "table" then errors.raise("usage", "tls must be a table { ca_file = ..., insecure = true }") end
+  if tls.ca_file ~= nil then
+    local f = io.open(tls.ca_file, "r")
+    if not f then errors.raise("usage", "tls.ca_file " .. tostring(tls.ca_file) .. " cannot be read") end
+    f:close()
+    opts.ca_file = tls.ca_file
+  end
+  if tls.insecure then
+    opts.insecure = true
+    if url and url:match("^https:") and not warned[url] then
+      warned[url] = true
+      io.stderr:write("mcptest: warning: TLS certificate verification is disabled for ", url,
+                      " (insecure); the server's identity is not checked\n")
+    end
+  end
+  return opts
+end
+
+-- Explain a curl failure: the URL, what curl said, and a hint.
+local HINTS = {
+  [6] = "the host name does not resolve",
+  [7] = "nothing accepts connections there; is the server running and is the port right?",
+  [28] = "no answer in time",
+  [35] = "the TLS handshake failed; is it really an https:// server?",
+  [52] = "the server closed the connection without answering",
+  [56] = "the connection broke while receiving",
+  [60] = "the server's TLS certificate is not trusted (self-signed or unknown CA); "
+    .. "trust its CA with tls = { ca_file = ... } / --cacert FILE, or skip verification with "
+    .. "tls = { insecure = true } / --insecure",
+  [77] = "the CA file could not be loaded; check tls.ca_file / --cacert",
+  [1] = "only http:// and https:// URLs are supported",
+  [3] = "the URL is malformed",
+}
+M.CURL_HINTS = HINTS
+
+function M.describe_failure(err, method, url)
+  local hint = HINTS[err.curl_code]
+  local msg = method .. " " .. url .. " failed: " .. tostring(err.message)
+  if err.curl_code == 60 then msg = method .. " " .. url .. " failed: TLS certificate verification failed ("
+    .. tostring(err.message) .. ")" end
+  if hint then msg = msg .. "; " .. hint end
+  return msg
+end
+
+-- ===== mcp.http.request =====
+
+function M.request(o)
+  if type(o) ~= "table" then
+    errors.raise("usage", "mcp.http.request expects a table { method=, url=, headers=, body=, timeout= }")
+  end
+  if type(o.url) ~= "string" or not o.url:match("^https?://") then
+    errors.raise("usage", "mcp.http.request: url must be an http:// or https:// URL")
+  end
+  if o.body ~= nil and type(o.body) ~= "string" then
+    errors.raise("usage", "mcp.http.request: body must be a string (encode JSON with mcp.json.encode)")
+  end
+  local method = (o.method or (o.body and "POST" or "GET")):upper()
+  local timeout = tonumber(o.timeout) or 30
+  local lines = M.header_lines(o.headers)
+  local opts = { method = method, url = o.url, headers = lines, body = o.body,
+                 timeout = timeout, connect_timeout = timeout }
+  M.apply_tls(opts, o.tls, o.url)
+  local chunks, done, failure = {}, false, nil
+  local req, err = M.start(opts, function(_, chunk, fin, e)
+    if chunk then chunks[#chunks + 1] = chunk end
+    if fin then done, failure = true, e end
+  end)
+  if not req then return nil, err end
+  local deadline = now() + timeout + 1
+  while not done do
+    local left = deadline - now()
+    if left <= 0 then
+      req:abort()
+      return nil, errors.new("timeout", method .. " " .. o.url .. ": no complete response within "
+        .. timeout .. " s", { url = o.url })
+    end
+    loop.step(left)
+  end
+  if failure then
+    failure.url = o.url
+    failure.message = M.describe_failure(failure, method, o.url)
+    return nil, failure
+  end
+  return { status = req:status(), headers = req:headers(), body = table.concat(chunks) }
+end
+
+return M

@@ -1,0 +1,720 @@
+-- mcptest.transport.http: MCP's Streamable HTTP transport (2025-11-25),
+-- with the legacy HTTP+SSE transport (2024-11-05) as a fallback
+-- (mcptest.transport.legacy_sse). Same interface as the stdio transport
+-- (send, on_message, failure, close, description), plus:
+--   t:failure(id)            the error that ended request id alone (HTTP
+--                            fails requests one by one: a 500, a cut stream)
+--   t:on_initialized(v)      hook from mcptest.lifecycle: the session is up
+--   t.needs_service, t:service()   work the client runs outside callbacks
+--                            (a new session after a 404)
+--   t.restart_session        function set by mcp.connect: run initialize again
+--   t.events                 session events (expiry), c.notifications-style
+--
+-- Every client message is its own POST; replies come as JSON or as an SSE
+-- stream (which may carry server requests and notifications first). After
+-- initialize, a standalone GET stream carries server-initiated messages.
+-- Messages never hold secrets: header values are redacted in verbose logs.
+local http = require("mcptest.http")
+local json = require("mcptest.json")
+local errors = require("mcptest.errors")
+local sse = require("mcptest.transport.sse")
+
+local M = {}
+local Http = {}
+Http.__index = Http
+M.Http = Http
+
+local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
+                   ["mcp-protocol-version"] = true, ["last-event-id"] = true }
+local MAX_ERROR_BODY = 4096
+local RESUME_ATTEMPTS = 3     -- reconnects in a row that bring no event
+
+local function snippet(s, n)
+  n = n or 200
+  s = tostring(s):gsub("%s+", " ")
+  if #s > n then s = s:sub(1, n) .. "..." end
+  return string.format("%q", s)
+end
+
+local function describe_msg(msg)
+  if msg.method then
+    if msg.id ~= nil then return msg.method .. " (id " .. tostring(msg.id) .. ")" end
+    return msg.method
+  end
+  return "the response to server request " .. tostring(msg.id)
+end
+
+-- ===== opening =====
+
+-- opts: url, headers, auth = { bearer_token_env = }, tls = { ca_file, insecure },
+-- timeout, verbose, reinitialize (default true)
+function M.open(opts)
+  local url = opts.url
+  if type(url) ~= "string" or not url:match("^https?://[^/]") then
+    errors.raise("usage", "url must be an http:// or https:// URL, got " .. snippet(url))
+  end
+  local client = require("mcptest.client")
+  local t = setmetatable({
+    url = url,
+    description = "MCP server at " .. url,
+    kind = "streamable-http",
+    timeout = opts.timeout or client.default_timeout or 30,
+    verbose = opts.verbose or client.default_verbose,
+    reinitialize = opts.reinitialize ~= false,
+    inflight = {},      -- request id -> POST state
+    req_errors = {},    -- request id -> Error, until the client takes it
+    events = {},        -- session events, in order
+    retry_queue = {},
+    posts = {},         -- every running POST state (to abort on close)
+  }, Http)
+  local lines, dropped = http.header_lines(opts.headers)
+  local base = {}
+  for _, line in ipairs(lines) do
+    local name = line:match("^([^:]+)"):lower()
+    if RESERVED[name] then
+      t:note("ignoring the " .. line:match("^([^:]+)") .. " header from options: mcptest sets it itself")
+    else
+      if name == "authorization" then t.sends_auth = "header" end
+      base[#base + 1] = line
+    end
+  end
+  for _, name in ipairs(dropped) do
+    t:note("dropped the " .. name .. " header: the variable in its value is unset or empty")
+  end
+  local auth = opts.auth
+  if type(auth) == "table" and auth.bearer_token_env then
+    local var = auth.bearer_token_env
+    local v = os.getenv(var)
+    if v == nil or v == "" then
+      errors.raise("auth", "env var `" .. var .. "` (named by `bearer_token_env`) is not set or is empty"
+        .. " in this process; export a valid token into it.", { url = url })
+    end
+    for i = #base, 1, -1 do
+      if base[i]:lower():match("^authorization:") then table.remove(base, i) end
+    end
+    base[#base + 1] = "Authorization: Bearer " .. v
+    t.sends_auth, t.token_env = "env", var
+  end
+  t.base_headers = base
+  t.curl = http.apply_tls({ url = url, method = "POST", connect_timeout = t.timeout }, opts.tls, url)
+  t.tls = opts.tls
+  t:rebuild_headers()
+  return t
+end
+
+-- Options for one more request, sharing URL, TLS and timeouts.
+function Http:curl_opts(method, headers, url)
+  local base = self.curl
+  return { method = method, url = url or self.url, headers = headers,
+           connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
+end
+
+function Http:rebuild_headers()
+  local base = self.base_headers
+  local post = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
+  local get = { "Accept: text/event-stream" }
+  for i = 1, #base do post[#post + 1] = base[i]; get[#get + 1] = base[i] end
+  local init = {}
+  for i = 1, #post do init[i] = post[i] end
+  if self.session_id then
+    post[#post + 1] = "Mcp-Session-Id: " .. self.session_id
+    get[#get + 1] = "Mcp-Session-Id: " .. self.session_id
+  end
+  if self.protocol_version then
+    post[#post + 1] = "MCP-Protocol-Version: " .. self.protocol_version
+    get[#get + 1] = "MCP-Protocol-Version: " .. self.protocol_version
+  end
+  self.init_headers, self.post_headers, self.get_headers = init, post, get
+end
+
+-- ===== logging (verbose only, secrets redacted) =====
+
+function Http:note(text)
+  if self.verbose then io.stderr:write("mcptest: http: ", text, "\n") end
+end
+
+function Http:log_headers(method, url, lines)
+  if not self.verbose then return end
+  local shown = {}
+  for i, line in ipairs(lines) do
+    local name, value = line:match("^([^:]+):%s*(.*)$")
+    shown[i] = name .. ": " .. http.redact_header(name, value)
+  end
+  io.stderr:write("mcptest: http: ", method, " ", url, "\n    ", table.concat(shown, "\n    "), "\n")
+end
+
+-- ===== sending =====
+
+function Http:send(msg)
+  if self.failed then error(self.failed, 0) end
+  if self.legacy then return self.legacy:send(msg) end
+  if msg.method == "notifications/cancelled" and type(msg.params) == "table" then
+    self:abandon(msg.params.requestId)
+  end
+  self:post(msg, json.encode(msg))
+end
+
+-- The client gave up on a request (timeout): stop its stream.
+function Http:abandon(id)
+  local st = id ~= nil and self.inflight[id]
+  if st then
+    st.finished = true
+    self.inflight[id] = nil
+    if st.req then st.req:abort() end
+    if st.timer then st.timer:cancel() end
+    self.posts[st] = nil
+  end
+end
+
+function Http:post(msg, body, retried)
+  local is_init = msg.method == "initialize"
+  local st = {
+    msg = msg, body = body, is_init = is_init, retried = retried,
+    id = (msg.method ~= nil and msg.id ~= nil) and msg.id or nil,
+    session = (not is_init) and self.session_id or nil,
+  }
+  if st.id ~= nil then self.inflight[st.id] = st end
+  local headers = is_init and self.init_headers or self.post_headers
+  if is_init then self:log_headers("POST", self.url, headers)
+  elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(msg)) end
+  local o = self.post_opts
+  if not o then
+    o = self:curl_opts("POST")
+    self.post_opts = o
+  end
+  o.headers, o.body = headers, body
+  local req, err = http.start(o, function(req, chunk, done, e) return self:on_post(st, req, chunk, done, e) end)
+  o.body = nil
+  if not req then return self:fail_request(st, err) end
+  st.req = req
+  self.posts[st] = true
+end
+
+-- ===== per-request failure =====
+
+function Http:fail_request(st, err)
+  if st.finished then return end
+  st.finished = true
+  self.posts[st] = nil
+  if st.req and st.req:running() then st.req:abort() end
+  if st.timer then st.timer:cancel(); st.timer = nil end
+  err.url = err.url or self.url
+  if st.id ~= nil then
+    if self.inflight[st.id] == st then self.inflight[st.id] = nil end
+    self.req_errors[st.id] = err
+    self:note("request " .. describe_msg(st.msg) .. " failed: " .. tostring(err.message))
+  else
+    self:note("POST of " .. describe_msg(st.msg) .. " failed: " .. tostring(err.message))
+    if st.msg.method == "notifications/initialized" then self:after_initialized() end
+  end
+end
+
+-- A curl failure before any response: connect, TLS, DNS, timeout.
+function Http:transfer_failed(st, err, method, url)
+  err.message = http.describe_failure(err, method, url or self.url)
+    .. (st.msg and (" (sending " .. describe_msg(st.msg) .. ")") or "")
+  return self:fail_request(st, err)
+end
+
+-- ===== responses to POSTs =====
+
+function Http:on_post(st, req, chunk, done, err)
+  if st.finished then return end
+  local mode = st.mode
+  if mode == nil then
+    if req:status() == 0 then -- no response at all
+      if done then return self:transfer_failed(st, err or errors.new("transport", "no response"),
+                                               st.resumed and "GET" or "POST") end
+      return
+    end
+    mode = self:classify(st, req)
+    if st.finished then return end
+  end
+  if chunk then
+    if mode == "sse" then
+      st.parser:feed(chunk)
+      if st.finished then return end
+    elseif mode == "json" then
+      st.chunks[#st.chunks + 1] = chunk
+    elseif mode == "error" then
+      if st.size < MAX_ERROR_BODY then
+        st.chunks[#st.chunks + 1] = chunk
+        st.size = st.size + #chunk
+      end
+    end
+  end
+  if done then
+    st.req_done = true
+    return self:post_done(st, req, err)
+  end
+end
+
+-- First sight of a response: status and content type decide the mode.
+function Http:classify(st, req)
+  local status = req:status()
+  local ct = (req:header("content-type") or ""):lower()
+  st.status = status
+  if self.verbose then
+    self:note((st.resumed and "GET (resume) " or "POST ") .. "-> HTTP " .. status
+      .. (ct ~= "" and (" " .. ct) or "") .. " for " .. describe_msg(st.msg))
+  end
+  local mode
+  if status >= 200 and status < 300 then
+    if st.is_init then
+      local sid = req:header("mcp-session-id")
+      if sid and sid ~= "" then
+        self.session_id = sid
+        self:rebuild_headers()
+      end
+    end
+    if status == 202 or st.id == nil then
+      mode = "accepted"
+    elseif ct:find("^text/event%-stream") then
+      mode = "sse"
+      local old = st.parser
+      st.parser = sse.new(function(data, ev) return self:on_stream_event(st, data, ev) end)
+      if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
+    elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
+      mode = "json"
+      st.chunks = {}
+    else
+      mode = "badtype"
+      self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+        .. " with HTTP " .. status .. " and Content-Type " .. (ct ~= "" and snippet(ct) or "(none)")
+        .. "; a Streamable HTTP server must reply application/json or text/event-stream",
+        { http_status = status }))
+    end
+  else
+    mode = "error"
+    st.chunks, st.size = {}, 0
+  end
+  st.mode = mode
+  return mode
+end
+
+-- One message (or batch) from a response body or stream.
+function Http:deliver(st, msg)
+  if msg[1] ~= nil and msg.jsonrpc == nil then -- a batch
+    for i = 1, #msg do
+      if type(msg[i]) == "table" then self:deliver(st, msg[i]) end
+      if st and st.finished and not st.answered then return end
+    end
+    return
+  end
+  if msg.method == nil and msg.id ~= nil then -- a response
+    local id = msg.id
+    if st and id == st.id then
+      st.answered = true
+      if self.inflight[id] == st then self.inflight[id] = nil end
+    elseif self.inflight[id] then
+      -- answered on another stream (the GET stream after a 202, a resumption)
+      local other = self.inflight[id]
+      other.answered = true
+      self.inflight[id] = nil
+      if other.mode ~= "sse" then self:finish(other) end
+    elseif st and st.id ~= nil and not st.answered then
+      return self:fail_request(st, errors.new("protocol", self.url .. " sent a JSON-RPC response with id "
+        .. json.encode(id) .. " while answering " .. describe_msg(st.msg)
+        .. "; that id matches no request in flight", {}))
+    end
+  elseif msg.method == nil and msg.error ~= nil and st and st.id ~= nil and not st.answered then
+    -- an error without id on a request's own stream: it is that request's answer
+    msg.id = st.id
+    st.answered = true
+    if self.inflight[st.id] == st then self.inflight[st.id] = nil end
+  end
+  local on = self.on_message
+  if on then on(msg) end
+end
+
+function Http:on_stream_event(st, data, ev)
+  if st.finished then return end
+  st.progress = true
+  if ev ~= "message" then
+    self:note("ignoring an SSE event of type " .. snippet(ev, 40))
+    return
+  end
+  local msg = json.try_decode(data)
+  if type(msg) ~= "table" then
+    return self:fail_request(st, errors.new("protocol", self.url .. " sent an SSE event that is not JSON"
+      .. " while answering " .. describe_msg(st.msg) .. ": " .. snippet(data)))
+  end
+  return self:deliver(st, msg)
+end
+
+function Http:post_done(st, req, err)
+  if st.finished then return end
+  local mode = st.mode
+  if mode == "json" then
+    local body = table.concat(st.chunks)
+    st.chunks = nil
+    if err then
+      return self:fail_request(st, errors.new("transport", "the connection to " .. self.url
+        .. " broke while reading the JSON reply to " .. describe_msg(st.msg) .. ": " .. tostring(err.message),
+        { curl_code = err.curl_code }))
+    end
+    local msg = json.try_decode(body)
+    if type(msg) ~= "table" then
+      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+        .. " with invalid JSON: " .. (body == "" and "an empty body" or snippet(body)), { http_status = st.status }))
+    end
+    self:deliver(st, msg)
+    if st.finished then return end
+    if not st.answered then
+      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+        .. " with JSON that holds no response to it: " .. snippet(body), { http_status = st.status }))
+    end
+    self:finish(st)
+  elseif mode == "sse" then
+    local cut = st.parser:finish()
+    if st.answered then return self:finish(st) end
+    if self.closing then return end
+    if st.parser.last_id ~= nil then return self:schedule_resume(st, cut, err) end
+    return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
+      .. " ended before the response to " .. describe_msg(st.msg)
+      .. (cut and " (cut in the middle of an event)" or "")
+      .. (err and (": " .. tostring(err.message)) or "")
+      .. "; it sent no event id to resume from", { curl_code = err and err.curl_code }))
+  elseif mode == "accepted" then
+    self.posts[st] = nil
+    if st.id == nil then
+      st.finished = true
+      if st.msg.method == "notifications/initialized" then self:after_initialized() end
+    end
+    -- a request answered 202: its response comes on another stream
+  elseif mode == "error" then
+    return self:http_error(st, req)
+  end
+end
+
+function Http:finish(st)
+  st.finished = true
+  self.posts[st] = nil
+end
+
+-- ===== HTTP errors =====
+
+local function error_body_message(body)
+  if body == nil or body == "" then return nil end
+  local msg = json.try_decode(body)
+  if type(msg) == "table" and type(msg.error) == "table" and msg.error.message then
+    return tostring(msg.error.message)
+  end
+  return snippet(body)
+end
+
+function Http:auth_error(status, req, method_desc, url)
+  local ch = http.parse_www_authenticate(req:header("www-authenticate"))
+  local lines = { "auth failed: HTTP " .. status .. " from " .. url .. ", server advertises "
+    .. http.describe_challenge(ch) .. "." }
+  local scope = ch and ch.params.scope
+  if status == 403 and scope then
+    lines[#lines + 1] = "  the token lacks permission (the server asks for scope \"" .. scope
+      .. "\"); check scope or audience."
+  elseif self.sends_auth == "env" then
+    lines[#lines + 1] = "  the token from env var `" .. self.token_env .. "` was rejected; mint a fresh one or re-login."
+  elseif self.sends_auth == "header" then
+    lines[#lines + 1] = "  the Authorization header given in the options was rejected; check the token it holds."
+  else
+    lines[#lines + 1] = "  no credentials were supplied; pass --bearer-token-env <VAR> or run mcptest login "
+      .. self.url .. "."
+  end
+  lines[#lines + 1] = "Diagnose with: mcptest doctor --url " .. self.url .. " --bearer-token-env "
+    .. (self.token_env or "VAR")
+  return errors.new("auth", table.concat(lines, "\n"), { http_status = status, url = url,
+    www_authenticate = ch, method_desc = method_desc })
+end
+
+function Http:http_error(st, req)
+  local status = st.status
+  local body = st.chunks and table.concat(st.chunks) or ""
+  local what = describe_msg(st.msg)
+  local verb = st.resumed and "GET (resuming the stream of " .. what .. ")" or what
+  if status == 401 or status == 403 then
+    return self:fail_request(st, self:auth_error(status, req, what, self.url))
+  end
+  if st.is_init and not self.initialized_once and not st.retried
+     and (status == 400 or status == 404 or status == 405) then
+    return self:fallback(st, status, error_body_message(body))
+  end
+  if status == 404 and st.session then
+    return self:session_expired(st)
+  end
+  if status >= 300 and status < 400 then
+    local loc = req:header("location")
+    return self:fail_request(st, errors.new("transport", self.url .. " answered " .. verb .. " with HTTP "
+      .. status .. " redirect" .. (loc and (" to " .. loc) or "") .. "; mcptest does not follow redirects"
+      .. " for MCP requests: connect to the final URL", { http_status = status, location = loc }))
+  end
+  local detail = error_body_message(body)
+  return self:fail_request(st, errors.new("transport", self.url .. " answered " .. verb .. " with HTTP "
+    .. status .. (detail and (": " .. detail) or ""), { http_status = status }))
+end
+
+-- ===== sessions =====
+
+function Http:on_initialized(version)
+  self.protocol_version = version
+  self.initialized_once = true
+  self:rebuild_headers()
+  if not self.legacy then self.open_get_pending = true end
+end
+
+-- The notifications/initialized POST is done: open the GET stream.
+function Http:after_initialized()
+  if self.open_get_pending then
+    self.open_get_pending = nil
+    self:open_get_stream()
+  end
+end
+
+function Http:record_event(name, params)
+  params.url = self.url
+  local ev = { jsonrpc = "2.0", method = "mcptest/" .. name, params = params, event = name }
+  self.events[#self.events + 1] = ev
+  if self.verbose then
+    io.stderr:write("mcptest: ", self.url, ": ", params.message or name, "\n")
+  end
+end
+
+-- A 404 to a request that carried the session id: the session is gone.
+function Http:session_expired(st)
+  self.posts[st] = nil
+  if self.restarting or (st.session ~= self.session_id and self.session_id ~= nil) then
+    -- a new session is (being) made already: just send again in it
+    st.finished = true
+    if self.restarting then self.retry_queue[#self.retry_queue + 1] = st
+    else self:post(st.msg, st.body, true) end
+    return
+  end
+  if not self.reinitialize or st.retried or not self.restart_session then
+    self:record_event("sessionExpired", { reinitialized = false,
+      message = "session expired (HTTP 404); not starting a new one" })
+    return self:fail_request(st, errors.new("transport", "session expired: " .. self.url
+      .. " answered HTTP 404 to " .. describe_msg(st.msg) .. ", sent with the session id"
+      .. (st.retried and " of a session started just before (it expired again)"
+          or (self.reinitialize and "" or "; reinitialize = false, so mcptest does not start a new session")),
+      { http_status = 404 }))
+  end
+  st.finished = true
+  if st.id ~= nil and self.inflight[st.id] == st then self.inflight[st.id] = nil end
+  self.retry_queue[#self.retry_queue + 1] = st
+  self.need_restart = true
+  self.needs_service = true
+end
+
+-- Run by the client outside callbacks: start a new session, then send
+-- again what the old one refused.
+function Http:service()
+  self.needs_service = false
+  if not self.need_restart or self.restarting then return end
+  self.need_restart = false
+  self.restarting = true
+  self:record_event("sessionExpired", { reinitialized = true,
+    message = "session expired (HTTP 404); starting a new session and retrying" })
+  self:close_get_stream()
+  self.session_id, self.protocol_version = nil, nil
+  self:rebuild_headers()
+  local ok, err = pcall(self.restart_session)
+  self.restarting = false
+  local queue = self.retry_queue
+  self.retry_queue = {}
+  if not ok then
+    for _, st in ipairs(queue) do
+      st.finished = false
+      self:fail_request(st, errors.new("transport", "session expired at " .. self.url
+        .. " (HTTP 404) and a new session could not be started: " .. tostring(errors.is(err) and err.message or err),
+        { http_status = 404 }))
+    end
+    return
+  end
+  self:record_event("sessionRestarted", { message = "new session started; retrying "
+    .. #queue .. " message(s)" })
+  for _, st in ipairs(queue) do self:post(st.msg, st.body, true) end
+end
+
+-- ===== resuming a POST stream (GET + Last-Event-ID) =====
+
+function Http:schedule_resume(st, cut, err)
+  if st.progress then st.attempts = 0 end
+  st.progress = false
+  st.attempts = (st.attempts or 0) + 1
+  if st.attempts > RESUME_ATTEMPTS then
+    return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
+      .. " for " .. describe_msg(st.msg) .. " kept closing without the response ("
+      .. RESUME_ATTEMPTS .. " reconnects with Last-Event-ID brought nothing new)"))
+  end
+  local retry = st.parser.retry
+  local delay = retry and retry / 1000 or math.min(1.5 ^ (st.attempts - 1), 30)
+  self:note("the stream for " .. describe_msg(st.msg) .. " ended before its response"
+    .. (cut and " (cut mid-event)" or "") .. (err and (" [" .. tostring(err.message) .. "]") or "")
+    .. "; resuming with GET and Last-Event-ID in " .. math.floor(delay * 1000) .. " ms")
+  st.req = nil
+  st.timer = http.after(delay, function()
+    st.timer = nil
+    if st.finished or self.closing then return end
+    self:resume(st)
+  end)
+end
+
+function Http:resume(st)
+  local headers = {}
+  for i, h in ipairs(self.get_headers) do headers[i] = h end
+  headers[#headers + 1] = "Last-Event-ID: " .. st.parser.last_id
+  st.mode, st.resumed, st.session = nil, true, self.session_id
+  st.resumed_at = require("mcptest.core.sys").now()
+  local req, err = http.start(self:curl_opts("GET", headers),
+    function(req, chunk, done, e) return self:on_post(st, req, chunk, done, e) end)
+  if not req then return self:fail_request(st, err) end
+  st.req = req
+end
+
+-- ===== the standalone GET stream =====
+
+function Http:open_get_stream()
+  if self.get or self.closing or self.no_get or self.legacy then return end
+  local g = { attempts = 0 }
+  g.parser = sse.new(function(data, ev) return self:on_get_event(g, data, ev) end)
+  self.get = g
+  self:start_get(g)
+end
+
+function Http:start_get(g)
+  local headers = self.get_headers
+  if g.parser.last_id then
+    headers = {}
+    for i, h in ipairs(self.get_headers) do headers[i] = h end
+    headers[#headers + 1] = "Last-Event-ID: " .. g.parser.last_id
+  end
+  g.status = nil
+  local req = http.start(self:curl_opts("GET", headers),
+    function(req, chunk, done, e) return self:on_get(g, req, chunk, done, e) end)
+  g.req = req
+  if self.verbose then self:note("GET " .. self.url .. " (standalone stream)") end
+end
+
+function Http:close_get_stream()
+  local g = self.get
+  if not g then return end
+  self.get = nil
+  g.closed = true
+  if g.req then g.req:abort() end
+  if g.timer then g.timer:cancel() end
+end
+
+function Http:on_get(g, req, chunk, done, err)
+  if g.closed then return end
+  if not g.status then
+    local status = req:status()
+    if status == 0 then
+      if done then return self:get_ended(g, err) end
+      return
+    end
+    g.status = status
+    local ct = (req:header("content-type") or ""):lower()
+    if status == 405 or (status == 404 and not self.session_id) then
+      self:note("no standalone GET stream (HTTP " .. status .. ")")
+      self.no_get = true
+      return self:close_get_stream()
+    end
+    if status ~= 200 or not ct:find("^text/event%-stream") then
+      self:note("the standalone GET stream was refused: HTTP " .. status .. " " .. ct)
+      self.no_get = true
+      return self:close_get_stream()
+    end
+    if self.verbose then self:note("standalone GET stream open") end
+  end
+  if chunk then g.parser:feed(chunk) end
+  if done and not g.closed then return self:get_ended(g, err) end
+end
+
+function Http:on_get_event(g, data, ev)
+  if g.closed then return end
+  g.attempts = 0
+  if ev ~= "message" then return end
+  local msg = json.try_decode(data)
+  if type(msg) ~= "table" then
+    self:note("ignoring an event that is not JSON on the GET stream: " .. snippet(data))
+    return
+  end
+  return self:deliver(nil, msg)
+end
+
+function Http:get_ended(g, err)
+  g.parser:finish()
+  g.req = nil
+  if self.closing or g.closed then return end
+  g.attempts = g.attempts + 1
+  if g.attempts > 2 then
+    self:note("the standalone GET stream closed" .. (err and (": " .. tostring(err.message)) or "")
+      .. "; not reconnecting")
+    self.get = nil
+    return
+  end
+  local retry = g.parser.retry
+  local delay = retry and retry / 1000 or math.min(1.5 ^ (g.attempts - 1), 30)
+  self:note("the standalone GET stream closed; reconnecting in " .. math.floor(delay * 1000) .. " ms")
+  g.timer = http.after(delay, function()
+    g.timer = nil
+    if not g.closed and not self.closing then self:start_get(g) end
+  end)
+end
+
+-- ===== legacy fallback =====
+
+function Http:fallback(st, status, detail)
+  self:note("initialize got HTTP " .. status .. (detail and (" (" .. detail .. ")") or "")
+    .. "; trying the legacy HTTP+SSE transport (GET " .. self.url .. ")")
+  st.finished = true
+  self.posts[st] = nil
+  require("mcptest.transport.legacy_sse").start(self, st, status, detail)
+end
+
+-- ===== interface =====
+
+function Http:failure(id)
+  if id ~= nil then
+    local e = self.req_errors[id]
+    if e then
+      self.req_errors[id] = nil
+      return e
+    end
+  end
+  if self.failed then return self.failed end
+  if self.legacy then return self.legacy:failure() end
+  return nil
+end
+
+-- Close: stop every stream; end the session with DELETE (bounded in time).
+function Http:close()
+  if self.closed then return end
+  self.closing = true
+  for st in pairs(self.posts) do
+    st.finished = true
+    if st.req then st.req:abort() end
+    if st.timer then st.timer:cancel() end
+  end
+  self.posts = {}
+  self:close_get_stream()
+  if self.legacy then
+    self.legacy:close()
+  elseif self.session_id and not self.failed then
+    local sid = self.session_id
+    local done, status = false, nil
+    local req = http.start(self:curl_opts("DELETE", self.get_headers), function(r, _, fin)
+      if fin then done, status = true, r:status() end
+    end)
+    if req then
+      local sys, loop = require("mcptest.core.sys"), require("mcptest.loop")
+      local deadline = sys.now() + math.min(self.timeout, 2)
+      while not done and sys.now() < deadline do loop.step(deadline - sys.now()) end
+      if not done then req:abort() end
+      self:note("DELETE " .. self.url .. " (end of session) -> "
+        .. (done and ("HTTP " .. tostring(status)) or "no answer"))
+    end
+    self.ended_session = sid ~= nil
+  end
+  self.closed = true
+end
+
+return M

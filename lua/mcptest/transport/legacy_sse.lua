@@ -1,0 +1,169 @@
+-- mcptest.transport.legacy_sse: the 2024-11-05 HTTP+SSE transport, used
+-- when a server refuses the Streamable HTTP initialize POST with 400, 404
+-- or 405 (never on 401/403). GET the URL with Accept: text/event-stream;
+-- the first event, `endpoint`, names where to POST every message; replies
+-- and server messages all arrive as `message` events on that one stream.
+-- It lives inside the Streamable HTTP transport (t.legacy), which keeps
+-- the interface the client sees; nothing here is called by the client.
+local http = require("mcptest.http")
+local json = require("mcptest.json")
+local errors = require("mcptest.errors")
+local sse = require("mcptest.transport.sse")
+
+local M = {}
+local Legacy = {}
+Legacy.__index = Legacy
+
+-- endpoint (absolute, root-relative or relative) resolved against the SSE URL.
+function M.resolve(base, ref)
+  if ref:match("^https?://") then return ref end
+  local origin = base:match("^(https?://[^/?#]+)")
+  if ref:sub(1, 2) == "//" then return base:match("^(https?:)") .. ref end
+  if ref:sub(1, 1) == "/" then return origin .. ref end
+  local path = base:sub(#origin + 1):gsub("[?#].*$", "")
+  local dir = path:match("^(.*/)") or "/"
+  return origin .. dir .. ref
+end
+
+local function origin_of(u) return (u:match("^(https?://[^/?#]+)") or ""):lower() end
+
+-- Switch transport t to the legacy transport; init_st is the initialize
+-- request the server refused with HTTP status.
+function M.start(t, init_st, status, detail)
+  local lg = setmetatable({ t = t, url = t.url, queue = { init_st.msg }, posts = {},
+                            refused = "HTTP " .. status .. (detail and (" (" .. detail .. ")") or ""),
+                            init_id = init_st.id }, Legacy)
+  t.legacy = lg
+  t.kind = "sse"
+  t.description = "legacy HTTP+SSE server at " .. t.url
+  if init_st.id ~= nil then t.inflight[init_st.id] = nil end
+  lg.parser = sse.new(function(data, ev) return lg:on_event(data, ev) end)
+  local headers = { "Accept: text/event-stream" }
+  for _, h in ipairs(t.base_headers) do headers[#headers + 1] = h end
+  t:log_headers("GET", t.url, headers)
+  lg.req = http.start(t:curl_opts("GET", headers),
+    function(req, chunk, done, err) return lg:on_stream(req, chunk, done, err) end)
+  return lg
+end
+
+-- The fallback itself failed: the initialize request gets the whole story.
+function Legacy:fail(err)
+  if self.failed then return end
+  err.url = err.url or self.url
+  self.failed = err
+  if self.req then self.req:abort() end
+  for st in pairs(self.posts) do if st.req then st.req:abort() end end
+  self.t:note("legacy HTTP+SSE: " .. tostring(err.message))
+end
+
+function Legacy:on_stream(req, chunk, done, err)
+  if self.failed or self.closing then return end
+  if not self.status then
+    local status = req:status()
+    if status == 0 then
+      if done then
+        return self:fail(errors.new(err and err.kind or "transport", self.url .. " refused the Streamable HTTP"
+          .. " initialize POST (" .. self.refused .. "), and the legacy HTTP+SSE fallback failed too: "
+          .. http.describe_failure(err or {}, "GET", self.url), { curl_code = err and err.curl_code }))
+      end
+      return
+    end
+    self.status = status
+    local ct = (req:header("content-type") or ""):lower()
+    self.t:note("legacy GET -> HTTP " .. status .. " " .. ct)
+    if status == 401 or status == 403 then
+      return self:fail(self.t:auth_error(status, req, "GET (legacy SSE stream)", self.url))
+    end
+    if status ~= 200 or not ct:find("^text/event%-stream") then
+      return self:fail(errors.new("transport", self.url .. " refused the Streamable HTTP initialize POST ("
+        .. self.refused .. "), and the legacy HTTP+SSE fallback failed too: GET " .. self.url
+        .. " answered HTTP " .. status .. (ct ~= "" and (" " .. ct) or "")
+        .. "; is this the MCP endpoint URL?", { http_status = self.refused:match("%d+") + 0 }))
+    end
+  end
+  if chunk then self.parser:feed(chunk) end
+  if done and not self.failed and not self.closing then
+    self.parser:finish()
+    return self:fail(errors.new("transport", "the legacy SSE stream from " .. self.url .. " closed"
+      .. (err and (": " .. tostring(err.message)) or "")
+      .. (self.endpoint and "" or " before sending its endpoint event"), { curl_code = err and err.curl_code }))
+  end
+end
+
+function Legacy:on_event(data, ev)
+  if self.failed then return end
+  if ev == "endpoint" then
+    local ep = M.resolve(self.url, (data:gsub("^%s+", ""):gsub("%s+$", "")))
+    if origin_of(ep) ~= origin_of(self.url) then
+      return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
+        .. " named an endpoint on another origin (" .. origin_of(ep) .. "); refusing to post there"))
+    end
+    self.endpoint = ep
+    self.t:note("legacy endpoint: " .. ep:gsub("%?.*$", "?..."))
+    local queue = self.queue
+    self.queue = {}
+    for _, msg in ipairs(queue) do self:post(msg) end
+    return
+  end
+  if ev ~= "message" then return end
+  local msg = json.try_decode(data)
+  if type(msg) ~= "table" then
+    return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
+      .. " sent an event that is not JSON: " .. string.format("%q", data:sub(1, 200))))
+  end
+  local on = self.t.on_message
+  if on then on(msg) end
+end
+
+function Legacy:send(msg)
+  if self.failed then error(self.failed, 0) end
+  if not self.endpoint then
+    self.queue[#self.queue + 1] = msg
+    return
+  end
+  return self:post(msg)
+end
+
+function Legacy:post(msg)
+  local t = self.t
+  local st = { msg = msg }
+  local headers = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
+  for _, h in ipairs(t.base_headers) do headers[#headers + 1] = h end
+  local o = t:curl_opts("POST", headers, self.endpoint)
+  o.body = json.encode(msg)
+  local req, err = http.start(o, function(req, _, done, e)
+    if not done then return end
+    self.posts[st] = nil
+    local status = req:status()
+    local fail
+    if status == 0 then
+      fail = errors.new(e and e.kind or "transport", http.describe_failure(e or {}, "POST", self.endpoint))
+    elseif status == 401 or status == 403 then
+      fail = t:auth_error(status, req, msg.method or "a response", self.endpoint)
+    elseif status < 200 or status >= 300 then
+      fail = errors.new("transport", "the legacy endpoint of " .. self.url .. " answered HTTP " .. status
+        .. " to " .. tostring(msg.method or "a response"), { http_status = status })
+    end
+    if fail then
+      if msg.method and msg.id ~= nil then t.req_errors[msg.id] = fail
+      else t:note(tostring(fail.message)) end
+    end
+  end)
+  if not req then
+    if msg.method and msg.id ~= nil then t.req_errors[msg.id] = err end
+    return
+  end
+  st.req = req
+  self.posts[st] = true
+end
+
+function Legacy:failure() return self.failed end
+
+function Legacy:close()
+  self.closing = true
+  if self.req then self.req:abort() end
+  for st in pairs(self.posts) do if st.req then st.req:abort() end end
+  self.posts = {}
+end
+
+return M
