@@ -14,6 +14,8 @@ local OPTIONS = {
   -- server flags
   ["--url"] = 1, ["--stdio"] = 1, ["--bearer-token-env"] = 1, ["--header"] = 1,
   ["--protocol"] = 1, ["--cacert"] = 1, ["--insecure"] = 0, ["--tool"] = 1, ["--args"] = 1,
+  -- serve (the fixture server)
+  ["--port"] = 1, ["--config"] = 1, ["--auto-approve"] = 0, ["--token-ttl"] = 1,
 }
 local REPEATABLE = { ["--filter"] = true, ["--filter-out"] = true, ["--tags"] = true,
                      ["--exclude-tags"] = true, ["--header"] = true }
@@ -25,6 +27,7 @@ usage: mcptest SCRIPT.lua [OPTIONS] [ARGS...]     run a Lua test script
        mcptest tools (--stdio "CMD ARGS") [server flags]
        mcptest call  (--stdio "CMD ARGS") METHOD [PARAMS_JSON]
        mcptest call  (--stdio "CMD ARGS") --tool NAME [--args JSON]
+       mcptest serve [--port N] [--config FILE] [--auto-approve] [--token-ttl S]
        mcptest --version | --help | help COMMAND
 
 Output formats (-o): terminal (default), tap, junit, json.
@@ -252,6 +255,7 @@ function M.main(argv)
     if not ok then return usage_error(err) end
     return verb_call(opts, words)
   end
+  if verb == "serve" then return require("mcptest.fixture.serve").main(opts, words) end
   return usage_error("'" .. verb .. "' is not available in this build yet (planned; see DESIGN.md)")
 end
 

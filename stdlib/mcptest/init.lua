@@ -70,8 +70,10 @@ end
 -- (lower-case response header names), loaded on first use.
 M.http = { request = function(o) return require("mcptest.http").request(o) end }
 
+-- mcp.fixture.start{...}: the fixture server (lua/mcptest/fixture/init.lua),
+-- loaded on first use so scripts that do not need it start fast.
 M.fixture = setmetatable({}, { __index = function(_, k)
-  errors.raise("usage", "mcp.fixture." .. tostring(k) .. " is not available in this build yet")
+  return require("mcptest.fixture")[k]
 end })
 
 return M
