@@ -19,7 +19,7 @@ record() { # name, exit code
 
 # Count TAP lines of one mcptest run; a run that dies without a plan counts as a failure.
 run_spec() { # build_dir, spec file
-  local bin=$1/mcptest spec=$2 out rc
+  local bin=$SRC/$1/mcptest spec=$2 out rc
   out=$(MCPTEST_BIN=$bin MCPTEST_SRC=$SRC timeout 600 "$bin" run "$spec" -o tap 2>&1)
   rc=$?
   echo "$out" | sed "s|^|  |"
