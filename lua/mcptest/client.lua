@@ -30,7 +30,8 @@ function M.new(transport, opts)
     stray = {},          -- responses whose id matched nothing
     stderr = "",
     timeout = opts.timeout or M.default_timeout,
-    verbose = opts.verbose,
+    verbose = opts.verbose or M.default_verbose,
+    envelope = { jsonrpc = "2.0" },
   }, Client)
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
@@ -46,7 +47,7 @@ function Client:log(dir, msg)
 end
 
 function Client:send(msg)
-  self:log(">>", msg)
+  if self.verbose then self:log(">>", msg) end
   self.transport:send(msg)
 end
 
@@ -76,7 +77,7 @@ function Client:answer(msg)
 end
 
 function Client:dispatch(msg)
-  self:log("<<", msg)
+  if self.verbose then self:log("<<", msg) end
   if msg.method ~= nil then
     if msg.id ~= nil then return self:answer(msg) end
     self.notifications[#self.notifications + 1] = msg
@@ -99,7 +100,11 @@ function Client:start(method, params)
   local id = self.next_id + 1
   self.next_id = id
   self.waiting[id] = true
-  self:send({ jsonrpc = "2.0", id = id, method = method, params = params })
+  -- one envelope per client, refilled: the transport encodes it at once
+  local env = self.envelope
+  env.id, env.method, env.params = id, method, params
+  self:send(env)
+  env.params = nil
   return id
 end
 
