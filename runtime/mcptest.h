@@ -16,6 +16,8 @@ void mcpt_open_modules(lua_State *L);
 /* util.c: shared helpers (prefix mcpt_). */
 /* Push nil plus an error table {kind=, message=} (metatable mcptest.Error). */
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...);
+/* The signal (SIGINT, SIGTERM) that interrupted the run, 0 if none. */
+extern volatile int mcpt_interrupted;
 /* Monotonic clock in seconds. */
 double mcpt_now(void);
 /* Set O_NONBLOCK and FD_CLOEXEC on a descriptor; 0 on success. */

@@ -74,6 +74,13 @@ static int sys_usage(lua_State *L) {
   return 3;
 }
 
+/* sys.interrupted() -> signal number (SIGINT 2, SIGTERM 15) or nil */
+static int sys_interrupted(lua_State *L) {
+  if (mcpt_interrupted) lua_pushinteger(L, mcpt_interrupted);
+  else lua_pushnil(L);
+  return 1;
+}
+
 static int sys_pid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -88,6 +95,7 @@ static const luaL_Reg sys_funcs[] = {
   {"isatty", sys_isatty},
   {"usage", sys_usage},
   {"pid", sys_pid},
+  {"interrupted", sys_interrupted},
   {NULL, NULL}
 };
 

@@ -9,6 +9,8 @@
 
 #include "mcptest.h"
 
+volatile int mcpt_interrupted = 0;
+
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...) {
   va_list ap;
   lua_pushnil(L);

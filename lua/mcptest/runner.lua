@@ -65,8 +65,11 @@ function M.run(files, opts)
     counts.tests = counts.tests + 1
     return nil, true
   end)
+  local sys = require("mcptest.core.sys")
   busted.subscribe({ "error" }, function()
     counts.errors = counts.errors + 1
+    -- Ctrl-C (or SIGTERM) raised "interrupted!" inside a test: stop the run
+    if sys.interrupted() then busted.skipAll = true end
     return nil, true
   end)
   busted.subscribe({ "failure" }, function(element)
@@ -117,6 +120,11 @@ function M.run(files, opts)
     out_file:close()
   end
 
+  local sig = sys.interrupted()
+  if sig then
+    io.stderr:write("mcptest: interrupted; servers stopped, remaining tests skipped\n")
+    return 128 + sig
+  end
   if unreachable then
     io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
     return 3

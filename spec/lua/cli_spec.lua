@@ -73,6 +73,22 @@ describe("mcptest exit codes", function()
     assert.are.equal(1, code)
   end)
 
+  it("stops on SIGINT: exit 130, server stopped, remaining tests skipped", function()
+    local out = os.tmpname()
+    local cmd = string.format("MCPTEST_SRC=%s %s %sinterrupt.lua >%s 2>&1 & pid=$!; "
+      .. "for i in $(seq 1 100); do grep -q 'server pid' %s && break; sleep 0.05; done; "
+      .. "sleep 0.2; kill -INT $pid; wait $pid; echo \"exit $?\" >>%s", SRC, BIN, FIX, out, out, out)
+    os.execute(cmd)
+    local text = io.open(out):read("a")
+    os.remove(out)
+    assert.matches("exit 130", text)
+    assert.matches("interrupted", text)
+    assert.is_nil(text:find("SECOND TEST RAN", 1, true))
+    local pid = text:match("server pid (%d+)")
+    assert.is_truthy(pid)
+    assert.is_false(os.execute("kill -0 " .. pid .. " 2>/dev/null") == true)
+  end)
+
   it("warns when no tests ran", function()
     local code, _, err = run(FIX .. "empty.lua")
     assert.are.equal(0, code)
