@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: install what is needed, build build/mcptest, run the
-# example suite. (README: the first command.)
+# example suite against the built-in fixture server. (README: the first command.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 >/dev/null
-build/mcptest examples/everything_stdio.lua
+export FIXTURE_TOKEN=${FIXTURE_TOKEN:-test-bearer-token}
+build/mcptest examples/fixture_quickstart.lua
