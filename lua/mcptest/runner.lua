@@ -131,8 +131,12 @@ function M.run(files, opts)
   end
   if counts.failures + counts.errors > 0 then return 1 end
   if counts.tests == 0 then
-    io.stderr:write("mcptest: warning: no tests ran (no it blocks",
-      (next(opts.filter or {}) or next(opts.tags or {})) and " matched the filter" or "", ")\n")
+    if next(opts.filter or {}) or next(opts.tags or {}) then
+      io.stderr:write("mcptest: warning: no tests ran (no it block matched the filter)\n")
+    else
+      io.stderr:write("mcptest: warning: no tests ran (no it blocks);",
+        " the top-level code ran without errors\n")
+    end
   end
   return 0
 end

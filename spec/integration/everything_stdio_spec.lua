@@ -112,6 +112,32 @@ describe("server-everything over stdio", function()
     assert.are.equal("user", got.messages[1].role)
   end)
 
+  it("gets a prompt with arguments", function()
+    local got = c:get_prompt("args-prompt", { city = "Paris" })
+    assert.matches("Paris", got.messages[1].content.text)
+  end)
+
+  it("completes a prompt argument", function()
+    local r = c:complete({ type = "ref/prompt", name = "completable-prompt" },
+                         { name = "department", value = "E" })
+    assert.are.same({ "Engineering" }, r.completion.values)
+  end)
+
+  it("lists resource templates", function()
+    local templates = c:list_resource_templates()
+    local found = false
+    for _, t in ipairs(templates) do
+      if t.uriTemplate == "demo://resource/dynamic/text/{resourceId}" then found = true end
+    end
+    assert.is_true(found)
+  end)
+
+  it("subscribes to and unsubscribes from a resource", function()
+    local uri = c:list_resources()[1].uri
+    assert.are.same({}, c:subscribe(uri))
+    assert.are.same({}, c:unsubscribe(uri))
+  end)
+
   it("pings", function()
     assert.are.same({}, c:ping())
   end)
