@@ -58,8 +58,11 @@ function Parser:feed(chunk)
   local buf = self.buf
   if buf ~= "" then chunk = buf .. chunk end
   local pos, n = 1, #chunk
+  -- LF-only streams (the common case) split with a plain search
+  local pattern, plain = "\n", true
+  if find(chunk, "\r", 1, true) then pattern, plain = "[\r\n]", false end
   while true do
-    local s = find(chunk, "[\r\n]", pos)
+    local s = find(chunk, pattern, pos, plain)
     if not s then break end
     local line = sub(chunk, pos, s - 1)
     if byte(chunk, s) == 13 then

@@ -1,0 +1,23 @@
+-- bench/http_echo.lua: mcptest's side of the Streamable HTTP benchmark. One
+-- session with server-everything over HTTP, a warm-up, then CALLS
+-- sequential tools/call echo; prints the same JSON fields as
+-- bench/http_floor.c.
+-- usage: mcptest bench/http_echo.lua CALLS WARMUP URL
+local mcp = require("mcptest")
+local sys = require("mcptest.core.sys")
+
+local calls, warmup, url = tonumber(arg[1]) or 2000, tonumber(arg[2]) or 200, arg[3]
+local c = mcp.connect{ url = url }
+local args = { message = "hello" }
+for _ = 1, warmup do c:call_tool("echo", args) end
+local u0, s0 = sys.usage()
+local t0 = sys.now()
+for _ = 1, calls do
+  local r = c:call_tool("echo", args)
+  if r.content[1].text ~= "Echo: hello" then error("wrong answer: " .. tostring(r.content[1].text)) end
+end
+local t1 = sys.now()
+local u1, s1, rss = sys.usage()
+c:close()
+io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"max_rss_kib":%d}\n',
+  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls, rss))
