@@ -87,19 +87,46 @@ mcp_init() { # mcp_init URL [TOKEN]
   req -X POST "$1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' "${auth[@]}" -d "$INIT"
 }
 
+# mcp_session URL [AUTH_HEADER]: initialize + initialized; sets SID
+mcp_session() {
+  local auth=()
+  [ -n "${2:-}" ] && auth=(-H "$2")
+  req -X POST "$1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' "${auth[@]}" -d "$INIT"
+  SID=$(header Mcp-Session-Id)
+  curl -sS -m 10 -o /dev/null -X POST "$1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    "${auth[@]}" -H "Mcp-Session-Id: $SID" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+}
+# mcp_call URL AUTH_HEADER TOOL: tools/call in the session SID
+mcp_call() {
+  req -X POST "$1" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H "$2" \
+    -H "Mcp-Session-Id: $SID" -H 'MCP-Protocol-Version: 2025-11-25' \
+    -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"'"$3"'","arguments":{"message":"hi"}}}'
+}
+
 cat >"$TMP/manual.yaml" <<'EOF'
 device_code_ttl: 4
 device_interval: 5
 EOF
+cat >"$TMP/chain.yaml" <<'EOF'
+providers: [bearer, forwarded, oauth_as]
+tokens:
+  tok-bob: { subject: bob, roles: [intern] }
+acl:
+  default: allow
+  roles:
+    intern: { deny: [echo] }
+EOF
 
 start_server auto --auto-approve --token-ttl 4
 start_server manual --config "$TMP/manual.yaml"
+start_server chain --config "$TMP/chain.yaml"
 A=$BASE_auto
 B=$BASE_manual
+C=$BASE_chain
 R="$A/mcp/oauth"
 RE=$(printf '%s' "$R" | sed 's/:/%3A/g; s/\//%2F/g')
 CB="http://127.0.0.1:45678/callback"
-echo "# auto-approve server $A, manual server $B"
+echo "# auto-approve server $A, manual server $B, provider-chain server $C"
 
 # ===== discovery =====
 req "$A/.well-known/oauth-authorization-server"
@@ -366,6 +393,36 @@ CSRF=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$TMP/body" | hea
 form -b "$TMP/jar4" "$B/authorize/consent" -d "request_id=$RID" -d "csrf_token=$CSRF" -d decision=deny
 LOC=$(header Location)
 ok "denying redirects with access_denied and the state" '[ "$STATUS" = 302 ] && [ "$(qparam error "$LOC")" = access_denied ] && [ "$(qparam state "$LOC")" = c2 ]'
+
+# ===== scopes at the MCP route (step-up challenge) =====
+form "$A/token" -u dev-confidential-client:dev-confidential-secret -d grant_type=client_credentials --data-urlencode "resource=$R"
+RW=$(jget access_token)
+mcp_session "$R" "Authorization: Bearer $RW"
+mcp_call "$R" "Authorization: Bearer $RW" admin_reset
+ok "a tool needing mcp:admin answers 403 insufficient_scope" '[ "$STATUS" = 403 ] && header_has WWW-Authenticate "error=\"insufficient_scope\", scope=\"mcp:admin\"" && header_has WWW-Authenticate resource_metadata='
+mcp_call "$R" "Authorization: Bearer $RW" write_note
+ok "a tool needing mcp:write works with mcp:write" 'status_is 200'
+form "$A/token" -u dev-admin-client:dev-admin-secret -d grant_type=client_credentials --data-urlencode "resource=$R"
+ADM=$(jget access_token)
+mcp_session "$R" "Authorization: Bearer $ADM"
+mcp_call "$R" "Authorization: Bearer $ADM" admin_reset
+ok "the admin client may call it" 'status_is 200 && ! body_has insufficient_scope'
+
+# ===== provider chain and ACL (--config with providers, tokens, acl) =====
+mcp_session "$C/mcp/oauth" "Authorization: Bearer tok-bob"
+ok "a static token is accepted on /mcp/oauth when the chain has bearer" 'status_is 200'
+mcp_call "$C/mcp/oauth" "Authorization: Bearer tok-bob" ping
+ok "the ACL lets bob ping" 'status_is 200 && body_has "\"result\""'
+mcp_call "$C/mcp/oauth" "Authorization: Bearer tok-bob" echo
+ok "the ACL denies echo to the intern role (deny wins)" 'body_has "\"error\"" && ! body_has "\"result\""'
+mcp_session "$C/mcp/oauth" "X-Forwarded-User: carol"
+ok "forwarded headers are accepted" 'status_is 200'
+mcp_call "$C/mcp/oauth" "X-Forwarded-User: carol" echo
+ok "carol has no intern role and may echo" 'status_is 200 && body_has "\"result\""'
+mcp_init "$C/mcp/oauth" "junk-token"
+ok "when all providers reject: 401 with the first provider's answer" '[ "$STATUS" = 401 ] && header_has WWW-Authenticate "error=\"invalid_token\"" && header_has WWW-Authenticate "resource_metadata=\"$C/.well-known/oauth-protected-resource/mcp/oauth\""'
+mcp_init "$C/mcp/open"
+ok "/mcp/open stays open with a provider chain configured" 'status_is 200'
 
 # ===== access-token lifetime (--token-ttl 4 on the auto server) =====
 form "$A/token" -u dev-confidential-client:dev-confidential-secret -d grant_type=client_credentials --data-urlencode "resource=$R"
