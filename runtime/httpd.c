@@ -288,6 +288,7 @@ static int httpd_start(lua_State *L) {
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   errno = 0;
   d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, d,
+                            MHD_OPTION_EXTERNAL_LOGGER, httpd_log, d, /* first, or MHD warns */
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_log, d,
                             MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, d,
@@ -296,7 +297,6 @@ static int httpd_start(lua_State *L) {
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-                            MHD_OPTION_EXTERNAL_LOGGER, httpd_log, d,
                             MHD_OPTION_END);
   if (!d->mhd)
     return mcpt_fail(L, "transport", "cannot listen on 127.0.0.1:%d: %s", port,
