@@ -151,7 +151,8 @@ function Http:send(msg)
   if msg.method == "notifications/cancelled" and type(msg.params) == "table" then
     self:abandon(msg.params.requestId)
   end
-  self:post(msg, json.encode(msg))
+  -- the client reuses its message tables: keep only what later messages need
+  self:post({ method = msg.method, id = msg.id }, json.encode(msg))
 end
 
 -- The client gave up on a request (timeout): stop its stream.
@@ -166,6 +167,7 @@ function Http:abandon(id)
   end
 end
 
+-- msg: { method =, id = } of the message whose JSON is body.
 function Http:post(msg, body, retried)
   local is_init = msg.method == "initialize"
   local st = {

@@ -30,7 +30,7 @@ local function origin_of(u) return (u:match("^(https?://[^/?#]+)") or ""):lower(
 -- Switch transport t to the legacy transport; init_st is the initialize
 -- request the server refused with HTTP status.
 function M.start(t, init_st, status, detail)
-  local lg = setmetatable({ t = t, url = t.url, queue = { init_st.msg }, posts = {},
+  local lg = setmetatable({ t = t, url = t.url, queue = { { init_st.msg, init_st.body } }, posts = {},
                             refused = "HTTP " .. status .. (detail and (" (" .. detail .. ")") or ""),
                             init_id = init_st.id }, Legacy)
   t.legacy = lg
@@ -102,7 +102,7 @@ function Legacy:on_event(data, ev)
     self.t:note("legacy endpoint: " .. ep:gsub("%?.*$", "?..."))
     local queue = self.queue
     self.queue = {}
-    for _, msg in ipairs(queue) do self:post(msg) end
+    for _, q in ipairs(queue) do self:post(q[1], q[2]) end
     return
   end
   if ev ~= "message" then return end
@@ -117,20 +117,22 @@ end
 
 function Legacy:send(msg)
   if self.failed then error(self.failed, 0) end
+  local info, body = { method = msg.method, id = msg.id }, json.encode(msg)
   if not self.endpoint then
-    self.queue[#self.queue + 1] = msg
+    self.queue[#self.queue + 1] = { info, body }
     return
   end
-  return self:post(msg)
+  return self:post(info, body)
 end
 
-function Legacy:post(msg)
+-- msg: { method =, id = } of the message whose JSON is body.
+function Legacy:post(msg, body)
   local t = self.t
   local st = { msg = msg }
   local headers = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
   for _, h in ipairs(t.base_headers) do headers[#headers + 1] = h end
   local o = t:curl_opts("POST", headers, self.endpoint)
-  o.body = json.encode(msg)
+  o.body = body
   local req, err = http.start(o, function(req, _, done, e)
     if not done then return end
     self.posts[st] = nil
