@@ -1,0 +1,137 @@
+-- Unit specs: the incremental SSE parser, header handling, WWW-Authenticate
+-- parsing and legacy endpoint resolution (no server needed).
+local sse = require("mcptest.transport.sse")
+local http = require("mcptest.http")
+local legacy = require("mcptest.transport.legacy_sse")
+local sys = require("mcptest.core.sys")
+
+-- Feed chunks, collect { data, event, id } per dispatched event.
+local function parse(chunks)
+  local got = {}
+  local p = sse.new(function(data, ev, id) got[#got + 1] = { data = data, event = ev, id = id } end)
+  for _, c in ipairs(chunks) do p:feed(c) end
+  return got, p
+end
+
+-- Every way of cutting s into two or three pieces gives the same events.
+local function all_splits(s)
+  local whole = parse({ s })
+  for i = 1, #s - 1 do
+    assert.are.same(whole, (parse({ s:sub(1, i), s:sub(i + 1) })))
+    for j = i + 1, #s - 1, 7 do
+      assert.are.same(whole, (parse({ s:sub(1, i), s:sub(i + 1, j), s:sub(j + 1) })))
+    end
+  end
+  return whole
+end
+
+describe("SSE parser", function()
+  it("dispatches events on blank lines, with type and id", function()
+    local got, p = parse({ "event: message\nid: 7\ndata: {\"a\":1}\n\n" })
+    assert.are.same({ { data = '{"a":1}', event = "message", id = "7" } }, got)
+    assert.are.equal("7", p.last_id)
+  end)
+
+  it("defaults the type to message and joins multi-line data with LF", function()
+    local got = parse({ "data: one\ndata: two\ndata:three\n\n" })
+    assert.are.same({ { data = "one\ntwo\nthree", event = "message" } }, got)
+  end)
+
+  it("skips comments and ignores empty (priming) events, keeping their id", function()
+    local got, p = parse({ ": keep-alive\n\nid: prime-1\ndata:\n\n: another\n" })
+    assert.are.same({}, got)
+    assert.are.equal("prime-1", p.last_id)
+  end)
+
+  it("reads retry in milliseconds, only when all digits", function()
+    local _, p = parse({ "retry: 1500\n\n" })
+    assert.are.equal(1500, p.retry)
+    local _, q = parse({ "retry: 15x\n\nretry: -3\n\n" })
+    assert.is_nil(q.retry)
+  end)
+
+  it("handles CRLF and lone CR line ends, split anywhere", function()
+    local crlf = all_splits("event: message\r\nid: a\r\ndata: x\r\ndata: y\r\n\r\ndata: z\r\n\r\n")
+    assert.are.same({ { data = "x\ny", event = "message", id = "a" }, { data = "z", event = "message", id = "a" } }, crlf)
+    local cr = all_splits("data: x\rdata: y\r\rdata: z\r\r")
+    assert.are.same({ { data = "x\ny", event = "message" }, { data = "z", event = "message" } }, cr)
+  end)
+
+  it("gives the same events however LF streams are chunked", function()
+    local s = "id: 1\nevent: message\ndata: {\"jsonrpc\":\"2.0\"}\n\n: c\nevent: endpoint\ndata: /m?x=1\n\n"
+    local got = all_splits(s)
+    assert.are.equal(2, #got)
+    assert.are.equal("endpoint", got[2].event)
+  end)
+
+  it("strips only one space after the colon; a line without colon is a field name", function()
+    local got = parse({ "data:  two spaces\ndata\n\n" })
+    assert.are.same({ { data = " two spaces\n", event = "message" } }, got)
+  end)
+
+  it("ignores an id holding NUL and unknown fields", function()
+    local got, p = parse({ "id: ok\n\nid: bad\0id\nfoo: bar\ndata: d\n\n" })
+    assert.are.equal("ok", p.last_id)
+    assert.are.equal("d", got[1].data)
+  end)
+
+  it("finish() says whether the stream was cut inside an event", function()
+    local _, p = parse({ "data: {\"partial\":" })
+    assert.is_true(p:finish())
+    local _, q = parse({ "data: x\n\n" })
+    assert.is_false(q:finish())
+    local _, r = parse({ "event: message\ndata: x\n" })
+    assert.is_true(r:finish())
+  end)
+end)
+
+describe("HTTP headers", function()
+  it("expands ${VAR} and drops a Bearer whose variable is unset or empty", function()
+    sys.setenv("MCPTEST_SPEC_HDR", "abc")
+    sys.setenv("MCPTEST_SPEC_EMPTY", "")
+    sys.setenv("MCPTEST_SPEC_UNSET", nil)
+    local lines, dropped = http.header_lines({
+      ["X-A"] = "${MCPTEST_SPEC_HDR}-1",
+      Authorization = "Bearer ${MCPTEST_SPEC_EMPTY}",
+      ["X-Unset"] = "${MCPTEST_SPEC_UNSET}",
+      "X-Line: plain",
+    })
+    assert.are.same({ "X-A: abc-1", "X-Line: plain" }, lines)
+    table.sort(dropped)
+    assert.are.same({ "Authorization", "X-Unset" }, dropped)
+  end)
+
+  it("refuses header values with line breaks", function()
+    sys.setenv("MCPTEST_SPEC_NL", "a\r\nInjected: yes")
+    assert.has_error(function() http.header_lines({ ["X-A"] = "${MCPTEST_SPEC_NL}" }) end)
+  end)
+
+  it("redacts secrets for logs", function()
+    assert.are.equal("Bearer <redacted>", http.redact_header("Authorization", "Bearer abc.def"))
+    assert.are.equal("<redacted>", http.redact_header("Mcp-Session-Id", "123"))
+    assert.are.equal("<redacted>", http.redact_header("X-Api-Key", "k"))
+    assert.are.equal("application/json", http.redact_header("Content-Type", "application/json"))
+  end)
+
+  it("parses WWW-Authenticate challenges", function()
+    local ch = http.parse_www_authenticate(
+      'Bearer realm="mcp", error="invalid_token", scope="a b", resource_metadata="https://x/.well-known/y"')
+    assert.are.equal("Bearer", ch.scheme)
+    assert.are.same({ realm = "mcp", error = "invalid_token", scope = "a b",
+                      resource_metadata = "https://x/.well-known/y" }, ch.params)
+    assert.are.equal('Bearer (realm="mcp", error="invalid_token", resource_metadata="https://x/.well-known/y", scope="a b")',
+      http.describe_challenge(ch))
+    local noreal = http.parse_www_authenticate("Bearer error=invalid_token, Basic realm=x")
+    assert.are.same({ error = "invalid_token" }, noreal.params)
+    assert.matches("no realm", http.describe_challenge(noreal))
+    assert.is_nil(http.parse_www_authenticate(nil))
+  end)
+end)
+
+describe("legacy endpoint resolution", function()
+  it("resolves absolute, root-relative and relative endpoints", function()
+    assert.are.equal("http://h:1/messages?s=1", legacy.resolve("http://h:1/sse", "/messages?s=1"))
+    assert.are.equal("http://h:1/a/messages", legacy.resolve("http://h:1/a/sse?x=1", "messages"))
+    assert.are.equal("https://o/m", legacy.resolve("http://h:1/sse", "https://o/m"))
+  end)
+end)
