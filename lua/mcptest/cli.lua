@@ -157,6 +157,11 @@ local function connect_for_verb(opts)
     conn.command = opts["--stdio"]
   elseif opts["--url"] then
     conn.url = opts["--url"]
+    conn.headers = opts.multi["--header"] -- "Name: value", ${VAR} expanded by the transport
+    if opts["--bearer-token-env"] then conn.auth = { bearer_token_env = opts["--bearer-token-env"] } end
+    if opts["--cacert"] or opts["--insecure"] then
+      conn.tls = { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil }
+    end
   else
     return nil, 2, "this command needs --stdio \"CMD ARGS\" or --url URL"
   end
