@@ -296,7 +296,6 @@ static int httpd_start(lua_State *L) {
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)maxconn,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                             MHD_OPTION_END);
   if (!d->mhd)
     return mcpt_fail(L, "transport", "cannot listen on 127.0.0.1:%d: %s", port,
