@@ -9,7 +9,7 @@
  * fds() lists (CURLMOPT_SOCKETFUNCTION keeps the list), next to every other
  * descriptor, and sleeps no longer than timeout() says (CURLMOPT_TIMERFUNCTION).
  * action() and on_timeout() drive curl_multi_socket_action, then call each
- * request's Lua callback with what arrived: on(req, chunk|nil, done, err|nil),
+ * request's Lua callback with what arrived: on(req, chunk|nil, done, err|nil, ctx),
  * once the response headers are complete, for each body chunk, and once at
  * the end. Lua is never called from inside a curl callback: curl's
  * callbacks only buffer and mark the request, and the callbacks run after
@@ -32,10 +32,17 @@
 
 /* ===== types ===== */
 
+/* A growable buffer; data may point at storage inside the request
+ * userdata (heap == 0), so small responses cost no malloc and their memory
+ * is seen by Lua's garbage collector. */
 typedef struct http_buf {
   char *data;
   size_t len, cap;
+  int heap;
 } http_buf;
+
+#define HTTP_HEAD_INLINE 512     /* typical MCP response headers fit */
+#define HTTP_SPARE_MAX (64 * 1024) /* largest body buffer kept for reuse */
 
 typedef struct http_sock {
   curl_socket_t fd;
@@ -48,12 +55,15 @@ typedef struct http_ctx {
   CURLM *multi;
   http_sock *socks;
   int nsocks, capsocks;
-  int socks_changed;                  /* since the last timeout() */
+  int socks_changed;                  /* may differ from what fds() reported */
+  http_sock *seen;                    /* the set fds() last reported */
+  int nseen, capseen;
   double deadline;                    /* curl's timer (monotonic s); < 0: none */
   struct http_req *dirty_head, *dirty_tail; /* requests with news for Lua */
   struct http_req *active;            /* requests in the multi */
   CURL *pool[HTTP_POOL_MAX];
   int npool;
+  http_buf spare;                     /* a body buffer between requests */
 } http_ctx;
 
 typedef struct http_req {
@@ -63,11 +73,14 @@ typedef struct http_req {
   http_buf body;                      /* received bytes not yet given to Lua */
   http_buf head;                      /* header lines of the final response */
   long status;
+  size_t ct_off, ct_len;              /* Content-Type value within head */
+  int has_ct;
   int headers_done, finished, dirty;
   int ref;                            /* registry ref while Lua may be called */
   CURLcode result;
   struct http_req *next_dirty, *prev_active, *next_active;
   char errbuf[CURL_ERROR_SIZE];
+  char head_inline[HTTP_HEAD_INLINE];
 } http_req;
 
 /* ===== small helpers ===== */
@@ -77,10 +90,12 @@ static int http_buf_add(http_buf *b, const char *p, size_t n) {
     size_t cap = b->cap ? b->cap : 1024;
     char *d;
     while (cap < b->len + n) cap *= 2;
-    d = (char *)realloc(b->data, cap);
+    d = (char *)(b->heap ? realloc(b->data, cap) : malloc(cap));
     if (!d) return -1;
+    if (!b->heap && b->len) memcpy(d, b->data, b->len);
     b->data = d;
     b->cap = cap;
+    b->heap = 1;
   }
   memcpy(b->data + b->len, p, n);
   b->len += n;
@@ -88,9 +103,21 @@ static int http_buf_add(http_buf *b, const char *p, size_t n) {
 }
 
 static void http_buf_free(http_buf *b) {
-  free(b->data);
+  if (b->heap) free(b->data);
   b->data = NULL;
   b->len = b->cap = 0;
+  b->heap = 0;
+}
+
+/* The body buffer goes back to the context for the next request. */
+static void http_body_release(http_ctx *c, http_req *r) {
+  if (c && !c->spare.data && r->body.heap && r->body.cap <= HTTP_SPARE_MAX) {
+    c->spare = r->body;
+    c->spare.len = 0;
+    memset(&r->body, 0, sizeof r->body);
+  } else {
+    http_buf_free(&r->body);
+  }
 }
 
 static void http_mark_dirty(http_req *r) {
@@ -200,6 +227,7 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *ud) {
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     r->head.len = 0; /* a new response (after 1xx or a proxy's) */
     r->headers_done = 0;
+    r->has_ct = 0;
   }
   if (len == 0 || p[0] == '\r' || p[0] == '\n') { /* end of a header block */
     long code = 0;
@@ -210,6 +238,14 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *ud) {
       http_mark_dirty(r);
     }
     return len;
+  }
+  if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+    size_t a = 13, b = len;
+    while (a < b && (p[a] == ' ' || p[a] == '\t')) a++;
+    while (b > a && (p[b - 1] == '\r' || p[b - 1] == '\n' || p[b - 1] == ' ')) b--;
+    r->ct_off = r->head.len + a;
+    r->ct_len = b - a;
+    r->has_ct = 1;
   }
   return http_buf_add(&r->head, p, len) == 0 ? len : 0;
 }
@@ -266,14 +302,16 @@ static void http_dispatch(lua_State *L, http_ctx *c) {
     } else {
       lua_pushnil(L);
     }
+    if (finished) http_body_release(c, r);
     lua_pushboolean(L, finished);
     if (finished && r->result != CURLE_OK) http_push_error(L, r);
     else lua_pushnil(L);
+    lua_getiuservalue(L, -4, 4); /* stack: cb, req, chunk, done, err, ctx */
     if (finished) {
       luaL_unref(L, LUA_REGISTRYINDEX, r->ref);
       r->ref = LUA_NOREF;
     }
-    lua_call(L, 4, 0);
+    lua_call(L, 5, 0);
   }
 }
 
@@ -302,7 +340,7 @@ static double http_optnumber(lua_State *L, const char *field) {
 }
 
 /* http.request{ url=, method="GET", headers={"Name: value", ...}, body=,
- *   timeout=s, connect_timeout=s, ca_file=, insecure=bool, on=function }
+ *   timeout=s, connect_timeout=s, ca_file=, insecure=bool, on=function, ctx= }
  * -> request, or nil, err when curl cannot even start it. */
 static int http_request(lua_State *L) {
   http_ctx *c = http_getctx(L);
@@ -318,13 +356,21 @@ static int http_request(lua_State *L) {
   luaL_argcheck(L, url != NULL, 1, "url (a string) is required");
   method = http_optstring(L, "method");
   if (!method) method = "GET";
-  r = (http_req *)lua_newuserdatauv(L, sizeof *r, 3); /* uv: on, body, headers */
+  r = (http_req *)lua_newuserdatauv(L, sizeof *r, 4); /* uv: on, body, headers, ctx */
   memset(r, 0, sizeof *r);
   r->ref = LUA_NOREF;
+  r->head.data = r->head_inline;
+  r->head.cap = sizeof r->head_inline;
+  if (c->spare.data) { /* reuse the last request's body buffer */
+    r->body = c->spare;
+    memset(&c->spare, 0, sizeof c->spare);
+  }
   luaL_setmetatable(L, HTTP_REQ_MT);
   lua_getfield(L, 1, "on");
   luaL_argcheck(L, lua_isfunction(L, -1), 1, "on (a callback function) is required");
   lua_setiuservalue(L, -2, 1);
+  lua_getfield(L, 1, "ctx"); /* handed back to on(): one callback serves many requests */
+  lua_setiuservalue(L, -2, 4);
   lua_getfield(L, 1, "body");
   if (lua_type(L, -1) == LUA_TSTRING) body = lua_tolstring(L, -1, &bodylen);
   lua_setiuservalue(L, -2, 2); /* anchors the body while curl reads it */
@@ -411,6 +457,15 @@ nomem:
 static int http_fds(lua_State *L) {
   http_ctx *c = http_getctx(L);
   int i, nr = 0, nw = 0;
+  if (c->capseen < c->nsocks) {
+    http_sock *n = (http_sock *)realloc(c->seen, sizeof *n * (size_t)c->capsocks);
+    if (!n) return luaL_error(L, "not enough memory");
+    c->seen = n;
+    c->capseen = c->capsocks;
+  }
+  if (c->nsocks) memcpy(c->seen, c->socks, sizeof *c->seen * (size_t)c->nsocks);
+  c->nseen = c->nsocks;
+  c->socks_changed = 0;
   lua_createtable(L, c->nsocks, 0);
   lua_createtable(L, 0, 0);
   for (i = 0; i < c->nsocks; i++) {
@@ -436,8 +491,18 @@ static int http_timeout(lua_State *L) {
     double t = c->deadline - mcpt_now();
     lua_pushnumber(L, t > 0 ? t : 0);
   }
+  /* A kept-alive connection leaves curl's set when its transfer ends and
+   * comes back with the next request: usually the same set again, and
+   * then the loop need not rebuild its descriptor lists. */
+  if (c->socks_changed) {
+    int i, j, same = c->nsocks == c->nseen;
+    for (i = 0; same && i < c->nsocks; i++) {
+      for (j = 0; j < c->nseen && c->seen[j].fd != c->socks[i].fd; j++) {}
+      same = j < c->nseen && c->seen[j].what == c->socks[i].what;
+    }
+    if (same) c->socks_changed = 0;
+  }
   lua_pushboolean(L, c->socks_changed);
-  c->socks_changed = 0;
   return 2;
 }
 
@@ -490,6 +555,25 @@ static int http_req_status(lua_State *L) {
   http_req *r = http_checkreq(L);
   lua_pushinteger(L, r->headers_done ? r->status : 0);
   return 1;
+}
+
+/* req:info() -> status, content_type|nil (lower-case, parameters kept):
+ * what a transport needs at the first sight of a response, in one call. */
+static int http_req_info(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  lua_pushinteger(L, r->headers_done ? r->status : 0);
+  if (r->headers_done && r->has_ct && r->ct_off + r->ct_len <= r->head.len) {
+    char buf[128];
+    size_t i, n = r->ct_len < sizeof buf ? r->ct_len : sizeof buf;
+    for (i = 0; i < n; i++) {
+      char ch = r->head.data[r->ct_off + i];
+      buf[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+    }
+    lua_pushlstring(L, buf, n);
+  } else {
+    lua_pushnil(L);
+  }
+  return 2;
 }
 
 /* Walk "Name: value\r\n" lines; calls fn for each, stops when it returns 1. */
@@ -621,11 +705,13 @@ static int http_ctx_gc(lua_State *L) {
     r->ctx = NULL;
   }
   c->dirty_head = c->dirty_tail = NULL;
+  http_buf_free(&c->spare);
   while (c->npool > 0) curl_easy_cleanup(c->pool[--c->npool]);
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
   free(c->socks);
-  c->socks = NULL;
+  free(c->seen);
+  c->socks = c->seen = NULL;
   c->nsocks = c->capsocks = 0;
   return 0;
 }
@@ -643,6 +729,7 @@ static const luaL_Reg http_funcs[] = {
 
 static const luaL_Reg http_req_methods[] = {
   {"status", http_req_status},
+  {"info", http_req_info},
   {"header", http_req_header},
   {"headers", http_req_headers},
   {"abort", http_req_abort},

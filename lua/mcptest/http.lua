@@ -1,6 +1,6 @@
 -- mcptest.http: HTTP for the rest of mcptest, on mcptest.core.http
 -- (libcurl's multi interface) driven by the one event loop.
---   http.start(opts, on) -> req      non-blocking; on(req, chunk, done, err)
+--   http.start(opts, on) -> req      non-blocking; on(req, chunk, done, err, opts.ctx)
 --   http.after(seconds, fn) -> timer  a loop timer (timer:cancel())
 --   http.request{ method=, url=, headers=, body=, timeout=, tls= }
 --       -> { status=, headers= (lower-case names), body= } | nil, err
@@ -73,7 +73,8 @@ function M.after(seconds, fn)
 end
 
 -- Start a request (see runtime/http.c for the options); on(req, chunk,
--- done, err) is called as data arrives. Returns the request or nil, err.
+-- done, err, ctx) is called as data arrives, ctx being opts.ctx (so one
+-- function can serve many requests). Returns the request or nil, err.
 function M.start(opts, on)
   if not registered then ensure_registered() end
   opts.on = on

@@ -69,6 +69,11 @@ describe("SSE parser", function()
     assert.are.same({ { data = " two spaces\n", event = "message" } }, got)
   end)
 
+  it("does not take other four-letter fields for data", function()
+    local got = parse({ "dada: x\ndata: y\n\n" })
+    assert.are.same({ { data = "y", event = "message" } }, got)
+  end)
+
   it("ignores an id holding NUL and unknown fields", function()
     local got, p = parse({ "id: ok\n\nid: bad\0id\nfoo: bar\ndata: d\n\n" })
     assert.are.equal("ok", p.last_id)

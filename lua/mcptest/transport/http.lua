@@ -36,12 +36,13 @@ local function snippet(s, n)
   return string.format("%q", s)
 end
 
-local function describe_msg(msg)
-  if msg.method then
-    if msg.id ~= nil then return msg.method .. " (id " .. tostring(msg.id) .. ")" end
-    return msg.method
+-- st: a POST's state, with the method and id of the message it carried.
+local function describe_msg(st)
+  if st.method then
+    if st.msg_id ~= nil then return st.method .. " (id " .. tostring(st.msg_id) .. ")" end
+    return st.method
   end
-  return "the response to server request " .. tostring(msg.id)
+  return "the response to server request " .. tostring(st.msg_id)
 end
 
 -- ===== opening =====
@@ -152,7 +153,7 @@ function Http:send(msg)
     self:abandon(msg.params.requestId)
   end
   -- the client reuses its message tables: keep only what later messages need
-  self:post({ method = msg.method, id = msg.id }, json.encode(msg))
+  self:post(msg.method, msg.id, json.encode(msg))
 end
 
 -- The client gave up on a request (timeout): stop its stream.
@@ -167,29 +168,40 @@ function Http:abandon(id)
   end
 end
 
--- msg: { method =, id = } of the message whose JSON is body.
-function Http:post(msg, body, retried)
-  local is_init = msg.method == "initialize"
-  local st = {
-    msg = msg, body = body, is_init = is_init, retried = retried,
-    id = (msg.method ~= nil and msg.id ~= nil) and msg.id or nil,
+-- POST one message (its method and id, and its JSON).
+function Http:post(method, msg_id, body, retried)
+  local is_init = method == "initialize"
+  local st = { -- every field named here, so the table is sized once
+    method = method, msg_id = msg_id, body = body, is_init = is_init, retried = retried or false,
+    id = (method ~= nil and msg_id ~= nil) and msg_id or nil,
     session = (not is_init) and self.session_id or nil,
+    req = false, mode = false, parser = false, answered = false, finished = false, t = self,
   }
   if st.id ~= nil then self.inflight[st.id] = st end
   local headers = is_init and self.init_headers or self.post_headers
   if is_init then self:log_headers("POST", self.url, headers)
-  elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(msg)) end
+  elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(st)) end
   local o = self.post_opts
   if not o then
     o = self:curl_opts("POST")
     self.post_opts = o
   end
-  o.headers, o.body = headers, body
-  local req, err = http.start(o, function(req, chunk, done, e) return self:on_post(st, req, chunk, done, e) end)
-  o.body = nil
+  o.headers, o.body, o.ctx = headers, body, st
+  local req, err = http.start(o, Http.post_cb)
+  o.body, o.ctx = nil, nil
   if not req then return self:fail_request(st, err) end
   st.req = req
-  self.posts[st] = true
+  if st.id == nil then self.posts[st] = true end -- requests are in inflight
+end
+
+-- The curl callback of every POST (and resumption GET): ctx is its state.
+function Http.post_cb(req, chunk, done, err, st)
+  return st.t:on_post(st, req, chunk, done, err)
+end
+
+-- The SSE callback of every POST stream.
+function Http.stream_event_cb(data, ev, _, st)
+  return st.t:on_stream_event(st, data, ev)
 end
 
 -- ===== per-request failure =====
@@ -204,17 +216,17 @@ function Http:fail_request(st, err)
   if st.id ~= nil then
     if self.inflight[st.id] == st then self.inflight[st.id] = nil end
     self.req_errors[st.id] = err
-    self:note("request " .. describe_msg(st.msg) .. " failed: " .. tostring(err.message))
+    self:note("request " .. describe_msg(st) .. " failed: " .. tostring(err.message))
   else
-    self:note("POST of " .. describe_msg(st.msg) .. " failed: " .. tostring(err.message))
-    if st.msg.method == "notifications/initialized" then self:after_initialized() end
+    self:note("POST of " .. describe_msg(st) .. " failed: " .. tostring(err.message))
+    if st.method == "notifications/initialized" then self:after_initialized() end
   end
 end
 
 -- A curl failure before any response: connect, TLS, DNS, timeout.
 function Http:transfer_failed(st, err, method, url)
   err.message = http.describe_failure(err, method, url or self.url)
-    .. (st.msg and (" (sending " .. describe_msg(st.msg) .. ")") or "")
+    .. " (sending " .. describe_msg(st) .. ")"
   return self:fail_request(st, err)
 end
 
@@ -223,13 +235,14 @@ end
 function Http:on_post(st, req, chunk, done, err)
   if st.finished then return end
   local mode = st.mode
-  if mode == nil then
-    if req:status() == 0 then -- no response at all
+  if not mode then
+    local status, ct = req:info()
+    if status == 0 then -- no response at all
       if done then return self:transfer_failed(st, err or errors.new("transport", "no response"),
                                                st.resumed and "GET" or "POST") end
       return
     end
-    mode = self:classify(st, req)
+    mode = self:classify(st, req, status, ct or "")
     if st.finished then return end
   end
   if chunk then
@@ -252,13 +265,11 @@ function Http:on_post(st, req, chunk, done, err)
 end
 
 -- First sight of a response: status and content type decide the mode.
-function Http:classify(st, req)
-  local status = req:status()
-  local ct = (req:header("content-type") or ""):lower()
+function Http:classify(st, req, status, ct)
   st.status = status
   if self.verbose then
     self:note((st.resumed and "GET (resume) " or "POST ") .. "-> HTTP " .. status
-      .. (ct ~= "" and (" " .. ct) or "") .. " for " .. describe_msg(st.msg))
+      .. (ct ~= "" and (" " .. ct) or "") .. " for " .. describe_msg(st))
   end
   local mode
   if status >= 200 and status < 300 then
@@ -274,14 +285,14 @@ function Http:classify(st, req)
     elseif ct:find("^text/event%-stream") then
       mode = "sse"
       local old = st.parser
-      st.parser = sse.new(function(data, ev) return self:on_stream_event(st, data, ev) end)
+      st.parser = sse.new(Http.stream_event_cb, st)
       if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
     elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
       mode = "json"
       st.chunks = {}
     else
       mode = "badtype"
-      self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+      self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
         .. " with HTTP " .. status .. " and Content-Type " .. (ct ~= "" and snippet(ct) or "(none)")
         .. "; a Streamable HTTP server must reply application/json or text/event-stream",
         { http_status = status }))
@@ -316,7 +327,7 @@ function Http:deliver(st, msg)
       if other.mode ~= "sse" then self:finish(other) end
     elseif st and st.id ~= nil and not st.answered then
       return self:fail_request(st, errors.new("protocol", self.url .. " sent a JSON-RPC response with id "
-        .. json.encode(id) .. " while answering " .. describe_msg(st.msg)
+        .. json.encode(id) .. " while answering " .. describe_msg(st)
         .. "; that id matches no request in flight", {}))
     end
   elseif msg.method == nil and msg.error ~= nil and st and st.id ~= nil and not st.answered then
@@ -339,7 +350,7 @@ function Http:on_stream_event(st, data, ev)
   local msg = json.try_decode(data)
   if type(msg) ~= "table" then
     return self:fail_request(st, errors.new("protocol", self.url .. " sent an SSE event that is not JSON"
-      .. " while answering " .. describe_msg(st.msg) .. ": " .. snippet(data)))
+      .. " while answering " .. describe_msg(st) .. ": " .. snippet(data)))
   end
   return self:deliver(st, msg)
 end
@@ -352,18 +363,18 @@ function Http:post_done(st, req, err)
     st.chunks = nil
     if err then
       return self:fail_request(st, errors.new("transport", "the connection to " .. self.url
-        .. " broke while reading the JSON reply to " .. describe_msg(st.msg) .. ": " .. tostring(err.message),
+        .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message),
         { curl_code = err.curl_code }))
     end
     local msg = json.try_decode(body)
     if type(msg) ~= "table" then
-      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
         .. " with invalid JSON: " .. (body == "" and "an empty body" or snippet(body)), { http_status = st.status }))
     end
     self:deliver(st, msg)
     if st.finished then return end
     if not st.answered then
-      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st.msg)
+      return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
         .. " with JSON that holds no response to it: " .. snippet(body), { http_status = st.status }))
     end
     self:finish(st)
@@ -373,7 +384,7 @@ function Http:post_done(st, req, err)
     if self.closing then return end
     if st.parser.last_id ~= nil then return self:schedule_resume(st, cut, err) end
     return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
-      .. " ended before the response to " .. describe_msg(st.msg)
+      .. " ended before the response to " .. describe_msg(st)
       .. (cut and " (cut in the middle of an event)" or "")
       .. (err and (": " .. tostring(err.message)) or "")
       .. "; it sent no event id to resume from", { curl_code = err and err.curl_code }))
@@ -381,7 +392,7 @@ function Http:post_done(st, req, err)
     self.posts[st] = nil
     if st.id == nil then
       st.finished = true
-      if st.msg.method == "notifications/initialized" then self:after_initialized() end
+      if st.method == "notifications/initialized" then self:after_initialized() end
     end
     -- a request answered 202: its response comes on another stream
   elseif mode == "error" then
@@ -430,7 +441,7 @@ end
 function Http:http_error(st, req)
   local status = st.status
   local body = st.chunks and table.concat(st.chunks) or ""
-  local what = describe_msg(st.msg)
+  local what = describe_msg(st)
   local verb = st.resumed and "GET (resuming the stream of " .. what .. ")" or what
   if status == 401 or status == 403 then
     return self:fail_request(st, self:auth_error(status, req, what, self.url))
@@ -486,14 +497,14 @@ function Http:session_expired(st)
     -- a new session is (being) made already: just send again in it
     st.finished = true
     if self.restarting then self.retry_queue[#self.retry_queue + 1] = st
-    else self:post(st.msg, st.body, true) end
+    else self:post(st.method, st.msg_id, st.body, true) end
     return
   end
   if not self.reinitialize or st.retried or not self.restart_session then
     self:record_event("sessionExpired", { reinitialized = false,
       message = "session expired (HTTP 404); not starting a new one" })
     return self:fail_request(st, errors.new("transport", "session expired: " .. self.url
-      .. " answered HTTP 404 to " .. describe_msg(st.msg) .. ", sent with the session id"
+      .. " answered HTTP 404 to " .. describe_msg(st) .. ", sent with the session id"
       .. (st.retried and " of a session started just before (it expired again)"
           or (self.reinitialize and "" or "; reinitialize = false, so mcptest does not start a new session")),
       { http_status = 404 }))
@@ -532,7 +543,7 @@ function Http:service()
   end
   self:record_event("sessionRestarted", { message = "new session started; retrying "
     .. #queue .. " message(s)" })
-  for _, st in ipairs(queue) do self:post(st.msg, st.body, true) end
+  for _, st in ipairs(queue) do self:post(st.method, st.msg_id, st.body, true) end
 end
 
 -- ===== resuming a POST stream (GET + Last-Event-ID) =====
@@ -543,12 +554,12 @@ function Http:schedule_resume(st, cut, err)
   st.attempts = (st.attempts or 0) + 1
   if st.attempts > RESUME_ATTEMPTS then
     return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
-      .. " for " .. describe_msg(st.msg) .. " kept closing without the response ("
+      .. " for " .. describe_msg(st) .. " kept closing without the response ("
       .. RESUME_ATTEMPTS .. " reconnects with Last-Event-ID brought nothing new)"))
   end
   local retry = st.parser.retry
   local delay = retry and retry / 1000 or math.min(1.5 ^ (st.attempts - 1), 30)
-  self:note("the stream for " .. describe_msg(st.msg) .. " ended before its response"
+  self:note("the stream for " .. describe_msg(st) .. " ended before its response"
     .. (cut and " (cut mid-event)" or "") .. (err and (" [" .. tostring(err.message) .. "]") or "")
     .. "; resuming with GET and Last-Event-ID in " .. math.floor(delay * 1000) .. " ms")
   st.req = nil
@@ -565,8 +576,9 @@ function Http:resume(st)
   headers[#headers + 1] = "Last-Event-ID: " .. st.parser.last_id
   st.mode, st.resumed, st.session = nil, true, self.session_id
   st.resumed_at = require("mcptest.core.sys").now()
-  local req, err = http.start(self:curl_opts("GET", headers),
-    function(req, chunk, done, e) return self:on_post(st, req, chunk, done, e) end)
+  local o = self:curl_opts("GET", headers)
+  o.ctx = st
+  local req, err = http.start(o, Http.post_cb)
   if not req then return self:fail_request(st, err) end
   st.req = req
 end
@@ -691,12 +703,15 @@ end
 function Http:close()
   if self.closed then return end
   self.closing = true
-  for st in pairs(self.posts) do
-    st.finished = true
-    if st.req then st.req:abort() end
-    if st.timer then st.timer:cancel() end
+  for _, list in ipairs({ self.posts, self.inflight }) do
+    for k, v in pairs(list) do
+      local st = v == true and k or v
+      st.finished = true
+      if st.req then st.req:abort() end
+      if st.timer then st.timer:cancel() end
+    end
   end
-  self.posts = {}
+  self.posts, self.inflight = {}, {}
   self:close_get_stream()
   if self.legacy then
     self.legacy:close()

@@ -12,32 +12,28 @@ local M = {}
 local Parser = {}
 Parser.__index = Parser
 
-local find, sub, byte = string.find, string.sub, string.byte
+local find, sub, byte, gsub = string.find, string.sub, string.byte, string.gsub
 
-function M.new(on_event)
-  return setmetatable({ on_event = on_event, buf = "", events = 0 }, Parser)
+-- on_event(data, event_type, id, ctx) for each event; ctx is passed back
+-- as given, so one function can serve many streams without a closure each.
+function M.new(on_event, ctx)
+  return setmetatable({ on_event = on_event, ctx = ctx, buf = "", events = 0,
+                        data = nil, event = nil, id_buf = nil, last_id = nil, retry = nil,
+                        skip_lf = false }, Parser)
 end
 
--- One line, without its terminator.
-function Parser:line(line)
-  if line == "" then -- blank line: dispatch
-    local data, event = self.data, self.event
-    self.data, self.event = nil, nil
-    self.last_id = self.id_buf
-    if data == nil or data == "" then return end
-    self.events = self.events + 1
-    self.on_event(data, event or "message", self.last_id)
-    return
-  end
-  if byte(line, 1) == 58 then return end -- ":" comment
-  local colon = find(line, ":", 1, true)
-  local field, value
-  if colon then
-    field = sub(line, 1, colon - 1)
-    value = byte(line, colon + 1) == 32 and sub(line, colon + 2) or sub(line, colon + 1)
-  else
-    field, value = line, ""
-  end
+-- Dispatch the pending event (a blank line was seen).
+function Parser:dispatch()
+  local data, event = self.data, self.event
+  self.data, self.event = nil, nil
+  self.last_id = self.id_buf
+  if data == nil or data == "" then return end -- priming event, keep-alive
+  self.events = self.events + 1
+  self.on_event(data, event or "message", self.last_id, self.ctx)
+end
+
+-- A field other than data (the hot one is handled in feed).
+function Parser:set(field, value)
   if field == "data" then
     local d = self.data
     self.data = d and (d .. "\n" .. value) or value
@@ -50,6 +46,17 @@ function Parser:line(line)
   end
 end
 
+-- One line, without its terminator.
+function Parser:line(line)
+  if line == "" then return self:dispatch() end
+  if byte(line, 1) == 58 then return end -- ":" comment
+  local colon = find(line, ":", 1, true)
+  if not colon then return self:set(line, "") end
+  local v = colon + 1
+  if byte(line, v) == 32 then v = v + 1 end
+  return self:set(sub(line, 1, colon - 1), sub(line, v))
+end
+
 function Parser:feed(chunk)
   if self.skip_lf then -- the previous chunk ended in CR: a following LF is its pair
     self.skip_lf = false
@@ -57,23 +64,35 @@ function Parser:feed(chunk)
   end
   local buf = self.buf
   if buf ~= "" then chunk = buf .. chunk end
-  local pos, n = 1, #chunk
-  -- LF-only streams (the common case) split with a plain search
-  local pattern, plain = "\n", true
-  if find(chunk, "\r", 1, true) then pattern, plain = "[\r\n]", false end
-  while true do
-    local s = find(chunk, pattern, pos, plain)
-    if not s then break end
-    local line = sub(chunk, pos, s - 1)
-    if byte(chunk, s) == 13 then
-      if s == n then self.skip_lf = true
-      elseif byte(chunk, s + 1) == 10 then s = s + 1 end
-    end
-    pos = s + 1
-    self.buf = "" -- consumed, in case on_event raises
-    self:line(line)
+  if find(chunk, "\r", 1, true) then -- CRLF or CR line ends: make them LF
+    if byte(chunk, -1) == 13 then self.skip_lf = true end
+    chunk = gsub(chunk, "\r\n?", "\n")
   end
-  self.buf = pos <= n and sub(chunk, pos) or ""
+  self.buf = "" -- consumed as we go, in case on_event raises
+  local pos = 1
+  while true do
+    local e = find(chunk, "\n", pos, true)
+    if not e then break end
+    if e == pos then
+      self:dispatch()
+    else
+      local b1, b2, b3, b4, b5 = byte(chunk, pos, pos + 4)
+      if b1 == 100 and b2 == 97 and b3 == 116 and b4 == 97 and b5 == 58 then -- "data:"
+        local v = byte(chunk, pos + 5) == 32 and pos + 6 or pos + 5
+        local value = v < e and sub(chunk, v, e - 1) or ""
+        local d = self.data
+        self.data = d and (d .. "\n" .. value) or value
+      elseif b1 == 105 and b2 == 100 and b3 == 58 then -- "id:"
+        local v = b4 == 32 and pos + 4 or pos + 3
+        local value = v < e and sub(chunk, v, e - 1) or ""
+        if not find(value, "\0", 1, true) then self.id_buf = value end
+      elseif b1 ~= 58 then -- not a comment
+        self:line(sub(chunk, pos, e - 1))
+      end
+    end
+    pos = e + 1
+  end
+  if pos <= #chunk then self.buf = sub(chunk, pos) end
 end
 
 -- The stream ended: an unterminated event is dropped (as browsers do).
