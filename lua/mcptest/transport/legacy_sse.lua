@@ -30,7 +30,8 @@ local function origin_of(u) return (u:match("^(https?://[^/?#]+)") or ""):lower(
 -- Switch transport t to the legacy transport; init_st is the initialize
 -- request the server refused with HTTP status.
 function M.start(t, init_st, status, detail)
-  local lg = setmetatable({ t = t, url = t.url, queue = { { { method = init_st.method, id = init_st.msg_id }, init_st.body } }, posts = {},
+  local first = { { method = init_st.method, id = init_st.msg_id }, init_st.body }
+  local lg = setmetatable({ t = t, url = t.url, queue = { first }, posts = {},
                             refused = "HTTP " .. status .. (detail and (" (" .. detail .. ")") or ""),
                             init_id = init_st.id }, Legacy)
   t.legacy = lg
