@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Stdio benchmark (issue 2): mcptest vs the bare C floor, against
-# server-everything over stdio, measured in one run, rounds interleaved so
-# machine noise hits both alike. Prints each round and the median ratios.
+# server-everything over stdio, measured in one run with rounds interleaved.
+# By default client and server are pinned to one CPU (BENCH_CPU, default 0;
+# BENCH_CPU=none disables pinning): on this shared 2-core machine unpinned
+# runs are bimodal (one core or two, depending on the scheduler) and swing
+# by 2x between rounds; pinned, rounds agree within a few percent, and both
+# clients get the same placement.
 # usage: bench/stdio_bench.sh [ROUNDS] [CALLS]   (after a build in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,19 +16,26 @@ SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 [ -f "$SE" ] || scripts/deps.sh
 BIN=build/mcptest
 FLOOR=build/stdio_floor
+CPU=${BENCH_CPU:-0}
+PIN=()
+[ "$CPU" != none ] && PIN=(taskset -c "$CPU")
+SERVER=("${PIN[@]}" node "$SE" stdio)
 field() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
+json_line() { grep '^{"calls' || true; }
 
-echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib"
+echo "pinning: ${PIN[*]:-none}"
+echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us"
 ratios=(); cpus=(); rsss=()
 for r in $(seq 1 "$ROUNDS"); do
-  f=$("$FLOOR" "$CALLS" "$WARMUP" -- node "$SE" stdio 2>/dev/null)
-  m=$("$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" "$SE" 2>/dev/null | grep "^{\"calls")
-  fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s)
-  fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call)
+  f=$("${PIN[@]}" "$FLOOR" "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
+  m=$("${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null | json_line)
+  n=$("${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null | json_line)
+  fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s); nr=$(echo "$n" | field calls_per_s)
+  fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call); nc=$(echo "$n" | field cpu_us_per_call)
   rss=$(echo "$m" | field max_rss_kib)
   rr=$(awk "BEGIN{printf \"%.3f\", $mr/$fr}"); cr=$(awk "BEGIN{printf \"%.2f\", $mc/$fc}")
   ratios+=("$rr"); cpus+=("$cr"); rsss+=("$rss")
-  printf "%5d  %13s  %15s  %10s  %12s  %14s  %9s  %15s\n" "$r" "$fr" "$mr" "$rr" "$fc" "$mc" "$cr" "$rss"
+  printf "%5d  %13s  %15s  %10s  %12s  %14s  %9s  %15s  %15s  %14s\n" "$r" "$fr" "$mr" "$rr" "$fc" "$mc" "$cr" "$rss" "$nr" "$nc"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "median rate ratio (mcptest/floor): $(median "${ratios[@]}")   target >= 0.90"

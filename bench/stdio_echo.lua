@@ -1,12 +1,14 @@
 -- bench/stdio_echo.lua: mcptest's side of the stdio benchmark. One
--- connection to server-everything, a warm-up, then CALLS sequential
--- tools/call echo; prints the same JSON fields as bench/stdio_floor.c.
--- usage: mcptest bench/stdio_echo.lua CALLS WARMUP SERVER_JS
+-- connection, a warm-up, then CALLS sequential tools/call echo through the
+-- full client (c:call_tool, answer checked); prints the same JSON fields
+-- as bench/stdio_floor.c.
+-- usage: mcptest bench/stdio_echo.lua CALLS WARMUP -- SERVER ARGV...
 local mcp = require("mcptest")
 local sys = require("mcptest.core.sys")
 
-local calls, warmup, server = tonumber(arg[1]) or 2000, tonumber(arg[2]) or 200, arg[3]
-local c = mcp.connect{ command = { "node", server, "stdio" } }
+local calls, warmup = tonumber(arg[1]) or 2000, tonumber(arg[2]) or 200
+local command = table.move(arg, 3, #arg, 1, {})
+local c = mcp.connect{ command = command }
 local args = { message = "hello" }
 for _ = 1, warmup do c:call_tool("echo", args) end
 local u0, s0 = sys.usage()

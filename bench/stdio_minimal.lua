@@ -1,0 +1,38 @@
+-- bench/stdio_minimal.lua: a bound, not a product path. The same calls as
+-- stdio_echo.lua with no client at all: json.encode, write, poll, read,
+-- json.decode straight on the C modules. If this loop is no faster than
+-- the full client, the client logic is not where the time goes.
+-- usage: mcptest bench/stdio_minimal.lua CALLS WARMUP -- SERVER ARGV...
+local process = require("mcptest.core.process")
+local poll = require("mcptest.core.poll")
+local json = require("mcptest.core.json")
+local sys = require("mcptest.core.sys")
+
+local calls, warmup = tonumber(arg[1]) or 2000, tonumber(arg[2]) or 200
+local p = assert(process.spawn{ argv = table.move(arg, 3, #arg, 1, {}) })
+local rfds, lines = { (p:fds()) }, {}
+local function rpc(msg)
+  p:write(json.encode(msg, "\n"))
+  while true do
+    poll.wait(rfds, nil, 10)
+    local _, n = p:read_lines(lines)
+    if n > 0 then return json.decode(lines[n]) end
+  end
+end
+rpc{ jsonrpc = "2.0", id = 0, method = "initialize", params = { protocolVersion = "2025-11-25",
+     capabilities = json.object(), clientInfo = { name = "minimal", version = "0" } } }
+p:write(json.encode({ jsonrpc = "2.0", method = "notifications/initialized" }, "\n"))
+local env = { jsonrpc = "2.0", method = "tools/call", params = { name = "echo", arguments = { message = "hello" } } }
+for i = 1, warmup do env.id = i; rpc(env) end
+local u0, s0 = sys.usage()
+local t0 = sys.now()
+for i = 1, calls do
+  env.id = warmup + i
+  local r = rpc(env)
+  if r.result.content[1].text ~= "Echo: hello" then error("wrong answer") end
+end
+local t1 = sys.now()
+local u1, s1, rss = sys.usage()
+p:close()
+io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"max_rss_kib":%d}\n',
+  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls, rss))
