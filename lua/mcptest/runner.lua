@@ -46,6 +46,12 @@ function M.run(files, opts)
   local busted = require("busted.core")()
   require("busted")(busted)
   require("mcptest.matchers")
+  -- Loading busted leaves Lua 5.4's generational collector in its fallback
+  -- (a "bad" major collection), where garbage grows to twice the live heap;
+  -- switching modes re-enters plain generational mode (measured: HTTP
+  -- benchmark peak RSS 14.9 -> 12.5 MB, CPU per call -5%).
+  collectgarbage("incremental")
+  collectgarbage("generational")
 
   local counts = { tests = 0, failures = 0, errors = 0 }
   local unreachable, unreachable_msg = false, nil
