@@ -30,7 +30,9 @@ static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
 static void on_signal(int sig) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   mcpt_interrupted = sig;
-  signal(sig, SIG_DFL); /* a second Ctrl-C kills the process */
+  /* A second Ctrl-C kills the process. A second SIGTERM does not: tools
+   * like timeout(1) send it to the child and again to its process group. */
+  if (sig == SIGINT) signal(sig, SIG_DFL);
   if (globalL) lua_sethook(globalL, on_interrupt_hook, flag, 1);
 }
 
