@@ -17,20 +17,22 @@ record() { # name, exit code
   if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
 }
 
-# Count TAP lines of one mcptest run; a run that dies without a plan counts as a failure.
-run_spec() { # build_dir, spec file
-  local bin=$SRC/$1/mcptest spec=$2 out rc
-  out=$(MCPTEST_BIN=$bin MCPTEST_SRC=$SRC timeout 600 "$bin" run "$spec" -o tap 2>&1)
+# Run a command that prints TAP; count its ok / not ok lines. A command
+# that fails without a failing line (a crash, a load error, a leak report)
+# counts as one more failure.
+run_tap() { # name, timeout_s, command...
+  local name=$1 limit=$2 out rc ok nok
+  shift 2
+  out=$(timeout "$limit" "$@" 2>&1)
   rc=$?
   echo "$out" | sed "s|^|  |"
-  local ok nok
   ok=$(echo "$out" | grep -c '^ok ' || true)
   nok=$(echo "$out" | grep -c '^not ok ' || true)
   passed=$((passed + ok))
   failed=$((failed + nok))
-  if [ "$nok" -gt 0 ]; then failed_names+=("$spec ($nok)"); fi
+  if [ "$nok" -gt 0 ]; then failed_names+=("$name ($nok)"); fi
   if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then
-    failed=$((failed + 1)); failed_names+=("$spec (exit $rc)")
+    failed=$((failed + 1)); failed_names+=("$name (exit $rc)")
   fi
 }
 
@@ -45,14 +47,14 @@ run_suite() { # build_dir, label
   cf=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$dir/ctest.log" | awk '{print $1}')
   passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-0}))
   [ "$rc" != 0 ] && [ "${cf:-0}" = 0 ] && record "$label ctest" 1
+  export MCPTEST_BIN=$SRC/$dir/mcptest MCPTEST_SRC=$SRC
   for spec in $(find spec -name '*_spec.lua' -not -path 'spec/fixtures/*' | sort); do
     echo "== $label: $spec"
-    run_spec "$dir" "$spec"
+    run_tap "$label $spec" 600 "$MCPTEST_BIN" run "$spec" -o tap
   done
   for script in $(find spec -name '*_test.sh' -not -path 'spec/fixtures/*' | sort); do
     echo "== $label: $script"
-    MCPTEST_BIN=$SRC/$dir/mcptest MCPTEST_SRC=$SRC timeout 900 bash "$script" 2>&1 | sed 's|^|  |'
-    record "$label $script" "${PIPESTATUS[0]}"
+    run_tap "$label $script" 900 bash "$script"
   done
   echo "== $label: $((passed - before_p)) passed, $((failed - before_f)) failed"
 }
