@@ -81,6 +81,7 @@ typedef struct httpd {
   size_t max_body;
   int port;
   int verbose;
+  int closing;             /* close() has begun: refuse, never suspend */
 } httpd_t;
 
 /* ===== request registry ===== */
@@ -171,6 +172,7 @@ static enum MHD_Result httpd_access(void *cls, struct MHD_Connection *conn, cons
   httpd_req *r = (httpd_req *)*con_cls;
   (void)version;
   if (!r) return MHD_NO; /* out of memory in httpd_uri_log */
+  if (d->closing) return MHD_NO; /* stopping: never queue (suspend) anything new */
   r->conn = conn;
   if (!r->started) {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -229,7 +231,7 @@ static ssize_t httpd_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
   }
   if (r->sclosed == 1) return MHD_CONTENT_READER_END_OF_STREAM;
-  if (r->sclosed == 2) return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (r->sclosed == 2 || r->d->closing) return MHD_CONTENT_READER_END_WITH_ERROR;
   r->suspended = 1;
   MHD_suspend_connection(r->conn);
   return 0;
@@ -413,14 +415,41 @@ static int httpd_run(lua_State *L) {
   return 2;
 }
 
-/* Copy a Lua {name = value | {values}} table onto a response. */
+/* Check a Lua {name = value | {values}} headers table before any MHD
+ * response exists, so a raise here leaks nothing: names must be strings
+ * (lua_tostring on a lua_next key would also break the iteration), values
+ * strings or numbers, or lists of them. */
+static void httpd_check_headers(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "header names must be strings (got a %s key)", luaL_typename(L, -2));
+    if (lua_istable(L, -1)) {
+      lua_Integer i, n = (lua_Integer)lua_rawlen(L, -1);
+      for (i = 1; i <= n; i++) {
+        int t = lua_rawgeti(L, -1, i);
+        if (t != LUA_TSTRING && t != LUA_TNUMBER)
+          luaL_error(L, "header '%s': values must be strings or numbers", lua_tostring(L, -3));
+        lua_pop(L, 1);
+      }
+    } else if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+      luaL_error(L, "header '%s': a value must be a string, a number or a list", lua_tostring(L, -2));
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* Copy a headers table checked by httpd_check_headers onto a response.
+ * Nothing here raises: values are converted on copies, never the key. */
 static void httpd_set_headers(lua_State *L, int idx, struct MHD_Response *resp) {
   if (!lua_istable(L, idx)) return;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    const char *name = lua_tostring(L, -2);
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
     if (name && lua_istable(L, -1)) {
-      lua_Integer i, n = luaL_len(L, -1);
+      lua_Integer i, n = (lua_Integer)lua_rawlen(L, -1);
       for (i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         if (lua_tostring(L, -1)) MHD_add_response_header(resp, name, lua_tostring(L, -1));
@@ -450,6 +479,7 @@ static int httpd_respond(lua_State *L) {
   struct MHD_Response *resp;
   int rc;
   if ((rc = httpd_expect_queued(L, r))) return rc;
+  httpd_check_headers(L, 4);
   resp = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
   if (!resp) return luaL_error(L, "not enough memory");
   httpd_set_headers(L, 4, resp);
@@ -470,6 +500,7 @@ static int httpd_stream(lua_State *L) {
   struct MHD_Response *resp;
   int rc;
   if ((rc = httpd_expect_queued(L, r))) return rc;
+  httpd_check_headers(L, 4);
   resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, httpd_stream_read, r, NULL);
   if (!resp) return luaL_error(L, "not enough memory");
   httpd_set_headers(L, 4, resp);
@@ -578,12 +609,10 @@ static int httpd_stats(lua_State *L) {
   return 1;
 }
 
-/* d:close(): close every connection and stop; idempotent (__gc, __close) */
-static int httpd_close(lua_State *L) {
-  httpd_t *d = (httpd_t *)luaL_checkudata(L, 1, HTTPD_MT);
+/* Mark every request we know as dropped and wake the suspended ones, so
+ * that MHD closes them when it next runs (or in MHD_stop_daemon). */
+static void httpd_drop_all(httpd_t *d) {
   size_t b;
-  if (!d->mhd) return 0;
-  /* MHD must not be stopped with suspended connections: wake them to die */
   for (b = 0; b < HTTPD_BUCKETS; b++) {
     httpd_req *r;
     for (r = d->buckets[b]; r; r = r->hnext) {
@@ -593,9 +622,28 @@ static int httpd_close(lua_State *L) {
       httpd_resume(r);
     }
   }
+}
+
+/* d:close(): close every connection and stop; idempotent (__gc, __close).
+ * libmicrohttpd aborts the process (MHD_PANIC) when it is stopped while a
+ * connection is suspended without a pending resume, so: refuse everything
+ * from here on (closing: the access handler answers MHD_NO and never
+ * queues, a stream reader ends instead of sleeping), stop accepting, wake
+ * and drop every request, let MHD run once, then wake whatever that run
+ * left suspended: MHD_stop_daemon resumes connections whose resume is
+ * pending before its check. */
+static int httpd_close(lua_State *L) {
+  httpd_t *d = (httpd_t *)luaL_checkudata(L, 1, HTTPD_MT);
+  MHD_socket lsock;
+  if (!d->mhd) return 0;
+  d->closing = 1;
+  lsock = MHD_quiesce_daemon(d->mhd); /* no new connections from here on */
+  httpd_drop_all(d);
   d->qhead = d->qtail = NULL;
   MHD_run(d->mhd);
+  httpd_drop_all(d);
   MHD_stop_daemon(d->mhd);
+  if (lsock != MHD_INVALID_SOCKET) close(lsock); /* quiesce handed it to us */
   d->mhd = NULL;
   free(d->closed);
   d->closed = NULL;
