@@ -135,7 +135,8 @@ describe("fixture auth", function()
       p = auth:check(H.bearer("static-one"), "/mcp/bearer-token")
       assert.are.equal("bearer-user", p.subject)
       assert.is_nil(auth:check(H.bearer("test-bearer-token"), "/mcp/bearer-token"))
-      p = auth:check({ headers = { ["x-forwarded-user"] = "carol", ["x-forwarded-groups"] = " ops , ,Admins" } }, "/mcp/oauth")
+      p = auth:check({ headers = { ["x-forwarded-user"] = "carol", ["x-forwarded-groups"] = " ops , ,Admins" },
+                      remote = "127.0.0.1" }, "/mcp/oauth")
       assert.are.equal("carol", p.subject)
       assert.are.equal("forwarded", p.provider)
       assert.are.same({ "ops", "Admins" }, p.roles)
@@ -176,15 +177,46 @@ describe("fixture auth", function()
 
     it("forwarded headers can be renamed, and a missing user is a rejection", function()
       local _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { user_header = "X-Auth-User", groups_header = "x-auth-roles" } })
-      local p = auth:check({ headers = { ["x-auth-user"] = "dan", ["x-auth-roles"] = "a,b" } }, "/mcp/oauth")
+      local p = auth:check({ headers = { ["x-auth-user"] = "dan", ["x-auth-roles"] = "a,b" }, remote = "::1" }, "/mcp/oauth")
       assert.are.equal("dan", p.subject)
       assert.are.same({ "a", "b" }, p.roles)
-      local q, r = auth:check({ headers = { ["x-forwarded-user"] = "dan" } }, "/mcp/oauth")
+      local q, r = auth:check({ headers = { ["x-forwarded-user"] = "dan" }, remote = "127.0.0.1" }, "/mcp/oauth")
       assert.is_nil(q)
       assert.are.equal(401, r.status)
-      assert.is_nil(auth:check({ headers = { ["x-auth-user"] = "  " } }, "/mcp/oauth"))
-      p = auth:check({ headers = { ["x-auth-user"] = "eve" } }, "/mcp/oauth")
+      assert.is_nil(auth:check({ headers = { ["x-auth-user"] = "  " }, remote = "127.0.0.1" }, "/mcp/oauth"))
+      p = auth:check({ headers = { ["x-auth-user"] = "eve" }, remote = "127.0.0.1" }, "/mcp/oauth")
       assert.are.same({}, p.roles)
+    end)
+
+    it("forwarded identities are believed only from trusted remotes (default: loopback)", function()
+      local _, _, auth = H.new({ providers = { "forwarded" } })
+      local function from(remote) return { headers = { ["x-forwarded-user"] = "carol" }, remote = remote } end
+      for _, ok in ipairs({ "127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1" }) do
+        assert.are.equal("carol", (auth:check(from(ok), "/mcp/oauth") or {}).subject, ok)
+      end
+      for _, bad in ipairs({ "10.0.0.5", "192.0.2.1", "::ffff:10.0.0.5", "2001:db8::1", "", "128.0.0.1" }) do
+        local p, r = auth:check(from(bad), "/mcp/oauth")
+        assert.is_nil(p, bad)
+        assert.are.equal(401, r.status)
+        -- an untrusted assertion counts as no credentials
+        assert.is_nil(challenge(r):find("error=", 1, true))
+      end
+      assert.is_nil(auth:check({ headers = { ["x-forwarded-user"] = "carol" } }, "/mcp/oauth")) -- remote unknown
+      -- trusted_remotes replaces the default list; "loopback" and "*" are words it understands
+      _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = { "10.0.0.5" } } })
+      assert.are.equal("carol", auth:check(from("10.0.0.5"), "/mcp/oauth").subject)
+      assert.is_nil(auth:check(from("127.0.0.1"), "/mcp/oauth"))
+      _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = { "loopback", "10.0.0.5" } } })
+      assert.is_table(auth:check(from("127.0.0.1"), "/mcp/oauth"))
+      assert.is_table(auth:check(from("::ffff:10.0.0.5"), "/mcp/oauth"))
+      _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = "*" } })
+      assert.is_table(auth:check(from("203.0.113.7"), "/mcp/oauth"))
+      -- an untrusted forwarded header does not stop a later provider from accepting
+      _, _, auth = H.new({ providers = { "forwarded", "bearer" } })
+      local req = from("10.0.0.5")
+      req.headers.authorization = "Bearer test-bearer-token"
+      assert.are.equal("bearer", auth:check(req, "/mcp/bearer-token").provider)
+      assert.has_error(function() H.new({ forwarded = { trusted_remotes = { 42 } } }) end)
     end)
 
     it("routes can be set one by one", function()
@@ -281,8 +313,8 @@ describe("fixture auth", function()
       local ok, r = auth:require_scope(p, "mcp:admin")
       assert.is_nil(ok)
       assert.are.equal(403, r.status)
-      assert.are.equal('Bearer realm="mcp", error="insufficient_scope", scope="mcp:admin", resource_metadata="'
-        .. H.BASE .. '/.well-known/oauth-protected-resource/mcp/oauth", error_description="this operation needs scope mcp:admin"',
+      assert.are.equal('Bearer realm="mcp", resource_metadata="' .. H.BASE .. '/.well-known/oauth-protected-resource/mcp/oauth", '
+        .. 'scope="mcp:admin", error="insufficient_scope", error_description="this operation needs scope mcp:admin"',
         challenge(r))
       assert.are.equal("insufficient_scope", json.decode(r.body).error)
       _, r = auth:require_scope(p, "mcp:read mcp:write")
@@ -296,6 +328,57 @@ describe("fixture auth", function()
       local _, r = auth:require_scope({ subject = "x", scopes = {}, route = "/mcp/bearer-token" }, "mcp:write")
       assert.are.equal(403, r.status)
       assert.is_nil(challenge(r):find("resource_metadata", 1, true))
+    end)
+  end)
+
+  describe("WWW-Authenticate challenges", function()
+    local util = require("mcptest.fixture.oauth_util")
+
+    it("one builder quotes and escapes every value (RFC 7235 quoted-string)", function()
+      assert.are.equal('Bearer realm="mcp"', util.challenge({ scheme = "Bearer", realm = "mcp" }))
+      assert.are.equal('Bearer realm="mcp", resource_metadata="http://h/p", scope="a b", error="insufficient_scope", '
+        .. 'error_description="needs \\"a\\" and c:\\\\d"',
+        util.challenge({ error_description = 'needs "a" and c:\\d', error = "insufficient_scope", scope = "a b",
+                         resource_metadata = "http://h/p", realm = "mcp", scheme = "Bearer" }))
+      assert.are.equal('Basic realm="x \\"y\\"", charset="UTF-8"',
+        util.challenge({ scheme = "Basic", realm = 'x "y"', charset = "UTF-8" }))
+      -- no header splitting: control characters cannot appear in a quoted-string
+      local v = util.challenge({ scheme = "Bearer", realm = "mcp", error_description = "a\r\nSet-Cookie: x=1" })
+      assert.is_nil(v:find("[\r\n]"))
+      assert.has_error(function() util.challenge({ scheme = "Bearer", realm = "mcp", colour = "red" }) end)
+      assert.are.equal('Bearer', util.challenge({}))
+    end)
+
+    it("auth's 401 and 403 challenges escape what the config puts in them", function()
+      local oauth, _, auth = H.new({ auto_approve = true, challenge_scope = 'mcp:read "odd\\scope"' })
+      local _, r = auth:check({ headers = {} }, "/mcp/oauth")
+      assert.matches('scope="mcp:read \\"odd\\\\scope\\""', challenge(r), 1, true)
+      local t = H.tokens(oauth, { scope = "mcp:read" })
+      local p = auth:check(H.bearer(t.access_token), "/mcp/oauth")
+      local _, r2 = auth:require_scope(p, 'x"y')
+      assert.matches('scope="x\\"y"', challenge(r2), 1, true)
+      assert.matches('error_description="this operation needs scope x\\"y"', challenge(r2), 1, true)
+    end)
+
+    it("the MCP transport's challenge uses the same builder", function()
+      local fake = { url = H.BASE, config = {}, route = function() end }
+      local m = require("mcptest.fixture.mcp").new(fake)
+      assert.are.equal('Bearer realm="mcp", resource_metadata="' .. H.BASE .. '/.well-known/oauth-protected-resource/mcp/oauth"',
+        m:challenge("/mcp/oauth"))
+      assert.are.equal('Bearer realm="mcp"', m:challenge("/mcp/open"))
+      assert.are.equal('Bearer realm="mcp", scope="a\\"b", error="insufficient_scope", error_description="the \\\\ tool"',
+        m:challenge("/mcp/open", { error = "insufficient_scope", scope = 'a"b', error_description = "the \\ tool" }))
+    end)
+  end)
+
+  describe("shared helpers", function()
+    it("copy_list copies the array part, nil gives an empty list", function()
+      local util = require("mcptest.fixture.oauth_util")
+      local src = { "a", "b", x = 1 }
+      local c = util.copy_list(src)
+      assert.are.same({ "a", "b" }, c)
+      assert.are_not.equal(src, c)
+      assert.are.same({}, util.copy_list(nil))
     end)
   end)
 end)
