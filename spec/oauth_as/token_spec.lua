@@ -87,6 +87,56 @@ describe("token endpoint", function()
                    { authorization = H.basic("dev-public-client", "s") }), 401, "invalid_client")
     end)
 
+    it("a client must use the authentication method it registered", function()
+      local function reg(method)
+        local r = oauth:handle({ method = "POST", path = "/register", headers = { ["content-type"] = "application/json" },
+          body = require("mcptest.json").encode({ grant_types = { "client_credentials" }, token_endpoint_auth_method = method }) })
+        assert.are.equal(201, r.status, r.body)
+        return H.body(r)
+      end
+      local basic = reg("client_secret_basic")
+      assert.are.equal(200, H.cc(oauth, basic.client_id, basic.client_secret).status)
+      -- the right secret by the wrong method: 401, no Basic challenge since Basic was not tried
+      local r = H.post(oauth, "/token", { grant_type = "client_credentials", client_id = basic.client_id,
+                                          client_secret = basic.client_secret })
+      local b = H.err(r, 401, "invalid_client")
+      assert.matches("client_secret_basic", b.error_description)
+      assert.is_nil(r.headers["WWW-Authenticate"])
+      assert.are.equal(1, oauth.tokens:count()) -- nothing issued to the wrong method
+      local post = reg("client_secret_post")
+      assert.are.equal(200, H.post(oauth, "/token", { grant_type = "client_credentials", client_id = post.client_id,
+                                                      client_secret = post.client_secret }).status)
+      -- Basic attempted by a client_secret_post client: 401 with a Basic challenge
+      r = H.cc(oauth, post.client_id, post.client_secret)
+      H.err(r, 401, "invalid_client")
+      assert.matches("^Basic ", r.headers["WWW-Authenticate"])
+      -- the same rule at the revocation and introspection endpoints
+      H.err(H.post(oauth, "/revoke", { token = "x", client_id = basic.client_id, client_secret = basic.client_secret }),
+            401, "invalid_client")
+      H.err(H.post(oauth, "/introspect", { token = "x" }, { authorization = H.basic(post.client_id, post.client_secret) }),
+            401, "invalid_client")
+      -- a configured client with one method
+      oauth = H.new({ clients = { only_post = { secret = "s3", grant_types = { "client_credentials" },
+                                                token_endpoint_auth_method = "client_secret_post" } } })
+      H.err(H.cc(oauth, "only_post", "s3"), 401, "invalid_client")
+      assert.are.equal(200, H.post(oauth, "/token", { grant_type = "client_credentials", client_id = "only_post",
+                                                      client_secret = "s3" }).status)
+    end)
+
+    it("the seeded confidential clients are registered for both secret methods, as documented", function()
+      for _, c in ipairs({ { CONF, CONF_SECRET }, { "dev-admin-client", "dev-admin-secret" } }) do
+        assert.are.equal(200, H.cc(oauth, c[1], c[2]).status)
+        assert.are.equal(200, H.post(oauth, "/token", { grant_type = "client_credentials", client_id = c[1],
+                                                        client_secret = c[2] }).status)
+      end
+    end)
+
+    it("client config with an impossible auth method is refused", function()
+      assert.has_error(function() H.new({ clients = { x = { secret = "s", token_endpoint_auth_method = "none" } } }) end)
+      assert.has_error(function() H.new({ clients = { x = { public = true, token_endpoint_auth_method = "client_secret_post" } } }) end)
+      assert.has_error(function() H.new({ clients = { x = { secret = "s", token_endpoint_auth_method = "private_key_jwt" } } }) end)
+    end)
+
     it("grants a client is not registered for are unauthorized_client", function()
       H.err(H.post(oauth, "/token", { grant_type = "client_credentials", client_id = "dev-public-client" }),
             400, "unauthorized_client")
@@ -184,9 +234,34 @@ describe("token endpoint", function()
                                           client_id = "dev-public-client", scope = "mcp:read" })
       assert.are.equal("mcp:read", H.body(r).scope)
       local t2 = H.body(r)
-      -- the narrowed grant is now the ceiling
+      -- the narrowed access token holds only mcp:read
+      assert.are.same({ "mcp:read" }, oauth:introspect(t2.access_token).scopes)
+      -- the grant is still the ceiling: never wider than the original
       H.err(H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t2.refresh_token,
                                       client_id = "dev-public-client", scope = "mcp:admin" }), 400, "invalid_scope")
+    end)
+
+    it("a narrowed refresh keeps the grant's scope on the rotated refresh token (RFC 6749 6)", function()
+      local t = H.tokens(oauth, { scope = "mcp:read mcp:write" })
+      local t2 = H.body(H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t.refresh_token,
+                                                  client_id = "dev-public-client", scope = "mcp:read" }))
+      assert.are.equal("mcp:read", t2.scope)
+      -- the new refresh token carries the original grant's scope ...
+      local b = H.body(H.post(oauth, "/introspect", { token = t2.refresh_token },
+                              { authorization = H.basic(CONF, CONF_SECRET) }))
+      assert.are.equal("refresh_token", b.token_type)
+      assert.are.equal("mcp:read mcp:write", b.scope)
+      -- ... so a refresh without scope gets the whole grant back (RFC 6749 6: omitted = as originally granted)
+      local r3 = H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t2.refresh_token,
+                                           client_id = "dev-public-client" })
+      assert.are.equal(200, r3.status, r3.body)
+      local t3 = H.body(r3)
+      assert.are.equal("mcp:read mcp:write", t3.scope)
+      -- and asking for the scope the narrowed access token lacked is not a widening of the grant
+      local r4 = H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t3.refresh_token,
+                                           client_id = "dev-public-client", scope = "mcp:write" })
+      assert.are.equal(200, r4.status, r4.body)
+      assert.are.equal("mcp:write", H.body(r4).scope)
     end)
 
     it("are bound to their client and their resource", function()
@@ -301,6 +376,74 @@ describe("token endpoint", function()
       oauth = H.new({ max_records = 3 })
       for _ = 1, 3 do assert.are.equal(200, H.cc(oauth, CONF, CONF_SECRET).status) end
       H.err(H.cc(oauth, CONF, CONF_SECRET), 503, "temporarily_unavailable")
+    end)
+
+    it("a full refresh-token store is 503 with nothing issued, and the code still works after", function()
+      oauth = H.new({ auto_approve = true })
+      oauth.refresh.max = 0 -- a tiny store limit: no room for a refresh token
+      local code, verifier, ru = H.authorize(oauth)
+      local r = H.exchange(oauth, code, verifier, ru)
+      H.err(r, 503, "temporarily_unavailable")
+      assert.is_nil(H.body(r).access_token)
+      assert.are.equal(0, oauth.tokens:count())
+      assert.are.equal(0, oauth.refresh:count())
+      -- the code was not spent: once there is room, the exchange succeeds
+      oauth.refresh.max = 10
+      r = H.exchange(oauth, code, verifier, ru)
+      assert.are.equal(200, r.status, r.body)
+      local t = H.body(r)
+      assert.is_table(oauth:introspect(t.access_token))
+      -- rotation into a full store: 503, and the presented refresh token is not used up
+      oauth.refresh.max = 1
+      r = H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t.refresh_token,
+                                    client_id = "dev-public-client" })
+      H.err(r, 503, "temporarily_unavailable")
+      assert.are.equal(1, oauth.tokens:count())
+      oauth.refresh.max = 10
+      r = H.post(oauth, "/token", { grant_type = "refresh_token", refresh_token = t.refresh_token,
+                                    client_id = "dev-public-client" })
+      assert.are.equal(200, r.status, r.body)
+      assert.is_table(oauth:introspect(H.body(r).access_token))
+    end)
+
+    it("a full grant store is 503 with nothing issued, never a token revoked on arrival", function()
+      oauth = H.new({ auto_approve = true, max_records = 1 }) -- grants hold 2 records
+      assert.are.equal(200, H.cc(oauth, CONF, CONF_SECRET).status)
+      oauth.grants.max = oauth.grants:count()
+      local r = H.cc(oauth, CONF, CONF_SECRET)
+      H.err(r, 503, "temporarily_unavailable")
+      assert.are.equal(1, oauth.tokens:count())
+      -- /authorize: a temporarily_unavailable redirect, no code
+      oauth = H.new({ auto_approve = true })
+      oauth.grants.max = 0
+      local verifier, challenge = H.pkce()
+      local p = H.location(H.get(oauth, "/authorize", {
+        response_type = "code", client_id = "dev-public-client", redirect_uri = "http://127.0.0.1:5000/callback",
+        code_challenge = challenge, code_challenge_method = "S256", state = "s" }))
+      assert.are.equal("temporarily_unavailable", p.error)
+      assert.is_nil(p.code)
+      assert.are.equal(0, oauth.codes:count())
+      assert.is_string(verifier)
+      -- device flow: the approved poll is 503 and may be retried
+      oauth = H.new({ auto_approve = true })
+      local d = H.body(H.post(oauth, "/device_authorization", { client_id = "dev-public-client" }))
+      oauth.grants.max = 0
+      local poll = { grant_type = "urn:ietf:params:oauth:grant-type:device_code", device_code = d.device_code,
+                     client_id = "dev-public-client" }
+      H.err(H.post(oauth, "/token", poll), 503, "temporarily_unavailable")
+      assert.are.equal(0, oauth.tokens:count())
+      oauth.grants.max = 10
+      r = H.post(oauth, "/token", poll)
+      assert.are.equal(200, r.status, r.body)
+      assert.is_table(oauth:introspect(H.body(r).access_token))
+    end)
+
+    it("a full access-token store issues nothing, not even a refresh token", function()
+      oauth = H.new({ auto_approve = true })
+      local code, verifier, ru = H.authorize(oauth)
+      oauth.tokens.max = 0
+      H.err(H.exchange(oauth, code, verifier, ru), 503, "temporarily_unavailable")
+      assert.are.equal(0, oauth.refresh:count())
     end)
   end)
 end)
