@@ -106,6 +106,11 @@ mcp_call() {
 cat >"$TMP/manual.yaml" <<'EOF'
 device_code_ttl: 4
 device_interval: 5
+challenge_scope: 'mcp:read we"ird\scope'
+routes:
+  /mcp/fwd: { providers: [forwarded] }
+forwarded:
+  trusted_remotes: [192.0.2.1]
 EOF
 cat >"$TMP/chain.yaml" <<'EOF'
 providers: [bearer, forwarded, oauth_as]
@@ -235,6 +240,14 @@ mcp_init "$R" "$CC"
 ok "the client-credentials token opens /mcp/oauth" 'status_is 200'
 form "$A/token" -d grant_type=client_credentials -d client_id=dev-confidential-client -d client_secret=dev-confidential-secret -d scope=mcp:read
 ok "client_secret_post works, with a narrower scope" '[ "$STATUS" = 200 ] && [ "$(jget scope)" = mcp:read ]'
+form "$A/token" -d grant_type=client_credentials -d "client_id=$REG_CC" -d "client_secret=$REG_CC_SECRET"
+ok "a client registered for client_secret_basic is refused with client_secret_post" 'error_is 401 invalid_client && [ -z "$(header WWW-Authenticate)" ]'
+req -X POST "$A/register" -H 'Content-Type: application/json' -d '{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post"}'
+REG_POST=$(jget client_id); REG_POST_SECRET=$(jget client_secret)
+form "$A/token" -u "$REG_POST:$REG_POST_SECRET" -d grant_type=client_credentials
+ok "a client registered for client_secret_post is refused with Basic, with a Basic challenge" 'error_is 401 invalid_client && header_has WWW-Authenticate Basic'
+form "$A/token" -d grant_type=client_credentials -d "client_id=$REG_POST" -d "client_secret=$REG_POST_SECRET"
+ok "and accepted with client_secret_post" 'status_is 200'
 form "$A/token" -u "$REG_CC:$REG_CC_SECRET" -d grant_type=client_credentials
 ok "a registered confidential client works" '[ "$STATUS" = 200 ] && [ "$(jget scope)" = mcp:write ]'
 form "$A/token" -u dev-confidential-client:wrong -d grant_type=client_credentials
@@ -289,6 +302,15 @@ form "$A/token" -d grant_type=refresh_token -d "refresh_token=$RT3" -d client_id
 ok "reusing a rotated token revoked the whole grant" 'error_is 400 invalid_grant'
 mcp_init "$R" "$AT3"
 ok "including its access tokens" 'status_is 401'
+
+pkce
+req "$A/authorize?response_type=code&client_id=dev-public-client&redirect_uri=$CB&code_challenge=$CHALLENGE&code_challenge_method=S256&resource=$RE&scope=mcp:read%20mcp:write"
+CODE=$(qparam code "$(header Location)")
+form "$A/token" -d grant_type=authorization_code -d "code=$CODE" -d "redirect_uri=$CB" -d "code_verifier=$VERIFIER" -d client_id=dev-public-client
+form "$A/token" -d grant_type=refresh_token -d "refresh_token=$(jget refresh_token)" -d client_id=dev-public-client -d scope=mcp:read
+ok "refresh may narrow the access token's scope" '[ "$STATUS" = 200 ] && [ "$(jget scope)" = mcp:read ]'
+form "$A/token" -d grant_type=refresh_token -d "refresh_token=$(jget refresh_token)" -d client_id=dev-public-client
+ok "but the rotated refresh token keeps the grant's scope (RFC 6749 6)" '[ "$STATUS" = 200 ] && [ "$(jget scope)" = "mcp:read mcp:write" ]'
 
 pkce
 req "$A/authorize?response_type=code&client_id=dev-public-client&redirect_uri=$CB&code_challenge=$CHALLENGE&code_challenge_method=S256&resource=$RE"
@@ -399,7 +421,7 @@ form "$A/token" -u dev-confidential-client:dev-confidential-secret -d grant_type
 RW=$(jget access_token)
 mcp_session "$R" "Authorization: Bearer $RW"
 mcp_call "$R" "Authorization: Bearer $RW" admin_reset
-ok "a tool needing mcp:admin answers 403 insufficient_scope" '[ "$STATUS" = 403 ] && header_has WWW-Authenticate "error=\"insufficient_scope\", scope=\"mcp:admin\"" && header_has WWW-Authenticate resource_metadata='
+ok "a tool needing mcp:admin answers 403 insufficient_scope" '[ "$STATUS" = 403 ] && header_has WWW-Authenticate "scope=\"mcp:admin\", error=\"insufficient_scope\"" && header_has WWW-Authenticate resource_metadata='
 mcp_call "$R" "Authorization: Bearer $RW" write_note
 ok "a tool needing mcp:write works with mcp:write" 'status_is 200'
 form "$A/token" -u dev-admin-client:dev-admin-secret -d grant_type=client_credentials --data-urlencode "resource=$R"
@@ -423,6 +445,10 @@ mcp_init "$C/mcp/oauth" "junk-token"
 ok "when all providers reject: 401 with the first provider's answer" '[ "$STATUS" = 401 ] && header_has WWW-Authenticate "error=\"invalid_token\"" && header_has WWW-Authenticate "resource_metadata=\"$C/.well-known/oauth-protected-resource/mcp/oauth\""'
 mcp_init "$C/mcp/open"
 ok "/mcp/open stays open with a provider chain configured" 'status_is 200'
+mcp_session "$B/mcp/fwd" "X-Forwarded-User: carol"
+ok "forwarded headers from a remote not in trusted_remotes are no credentials" '[ "$STATUS" = 401 ] && ! header_has WWW-Authenticate error='
+mcp_init "$B/mcp/oauth"
+ok "challenge values are quoted and escaped (RFC 7235)" 'header_has WWW-Authenticate "scope=\"mcp:read we\\\"ird\\\\scope\""'
 
 # ===== access-token lifetime (--token-ttl 4 on the auto server) =====
 form "$A/token" -u dev-confidential-client:dev-confidential-secret -d grant_type=client_credentials --data-urlencode "resource=$R"
