@@ -73,6 +73,8 @@ typedef struct http_req {
   http_buf body;                      /* received bytes not yet given to Lua */
   http_buf head;                      /* header lines of the final response */
   long status;
+  long local_port;                    /* of the connection that carried it */
+  long new_conns;                     /* connections curl opened for it */
   size_t ct_off, ct_len;              /* Content-Type value within head */
   int has_ct;
   int headers_done, finished, dirty;
@@ -235,6 +237,7 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *ud) {
     if (code >= 200) {
       r->status = code;
       r->headers_done = 1;
+      curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &r->local_port);
       http_mark_dirty(r);
     }
     return len;
@@ -270,6 +273,8 @@ static void http_collect(http_ctx *c) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (!r) continue;
     r->result = m->data.result;
+    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &r->new_conns);
+    if (!r->local_port) curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &r->local_port);
     if (!r->headers_done) {
       long code = 0;
       curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -323,11 +328,17 @@ static void http_socket_action(http_ctx *c, curl_socket_t fd, int ev) {
 
 /* ===== module functions ===== */
 
+/* A string option or NULL when absent. Only a real string is taken (a
+ * number would be converted on the stack, and that copy dies with the pop);
+ * a string stays alive after the pop: it is a field of the options table. */
 static const char *http_optstring(lua_State *L, const char *field) {
-  const char *s;
-  lua_getfield(L, 1, field);
-  s = lua_tostring(L, -1);
-  lua_pop(L, 1); /* the string stays alive: it is a field of the options */
+  const char *s = NULL;
+  int t = lua_getfield(L, 1, field);
+  if (t == LUA_TSTRING) s = lua_tostring(L, -1);
+  else if (t != LUA_TNIL)
+    return (const char *)(luaL_error(L, "http.request: %s must be a string, not a %s", field,
+                                      luaL_typename(L, -1)), NULL);
+  lua_pop(L, 1);
   return s;
 }
 
@@ -344,7 +355,7 @@ static double http_optnumber(lua_State *L, const char *field) {
  * -> request, or nil, err when curl cannot even start it. */
 static int http_request(lua_State *L) {
   http_ctx *c = http_getctx(L);
-  const char *url, *method, *s;
+  const char *url, *method, *ca_file, *s;
   http_req *r;
   CURL *e;
   size_t bodylen = 0;
@@ -356,6 +367,7 @@ static int http_request(lua_State *L) {
   luaL_argcheck(L, url != NULL, 1, "url (a string) is required");
   method = http_optstring(L, "method");
   if (!method) method = "GET";
+  ca_file = http_optstring(L, "ca_file"); /* every check that may raise comes first */
   r = (http_req *)lua_newuserdatauv(L, sizeof *r, 4); /* uv: on, body, headers, ctx */
   memset(r, 0, sizeof *r);
   r->ref = LUA_NOREF;
@@ -420,7 +432,7 @@ static int http_request(lua_State *L) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t * 1000.0));
   if ((t = http_optnumber(L, "connect_timeout")) > 0)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t * 1000.0));
-  if ((s = http_optstring(L, "ca_file")) != NULL) curl_easy_setopt(e, CURLOPT_CAINFO, s);
+  if (ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
   lua_getfield(L, 1, "insecure");
   if (lua_toboolean(L, -1)) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -587,7 +599,9 @@ static void http_walk_headers(lua_State *L, http_req *r, http_hdr_fn fn, void *u
     const char *line_end = eol ? eol : end, *colon, *v, *ve;
     if (!eol) eol = end;
     colon = (const char *)memchr(p, ':', (size_t)(line_end - p));
-    if (colon && memcmp(p, "HTTP/", 5) != 0) {
+    /* a status line (never shorter than "HTTP/") is no header; a short
+     * last line must not be read past its end */
+    if (colon && !(line_end - p >= 5 && memcmp(p, "HTTP/", 5) == 0)) {
       v = colon + 1;
       ve = line_end;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
@@ -672,6 +686,17 @@ static int http_req_abort(lua_State *L) {
   return 0;
 }
 
+/* req:connection() -> local_port, new_connections: the local port of the
+ * connection that carried the response (0 before it is known) and how
+ * many connections curl had to open for this transfer (0 when it reused a
+ * kept-alive one; known once the transfer has finished). */
+static int http_req_connection(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  lua_pushinteger(L, (lua_Integer)r->local_port);
+  lua_pushinteger(L, (lua_Integer)r->new_conns);
+  return 2;
+}
+
 /* req:running() -> true while the transfer is in flight. */
 static int http_req_running(lua_State *L) {
   http_req *r = http_checkreq(L);
@@ -734,6 +759,7 @@ static const luaL_Reg http_req_methods[] = {
   {"headers", http_req_headers},
   {"abort", http_req_abort},
   {"running", http_req_running},
+  {"connection", http_req_connection},
   {NULL, NULL}
 };
 

@@ -6,7 +6,8 @@
 --       -> { status=, headers= (lower-case names), body= } | nil, err
 --   http.expand(value) -> value with ${VAR} from the environment, names
 --   http.header_lines(headers) -> {"Name: value", ...}, dropped
---   http.redact_header(name, value) -> value fit for logs
+--   http.redact_header(name, value) -> value fit for logs (only mcptest's own
+--                                       protocol headers are shown)
 -- request() is mcp.http.request (DESIGN.md): it looks blocking, but the
 -- loop keeps serving every other connection meanwhile.
 local core = require("mcptest.core.http")
@@ -107,7 +108,8 @@ function M.header_lines(headers)
     if type(k) == "number" then
       local name, value = tostring(v):match("^%s*([^:]+):%s*(.-)%s*$")
       if not name then
-        errors.raise("usage", "header " .. string.format("%q", tostring(v)) .. " is not 'Name: value'")
+        -- never echo the whole line: it may be "Authorization Bearer <token>"
+        errors.raise("usage", "header " .. M.header_label(v) .. " is not 'Name: value' (no colon)")
       end
       pairs_list[#pairs_list + 1] = { name, value }
     else
@@ -118,7 +120,8 @@ function M.header_lines(headers)
   for _, p in ipairs(pairs_list) do
     local name, value = p[1], p[2]
     if name:find("[%c:%s]") then
-      errors.raise("usage", "invalid header name " .. string.format("%q", name))
+      errors.raise("usage", "invalid header name " .. M.header_label(name)
+        .. ": a name holds no spaces or control characters")
     end
     local v, missing = M.expand(value)
     v = v:gsub("^%s+", ""):gsub("%s+$", "")
@@ -134,17 +137,30 @@ function M.header_lines(headers)
   return lines, dropped
 end
 
-local SECRET_HEADERS = { authorization = true, ["proxy-authorization"] = true, cookie = true,
-                         ["set-cookie"] = true, ["mcp-session-id"] = true, ["x-api-key"] = true }
+-- What a usage error may show of a malformed header line: the text before
+-- its first space or colon (the rest may be a credential), quoted.
+function M.header_label(line)
+  local head = tostring(line):match("^%s*([^%s:]*)") or ""
+  if #head > 64 then head = head:sub(1, 64) .. "..." end
+  return string.format("%q", head) .. (tostring(line):find("^%s*[^%s:]*[%s:]") and " ..." or "")
+end
+
+-- The protocol headers mcptest itself sets, which hold nothing secret. Every
+-- other header (any the user gave, values from ${VAR} or bearer_token_env)
+-- and the session id are redacted in logs.
+local VISIBLE_HEADERS = { accept = true, ["content-type"] = true, ["mcp-protocol-version"] = true,
+                          ["last-event-id"] = true }
+local AUTH_SCHEMES = { bearer = true, basic = true, digest = true, dpop = true }
 
 -- A header value as logs may show it.
 function M.redact_header(name, value)
-  local n = name:lower()
-  if SECRET_HEADERS[n] or n:find("token") or n:find("secret") or n:find("key") then
+  local n = tostring(name):lower()
+  if VISIBLE_HEADERS[n] then return value end
+  if n == "authorization" or n == "proxy-authorization" then
     local scheme = tostring(value):match("^(%a+)%s+%S")
-    return scheme and (scheme .. " <redacted>") or "<redacted>"
+    if scheme and AUTH_SCHEMES[scheme:lower()] then return scheme .. " <redacted>" end
   end
-  return value
+  return "<redacted>"
 end
 
 -- Parse WWW-Authenticate: { scheme = "Bearer", params = { realm = "mcp", ... } }

@@ -80,6 +80,55 @@ describe("SSE parser", function()
     assert.are.equal("d", got[1].data)
   end)
 
+  it("parses a 16 MB event chunked like curl delivers it in linear time", function()
+    local payload = string.rep("x", 16 * 1024 * 1024)
+    local stream = "event: message\ndata: " .. payload .. "\n\n"
+    local got = {}
+    local p = sse.new(function(data) got[#got + 1] = #data end)
+    local t0 = sys.now()
+    for i = 1, #stream, 16384 do assert(p:feed(stream:sub(i, i + 16383))) end
+    local took = sys.now() - t0
+    assert.are.same({ #payload }, got)
+    -- a regression guard, not a benchmark: the quadratic parser took minutes
+    assert.is_true(took < 2, "took " .. took .. " s")
+    -- many short data lines, one per chunk, are joined once too
+    local n, lines = 200000, {}
+    for i = 1, n do lines[i] = "data: " .. i .. "\n" end
+    local q = sse.new(function(data) got[#got + 1] = data end)
+    t0 = sys.now()
+    for i = 1, n do assert(q:feed(lines[i])) end
+    assert(q:feed("\n"))
+    assert.is_true(sys.now() - t0 < 2, "took " .. (sys.now() - t0) .. " s")
+    local last = got[#got]
+    assert.are.equal(n, select(2, last:gsub("\n", "")) + 1)
+    assert.are.equal("1\n2\n3", last:sub(1, 5))
+  end)
+
+  it("stops with an error when an event outgrows max_event", function()
+    local got = {}
+    local p = sse.new(function(data) got[#got + 1] = data end, nil, 100)
+    assert.is_true(p:feed("data: small\n\n"))
+    assert.are.same({ "small" }, got)
+    -- one unterminated line over the limit, across chunks
+    assert.is_true(p:feed("data: " .. string.rep("a", 50)))
+    local ok, err = p:feed(string.rep("b", 60))
+    assert.is_nil(ok)
+    assert.matches("larger than 100 bytes", err, 1, true)
+    -- and every later feed says so again
+    assert.is_nil((p:feed("\n\n")))
+    assert.are.equal(1, #got)
+    -- many data lines whose sum is over the limit
+    local q = sse.new(function(data) got[#got + 1] = data end, nil, 100)
+    local ok2, err2
+    for _ = 1, 20 do
+      ok2, err2 = q:feed("data: 0123456789\n")
+      if not ok2 then break end
+    end
+    assert.is_nil(ok2)
+    assert.matches("max_event_size", err2, 1, true)
+    assert.are.equal(64 * 1024 * 1024, sse.MAX_EVENT)
+  end)
+
   it("finish() says whether the stream was cut inside an event", function()
     local _, p = parse({ "data: {\"partial\":" })
     assert.is_true(p:finish())

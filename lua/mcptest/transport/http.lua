@@ -28,6 +28,20 @@ local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = 
                    ["mcp-protocol-version"] = true, ["last-event-id"] = true }
 local MAX_ERROR_BODY = 4096
 local RESUME_ATTEMPTS = 3     -- reconnects in a row that bring no event
+-- A POST stream that carried its response should end at once; one that
+-- stays open is closed by mcptest after LINGER seconds (the spec lets the
+-- client close it; a server wanting to send more uses the GET stream), or
+-- at once when more than MAX_LINGER such streams are open.
+local LINGER = 0.25
+local MAX_LINGER = 4
+
+-- Seconds before reconnecting a stream: the server's retry (ms), else
+-- 1 s, 1.5 s, 2.25 s ... for attempt 1, 2, 3 ...
+local function reconnect_delay(retry, attempt)
+  if retry then return retry / 1000 end
+  return math.min(1.5 ^ (attempt - 1), 30)
+end
+M.reconnect_delay = reconnect_delay
 
 local function snippet(s, n)
   n = n or 200
@@ -66,7 +80,9 @@ function M.open(opts)
     req_errors = {},    -- request id -> Error, until the client takes it
     events = {},        -- session events, in order
     retry_queue = {},
-    posts = {},         -- every running POST state (to abort on close)
+    posts = {},         -- every running POST state, requests too (to abort on close)
+    lingering = {},     -- answered POST streams the server keeps open
+    max_event = opts.max_event_size, -- SSE event size limit (nil: sse.MAX_EVENT)
   }, Http)
   local lines, dropped = http.header_lines(opts.headers)
   local base = {}
@@ -110,13 +126,18 @@ function Http:curl_opts(method, headers, url)
            connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
 end
 
+-- Header lists: init_headers (a POST outside any session: initialize, and
+-- every legacy POST), plain_get_headers (a GET outside any session: the
+-- legacy stream), post_headers and get_headers (in the session).
 function Http:rebuild_headers()
   local base = self.base_headers
   local post = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
   local get = { "Accept: text/event-stream" }
   for i = 1, #base do post[#post + 1] = base[i]; get[#get + 1] = base[i] end
-  local init = {}
+  local init, plain_get = {}, {}
   for i = 1, #post do init[i] = post[i] end
+  for i = 1, #get do plain_get[i] = get[i] end
+  self.plain_get_headers = plain_get
   if self.session_id then
     post[#post + 1] = "Mcp-Session-Id: " .. self.session_id
     get[#get + 1] = "Mcp-Session-Id: " .. self.session_id
@@ -126,6 +147,14 @@ function Http:rebuild_headers()
     get[#get + 1] = "MCP-Protocol-Version: " .. self.protocol_version
   end
   self.init_headers, self.post_headers, self.get_headers = init, post, get
+end
+
+-- The GET headers of the session plus Last-Event-ID (resuming a stream).
+function Http:get_headers_from(last_id)
+  local headers = {}
+  for i, h in ipairs(self.get_headers) do headers[i] = h end
+  headers[#headers + 1] = "Last-Event-ID: " .. last_id
+  return headers
 end
 
 -- ===== logging (verbose only, secrets redacted) =====
@@ -153,7 +182,20 @@ function Http:send(msg)
     self:abandon(msg.params.requestId)
   end
   -- the client reuses its message tables: keep only what later messages need
-  self:post(msg.method, msg.id, json.encode(msg))
+  local st = self:post(msg.method, msg.id, json.encode(msg))
+  if msg.method == "notifications/initialized" then return self:await_initialized(st) end
+end
+
+-- The session is only up once the server accepted notifications/initialized:
+-- wait for that POST (bounded by the timeout) and raise what refused it.
+function Http:await_initialized(st)
+  local sys, loop = require("mcptest.core.sys"), require("mcptest.loop")
+  local deadline = sys.now() + self.timeout
+  while not st.finished and not self.failed and sys.now() < deadline do
+    if self.needs_service then break end -- a 404: the client restarts the session
+    loop.step(deadline - sys.now())
+  end
+  if st.error then error(st.error, 0) end
 end
 
 -- The client gave up on a request (timeout): stop its stream.
@@ -165,6 +207,7 @@ function Http:abandon(id)
     if st.req then st.req:abort() end
     if st.timer then st.timer:cancel() end
     self.posts[st] = nil
+    self.lingering[st] = nil
   end
 end
 
@@ -189,9 +232,13 @@ function Http:post(method, msg_id, body, retried)
   o.headers, o.body, o.ctx = headers, body, st
   local req, err = http.start(o, Http.post_cb)
   o.body, o.ctx = nil, nil
-  if not req then return self:fail_request(st, err) end
+  if not req then
+    self:fail_request(st, err)
+    return st
+  end
   st.req = req
-  if st.id == nil then self.posts[st] = true end -- requests are in inflight
+  self.posts[st] = true
+  return st
 end
 
 -- The curl callback of every POST (and resumption GET): ctx is its state.
@@ -210,6 +257,7 @@ function Http:fail_request(st, err)
   if st.finished then return end
   st.finished = true
   self.posts[st] = nil
+  self.lingering[st] = nil
   if st.req and st.req:running() then st.req:abort() end
   if st.timer then st.timer:cancel(); st.timer = nil end
   err.url = err.url or self.url
@@ -218,8 +266,18 @@ function Http:fail_request(st, err)
     self.req_errors[st.id] = err
     self:note("request " .. describe_msg(st) .. " failed: " .. tostring(err.message))
   else
+    -- a notification or a response the server refused: nobody waits for
+    -- it, so it goes into c.events (and fails the connect for initialized)
+    st.error = err
     self:note("POST of " .. describe_msg(st) .. " failed: " .. tostring(err.message))
-    if st.method == "notifications/initialized" then self:after_initialized() end
+    self:record_event("messageRejected", { method = st.method, id = st.msg_id,
+      http_status = err.http_status, message = "POST of " .. describe_msg(st) .. " failed: "
+      .. tostring(err.message) })
+    if st.method == "notifications/initialized" then
+      err.message = "the server refused notifications/initialized, so the session did not start: "
+        .. tostring(err.message)
+      self:after_initialized()
+    end
   end
 end
 
@@ -247,8 +305,15 @@ function Http:on_post(st, req, chunk, done, err)
   end
   if chunk then
     if mode == "sse" then
-      st.parser:feed(chunk)
+      local ok, perr = st.parser:feed(chunk)
       if st.finished then return end
+      if not ok then
+        return self:fail_request(st, errors.new("protocol", self.url .. " sent an SSE stream that mcptest"
+          .. " cannot take while answering " .. describe_msg(st) .. ": " .. perr
+          .. "; raise max_event_size in the connect options if such events are expected",
+          { http_status = st.status }))
+      end
+      if st.answered and not done then self:linger(st) end
     elseif mode == "json" then
       st.chunks[#st.chunks + 1] = chunk
     elseif mode == "error" then
@@ -285,7 +350,7 @@ function Http:classify(st, req, status, ct)
     elseif ct:find("^text/event%-stream") then
       mode = "sse"
       local old = st.parser
-      st.parser = sse.new(Http.stream_event_cb, st)
+      st.parser = sse.new(Http.stream_event_cb, st, self.max_event)
       if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
     elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
       mode = "json"
@@ -324,7 +389,8 @@ function Http:deliver(st, msg)
       local other = self.inflight[id]
       other.answered = true
       self.inflight[id] = nil
-      if other.mode ~= "sse" then self:finish(other) end
+      if other.mode == "sse" then self:linger(other)
+      elseif other.mode ~= "accepted" then self:finish(other) end
     elseif st and st.id ~= nil and not st.answered then
       return self:fail_request(st, errors.new("protocol", self.url .. " sent a JSON-RPC response with id "
         .. json.encode(id) .. " while answering " .. describe_msg(st)
@@ -403,6 +469,45 @@ end
 function Http:finish(st)
   st.finished = true
   self.posts[st] = nil
+  self.lingering[st] = nil
+  if not st.req_done and st.req then st.req:abort() end
+end
+
+-- An answered stream the server keeps open: close it after LINGER
+-- seconds unless it ends by itself (keeping its connection for reuse).
+function Http:linger(st)
+  local lingering = self.lingering
+  if lingering[st] then return end
+  lingering[st] = require("mcptest.core.sys").now() + LINGER
+  local n, oldest, oldest_at = 0, nil, math.huge
+  for s, at in pairs(lingering) do
+    n = n + 1
+    if at < oldest_at then oldest, oldest_at = s, at end
+  end
+  if n > MAX_LINGER then self:end_lingering(oldest) end
+  if not self.linger_timer then
+    self.linger_timer = http.after(LINGER, function() return self:sweep_lingering() end)
+  end
+end
+
+function Http:end_lingering(st)
+  self.lingering[st] = nil
+  if st.finished then return end
+  self:note("closing the stream of " .. describe_msg(st) .. ": it stayed open after its response")
+  self:finish(st)
+end
+
+function Http:sweep_lingering()
+  self.linger_timer = nil
+  local now, next_at = require("mcptest.core.sys").now(), nil
+  for st, at in pairs(self.lingering) do
+    if st.finished then self.lingering[st] = nil
+    elseif at <= now then self:end_lingering(st)
+    elseif not next_at or at < next_at then next_at = at end
+  end
+  if next_at and not self.closing then
+    self.linger_timer = http.after(next_at - now, function() return self:sweep_lingering() end)
+  end
 end
 
 -- ===== HTTP errors =====
@@ -469,6 +574,7 @@ end
 function Http:on_initialized(version)
   self.protocol_version = version
   self.initialized_once = true
+  self.no_get = nil -- a new session may offer a GET stream the old one refused
   self:rebuild_headers()
   if not self.legacy then self.open_get_pending = true end
 end
@@ -557,8 +663,7 @@ function Http:schedule_resume(st, cut, err)
       .. " for " .. describe_msg(st) .. " kept closing without the response ("
       .. RESUME_ATTEMPTS .. " reconnects with Last-Event-ID brought nothing new)"))
   end
-  local retry = st.parser.retry
-  local delay = retry and retry / 1000 or math.min(1.5 ^ (st.attempts - 1), 30)
+  local delay = reconnect_delay(st.parser.retry, st.attempts)
   self:note("the stream for " .. describe_msg(st) .. " ended before its response"
     .. (cut and " (cut mid-event)" or "") .. (err and (" [" .. tostring(err.message) .. "]") or "")
     .. "; resuming with GET and Last-Event-ID in " .. math.floor(delay * 1000) .. " ms")
@@ -571,9 +676,7 @@ function Http:schedule_resume(st, cut, err)
 end
 
 function Http:resume(st)
-  local headers = {}
-  for i, h in ipairs(self.get_headers) do headers[i] = h end
-  headers[#headers + 1] = "Last-Event-ID: " .. st.parser.last_id
+  local headers = self:get_headers_from(st.parser.last_id)
   st.mode, st.resumed, st.session = nil, true, self.session_id
   st.resumed_at = require("mcptest.core.sys").now()
   local o = self:curl_opts("GET", headers)
@@ -588,23 +691,22 @@ end
 function Http:open_get_stream()
   if self.get or self.closing or self.no_get or self.legacy then return end
   local g = { attempts = 0 }
-  g.parser = sse.new(function(data, ev) return self:on_get_event(g, data, ev) end)
+  g.parser = sse.new(function(data, ev) return self:on_get_event(g, data, ev) end, nil, self.max_event)
   self.get = g
   self:start_get(g)
 end
 
 function Http:start_get(g)
-  local headers = self.get_headers
-  if g.parser.last_id then
-    headers = {}
-    for i, h in ipairs(self.get_headers) do headers[i] = h end
-    headers[#headers + 1] = "Last-Event-ID: " .. g.parser.last_id
-  end
+  local headers = g.parser.last_id and self:get_headers_from(g.parser.last_id) or self.get_headers
   g.status = nil
-  local req = http.start(self:curl_opts("GET", headers),
+  if self.verbose then self:note("GET " .. self.url .. " (standalone stream)") end
+  local req, err = http.start(self:curl_opts("GET", headers),
     function(req, chunk, done, e) return self:on_get(g, req, chunk, done, e) end)
   g.req = req
-  if self.verbose then self:note("GET " .. self.url .. " (standalone stream)") end
+  if not req then -- as if it had closed at once: retried, then given up, with a note
+    g.start_error = err
+    return self:get_ended(g, err)
+  end
 end
 
 function Http:close_get_stream()
@@ -632,13 +734,23 @@ function Http:on_get(g, req, chunk, done, err)
       return self:close_get_stream()
     end
     if status ~= 200 or not ct:find("^text/event%-stream") then
-      self:note("the standalone GET stream was refused: HTTP " .. status .. " " .. ct)
+      -- until a new session starts (on_initialized clears it)
+      self:note("the standalone GET stream was refused: HTTP " .. status .. " " .. ct
+        .. (status == 404 and "; the session may have expired" or ""))
       self.no_get = true
       return self:close_get_stream()
     end
     if self.verbose then self:note("standalone GET stream open") end
   end
-  if chunk then g.parser:feed(chunk) end
+  if chunk then
+    local ok, perr = g.parser:feed(chunk)
+    if not ok and not g.closed then
+      self:note("closing the standalone GET stream: " .. perr)
+      self:record_event("getStreamClosed", { message = "the standalone GET stream sent what mcptest"
+        .. " cannot take: " .. perr })
+      return self:close_get_stream()
+    end
+  end
   if done and not g.closed then return self:get_ended(g, err) end
 end
 
@@ -665,8 +777,7 @@ function Http:get_ended(g, err)
     self.get = nil
     return
   end
-  local retry = g.parser.retry
-  local delay = retry and retry / 1000 or math.min(1.5 ^ (g.attempts - 1), 30)
+  local delay = reconnect_delay(g.parser.retry, g.attempts)
   self:note("the standalone GET stream closed; reconnecting in " .. math.floor(delay * 1000) .. " ms")
   g.timer = http.after(delay, function()
     g.timer = nil
@@ -711,7 +822,12 @@ function Http:close()
       if st.timer then st.timer:cancel() end
     end
   end
-  self.posts, self.inflight = {}, {}
+  for st in pairs(self.lingering) do
+    st.finished = true
+    if st.req then st.req:abort() end
+  end
+  if self.linger_timer then self.linger_timer:cancel(); self.linger_timer = nil end
+  self.posts, self.inflight, self.lingering = {}, {}, {}
   self:close_get_stream()
   if self.legacy then
     self.legacy:close()

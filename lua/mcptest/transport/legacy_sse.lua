@@ -27,6 +27,12 @@ end
 
 local function origin_of(u) return (u:match("^(https?://[^/?#]+)") or ""):lower() end
 
+-- The endpoint as messages and logs may show it: its query (which holds
+-- the session id, e.g. ?sessionId=...) hidden.
+function M.shown(endpoint)
+  return (endpoint:gsub("%?.*$", "?..."))
+end
+
 -- Switch transport t to the legacy transport; init_st is the initialize
 -- request the server refused with HTTP status.
 function M.start(t, init_st, status, detail)
@@ -38,13 +44,25 @@ function M.start(t, init_st, status, detail)
   t.kind = "sse"
   t.description = "legacy HTTP+SSE server at " .. t.url
   if init_st.id ~= nil then t.inflight[init_st.id] = nil end
-  lg.parser = sse.new(function(data, ev) return lg:on_event(data, ev) end)
-  local headers = { "Accept: text/event-stream" }
-  for _, h in ipairs(t.base_headers) do headers[#headers + 1] = h end
+  lg.parser = sse.new(function(data, ev) return lg:on_event(data, ev) end, nil, t.max_event)
+  local headers = t.plain_get_headers
   t:log_headers("GET", t.url, headers)
-  lg.req = http.start(t:curl_opts("GET", headers),
-    function(req, chunk, done, err) return lg:on_stream(req, chunk, done, err) end)
+  local req, err = http.start(t:curl_opts("GET", headers),
+    function(r, chunk, done, e) return lg:on_stream(r, chunk, done, e) end)
+  if not req then -- fail now: initialize is waiting for the endpoint event
+    lg:fail(errors.new(err and err.kind or "transport", lg:fallback_failed()
+      .. "GET " .. t.url .. " could not be started: " .. tostring(err and err.message or err),
+      { curl_code = err and err.curl_code }))
+    return lg
+  end
+  lg.req = req
   return lg
+end
+
+-- The start of every message saying the fallback failed too.
+function Legacy:fallback_failed()
+  return self.url .. " refused the Streamable HTTP initialize POST (" .. self.refused
+    .. "), and the legacy HTTP+SSE fallback failed too: "
 end
 
 -- The fallback itself failed: the initialize request gets the whole story.
@@ -63,8 +81,7 @@ function Legacy:on_stream(req, chunk, done, err)
     local status = req:status()
     if status == 0 then
       if done then
-        return self:fail(errors.new(err and err.kind or "transport", self.url .. " refused the Streamable HTTP"
-          .. " initialize POST (" .. self.refused .. "), and the legacy HTTP+SSE fallback failed too: "
+        return self:fail(errors.new(err and err.kind or "transport", self:fallback_failed()
           .. http.describe_failure(err or {}, "GET", self.url), { curl_code = err and err.curl_code }))
       end
       return
@@ -76,13 +93,18 @@ function Legacy:on_stream(req, chunk, done, err)
       return self:fail(self.t:auth_error(status, req, "GET (legacy SSE stream)", self.url))
     end
     if status ~= 200 or not ct:find("^text/event%-stream") then
-      return self:fail(errors.new("transport", self.url .. " refused the Streamable HTTP initialize POST ("
-        .. self.refused .. "), and the legacy HTTP+SSE fallback failed too: GET " .. self.url
+      return self:fail(errors.new("transport", self:fallback_failed() .. "GET " .. self.url
         .. " answered HTTP " .. status .. (ct ~= "" and (" " .. ct) or "")
         .. "; is this the MCP endpoint URL?", { http_status = self.refused:match("%d+") + 0 }))
     end
   end
-  if chunk then self.parser:feed(chunk) end
+  if chunk then
+    local ok, perr = self.parser:feed(chunk)
+    if not ok and not self.failed then
+      return self:fail(errors.new("protocol", "the legacy SSE stream from " .. self.url
+        .. " sent what mcptest cannot take: " .. perr))
+    end
+  end
   if done and not self.failed and not self.closing then
     self.parser:finish()
     return self:fail(errors.new("transport", "the legacy SSE stream from " .. self.url .. " closed"
@@ -100,7 +122,8 @@ function Legacy:on_event(data, ev)
         .. " named an endpoint on another origin (" .. origin_of(ep) .. "); refusing to post there"))
     end
     self.endpoint = ep
-    self.t:note("legacy endpoint: " .. ep:gsub("%?.*$", "?..."))
+    self.shown_endpoint = M.shown(ep)
+    self.t:note("legacy endpoint: " .. self.shown_endpoint)
     local queue = self.queue
     self.queue = {}
     for _, q in ipairs(queue) do self:post(q[1], q[2]) end
@@ -130,9 +153,9 @@ end
 function Legacy:post(msg, body)
   local t = self.t
   local st = { msg = msg }
-  local headers = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
-  for _, h in ipairs(t.base_headers) do headers[#headers + 1] = h end
-  local o = t:curl_opts("POST", headers, self.endpoint)
+  -- the endpoint's query holds the session id: messages show it hidden
+  local shown = self.shown_endpoint
+  local o = t:curl_opts("POST", t.init_headers, self.endpoint)
   o.body = body
   local req, err = http.start(o, function(req, _, done, e)
     if not done then return end
@@ -140,24 +163,37 @@ function Legacy:post(msg, body)
     local status = req:status()
     local fail
     if status == 0 then
-      fail = errors.new(e and e.kind or "transport", http.describe_failure(e or {}, "POST", self.endpoint))
+      fail = errors.new(e and e.kind or "transport", http.describe_failure(e or {}, "POST", shown),
+        { curl_code = e and e.curl_code })
     elseif status == 401 or status == 403 then
-      fail = t:auth_error(status, req, msg.method or "a response", self.endpoint)
+      fail = t:auth_error(status, req, msg.method or "a response", shown)
     elseif status < 200 or status >= 300 then
-      fail = errors.new("transport", "the legacy endpoint of " .. self.url .. " answered HTTP " .. status
-        .. " to " .. tostring(msg.method or "a response"), { http_status = status })
+      fail = errors.new("transport", "the legacy endpoint " .. shown .. " of " .. self.url .. " answered HTTP "
+        .. status .. " to " .. tostring(msg.method or "a response"), { http_status = status })
     end
-    if fail then
-      if msg.method and msg.id ~= nil then t.req_errors[msg.id] = fail
-      else t:note(tostring(fail.message)) end
-    end
+    if fail then self:post_failed(msg, fail) end
   end)
   if not req then
-    if msg.method and msg.id ~= nil then t.req_errors[msg.id] = err end
-    return
+    err.message = "POST " .. shown .. " could not be started: " .. tostring(err.message)
+    return self:post_failed(msg, err)
   end
   st.req = req
   self.posts[st] = true
+end
+
+-- A POST the endpoint refused: the request waiting for it fails; a
+-- notification or response goes into the session events.
+function Legacy:post_failed(msg, fail)
+  fail.url = self.shown_endpoint
+  local t = self.t
+  if msg.method and msg.id ~= nil then
+    t.req_errors[msg.id] = fail
+  else
+    t:note(tostring(fail.message))
+    t:record_event("messageRejected", { method = msg.method, id = msg.id, http_status = fail.http_status,
+      message = "POST of " .. tostring(msg.method or ("the response to server request " .. tostring(msg.id)))
+        .. " failed: " .. tostring(fail.message) })
+  end
 end
 
 function Legacy:failure() return self.failed end

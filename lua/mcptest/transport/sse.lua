@@ -1,42 +1,75 @@
 -- mcptest.transport.sse: an incremental Server-Sent Events parser
 -- (WHATWG HTML "Server-sent events", as MCP's Streamable HTTP uses it).
---   local p = sse.new(function(data, event_type, id) ... end)
---   p:feed(chunk) ... p:feed(chunk)      -- any split, LF, CRLF or CR lines
+--   local p = sse.new(function(data, event_type, id) ... end[, ctx[, max_event]])
+--   p:feed(chunk) -> true | nil, message   -- any split, LF, CRLF or CR lines
 --   p:finish() -> true when the stream ended inside an event (cut mid-event)
 --   p.last_id, p.retry (milliseconds), p.events (dispatched count)
 -- Comments (":...") are skipped; multi-line data is joined with "\n";
 -- events with empty data (priming events, keep-alives) are not delivered,
 -- but their id still moves last_id, as the resumption rules need.
-local M = {}
+--
+-- Linear in the stream's size however it is chunked: a line split across
+-- chunks is kept as a list of pieces and joined once, when its end
+-- arrives; only each new chunk is searched for a line end; data lines are
+-- joined once per event. An event (its data lines, or one unterminated
+-- line) larger than max_event bytes (default M.MAX_EVENT, 64 MiB) stops the
+-- parser: feed() returns nil and a message, now and on every later call.
+local M = { MAX_EVENT = 64 * 1024 * 1024 }
 
 local Parser = {}
 Parser.__index = Parser
 
-local find, sub, byte, gsub = string.find, string.sub, string.byte, string.gsub
+local find, sub, byte, gsub, concat = string.find, string.sub, string.byte, string.gsub, table.concat
 
 -- on_event(data, event_type, id, ctx) for each event; ctx is passed back
 -- as given, so one function can serve many streams without a closure each.
-function M.new(on_event, ctx)
-  return setmetatable({ on_event = on_event, ctx = ctx, buf = "", events = 0,
-                        data = nil, event = nil, id_buf = nil, last_id = nil, retry = nil,
-                        skip_lf = false }, Parser)
+function M.new(on_event, ctx, max_event)
+  return setmetatable({ on_event = on_event, ctx = ctx, events = 0,
+                        pend = nil, pend_size = 0,  -- pieces of an unterminated line
+                        data = nil, dlist = nil, dsize = 0, -- data of the pending event
+                        event = nil, id_buf = nil, last_id = nil, retry = nil,
+                        skip_lf = false, max_event = max_event or M.MAX_EVENT,
+                        failed = nil }, Parser)
 end
 
 -- Dispatch the pending event (a blank line was seen).
 function Parser:dispatch()
   local data, event = self.data, self.event
-  self.data, self.event = nil, nil
+  local list = self.dlist
+  if list then data = concat(list, "\n") end
+  self.data, self.dlist, self.dsize, self.event = nil, nil, 0, nil
   self.last_id = self.id_buf
   if data == nil or data == "" then return end -- priming event, keep-alive
   self.events = self.events + 1
   self.on_event(data, event or "message", self.last_id, self.ctx)
 end
 
+function Parser:too_big()
+  self.failed = "an SSE event is larger than " .. self.max_event .. " bytes (the max_event_size limit)"
+  self.pend, self.data, self.dlist, self.event = nil, nil, nil, nil
+  return nil, self.failed
+end
+
+-- One more data line for the pending event.
+function Parser:add_data(value)
+  local size = self.dsize + #value + 1
+  self.dsize = size
+  if size + self.pend_size > self.max_event then return self:too_big() end
+  local d = self.data
+  if d == nil then
+    self.data = value
+  else
+    local list = self.dlist
+    if list then list[#list + 1] = value
+    else self.dlist = { d, value } end
+  end
+  return true
+end
+
 -- A field other than data (the hot one is handled in feed).
 function Parser:set(field, value)
   if field == "data" then
-    local d = self.data
-    self.data = d and (d .. "\n" .. value) or value
+    return self:add_data(value)
   elseif field == "event" then
     self.event = value
   elseif field == "id" then
@@ -44,12 +77,13 @@ function Parser:set(field, value)
   elseif field == "retry" then
     if find(value, "^%d+$") then self.retry = tonumber(value) end
   end
+  return true
 end
 
 -- One line, without its terminator.
 function Parser:line(line)
-  if line == "" then return self:dispatch() end
-  if byte(line, 1) == 58 then return end -- ":" comment
+  if line == "" then self:dispatch(); return true end
+  if byte(line, 1) == 58 then return true end -- ":" comment
   local colon = find(line, ":", 1, true)
   if not colon then return self:set(line, "") end
   local v = colon + 1
@@ -57,22 +91,42 @@ function Parser:line(line)
   return self:set(sub(line, 1, colon - 1), sub(line, v))
 end
 
+-- Keep the unterminated end of a chunk.
+function Parser:keep(piece)
+  local pend = self.pend
+  if pend then pend[#pend + 1] = piece else self.pend = { piece } end
+  local size = self.pend_size + #piece
+  self.pend_size = size
+  if size + self.dsize > self.max_event then return self:too_big() end
+  return true
+end
+
 function Parser:feed(chunk)
+  if self.failed then return nil, self.failed end
   if self.skip_lf then -- the previous chunk ended in CR: a following LF is its pair
     self.skip_lf = false
     if byte(chunk, 1) == 10 then chunk = sub(chunk, 2) end
   end
-  local buf = self.buf
-  if buf ~= "" then chunk = buf .. chunk end
   if find(chunk, "\r", 1, true) then -- CRLF or CR line ends: make them LF
     if byte(chunk, -1) == 13 then self.skip_lf = true end
     chunk = gsub(chunk, "\r\n?", "\n")
   end
-  self.buf = "" -- consumed as we go, in case on_event raises
+  local e = find(chunk, "\n", 1, true)
+  if not e then
+    if chunk == "" then return true end
+    return self:keep(chunk)
+  end
   local pos = 1
-  while true do
-    local e = find(chunk, "\n", pos, true)
-    if not e then break end
+  local pend = self.pend
+  if pend then -- the end of a line begun in earlier chunks: join it once
+    pend[#pend + 1] = sub(chunk, 1, e - 1)
+    self.pend, self.pend_size = nil, 0
+    local ok, err = self:line(concat(pend))
+    if not ok then return nil, err end
+    pos = e + 1
+    e = find(chunk, "\n", pos, true)
+  end
+  while e do
     if e == pos then
       self:dispatch()
     else
@@ -80,26 +134,31 @@ function Parser:feed(chunk)
       if b1 == 100 and b2 == 97 and b3 == 116 and b4 == 97 and b5 == 58 then -- "data:"
         local v = byte(chunk, pos + 5) == 32 and pos + 6 or pos + 5
         local value = v < e and sub(chunk, v, e - 1) or ""
-        local d = self.data
-        self.data = d and (d .. "\n" .. value) or value
+        if self.data == nil and #value < self.max_event then -- the usual one-line event
+          self.data, self.dsize = value, #value + 1
+        elseif not self:add_data(value) then
+          return nil, self.failed
+        end
       elseif b1 == 105 and b2 == 100 and b3 == 58 then -- "id:"
         local v = b4 == 32 and pos + 4 or pos + 3
         local value = v < e and sub(chunk, v, e - 1) or ""
         if not find(value, "\0", 1, true) then self.id_buf = value end
       elseif b1 ~= 58 then -- not a comment
-        self:line(sub(chunk, pos, e - 1))
+        if not self:line(sub(chunk, pos, e - 1)) then return nil, self.failed end
       end
     end
     pos = e + 1
+    e = find(chunk, "\n", pos, true)
   end
-  if pos <= #chunk then self.buf = sub(chunk, pos) end
+  if pos <= #chunk then return self:keep(sub(chunk, pos)) end
+  return true
 end
 
 -- The stream ended: an unterminated event is dropped (as browsers do).
 -- Returns true when one was pending, i.e. the stream was cut mid-event.
 function Parser:finish()
-  local cut = self.buf ~= "" or self.data ~= nil or self.event ~= nil
-  self.buf, self.data, self.event = "", nil, nil
+  local cut = self.pend ~= nil or self.data ~= nil or self.event ~= nil
+  self.pend, self.pend_size, self.data, self.dlist, self.dsize, self.event = nil, 0, nil, nil, 0, nil
   return cut
 end
 
