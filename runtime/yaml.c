@@ -37,8 +37,9 @@ typedef struct yaml_ctx {
   int parser_ok, event_ok; /* what __gc must release */
   const char *name;
   int depth;
-  int anchors;  /* stack index of the anchors table */
+  int anchors;  /* stack index of the anchors table (name -> value, false while being built) */
   int marks;    /* stack index of the marks table, 0 when not wanted */
+  int seqs;     /* stack index of the set of tables that came from sequences */
   char err[512];
 } yaml_ctx;
 
@@ -189,6 +190,38 @@ static void yaml_anchor(lua_State *L, yaml_ctx *c, const yaml_char_t *anchor) {
   lua_setfield(L, c->anchors, (const char *)anchor);
 }
 
+/* A collection's anchor is registered only once the collection is complete,
+ * so an alias inside it cannot make a cyclic table: at its start the name
+ * is pushed (nil when none; it stays below the table on the stack) and
+ * marked as being built (false); yaml_anchor_end then registers the table
+ * on top and removes the name from the stack. */
+static void yaml_anchor_begin(lua_State *L, yaml_ctx *c, const yaml_char_t *anchor) {
+  if (!anchor) { lua_pushnil(L); return; }
+  lua_pushstring(L, (const char *)anchor);
+  lua_pushvalue(L, -1);
+  lua_pushboolean(L, 0);
+  lua_rawset(L, c->anchors);
+}
+
+static void yaml_anchor_end(lua_State *L, yaml_ctx *c, int name_idx) {
+  if (lua_type(L, name_idx) == LUA_TSTRING) {
+    lua_pushvalue(L, name_idx);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, c->anchors);
+  }
+  lua_remove(L, name_idx);
+}
+
+/* Is the value at idx a table that came from a YAML sequence? */
+static int yaml_is_seq(lua_State *L, yaml_ctx *c, int idx) {
+  int r;
+  if (!lua_istable(L, idx)) return 0;
+  lua_pushvalue(L, idx);
+  r = lua_rawget(L, c->seqs) != LUA_TNIL;
+  lua_pop(L, 1);
+  return r;
+}
+
 /* {line=, column=} of a mark. stack: +1 */
 static void yaml_push_mark(lua_State *L, yaml_mark_t m) {
   lua_createtable(L, 0, 2);
@@ -237,10 +270,13 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
   lua_Integer n = 0;
   int t;
   yaml_mark_t start = c->event.start_mark;
+  yaml_anchor_begin(L, c, c->event.data.sequence_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, "mcptest.json.array");
   t = lua_gettop(L);
-  yaml_anchor(L, c, c->event.data.sequence_start.anchor);
+  lua_pushvalue(L, t);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, c->seqs);
   yaml_mark_table(L, c, start, "items");
   for (;;) {
     yaml_mark_t at;
@@ -257,16 +293,17 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
     }
   }
   if (c->marks) lua_pop(L, 1); /* the marks entry */
+  yaml_anchor_end(L, c, t - 1);
   return 0;
 }
 
 static int yaml_mapping(lua_State *L, yaml_ctx *c) {
   int t, merges = 0, i;
   yaml_mark_t start = c->event.start_mark;
+  yaml_anchor_begin(L, c, c->event.data.mapping_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, "mcptest.json.object");
   t = lua_gettop(L);
-  yaml_anchor(L, c, c->event.data.mapping_start.anchor);
   yaml_mark_table(L, c, start, "keys");
   lua_pushnil(L); /* merge sources, created on the first "<<" */
   for (;;) {
@@ -283,6 +320,8 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
     else if (yaml_push_scalar(L, c)) return -1;
     if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
       return yaml_error_at(c, kat, "a mapping key cannot be null");
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) != lua_tonumber(L, -1))
+      return yaml_error_at(c, kat, "a mapping key cannot be NaN (.nan)");
     lua_pushvalue(L, -1);
     if (!is_merge && lua_rawget(L, t) != LUA_TNIL) {
       char msg[200];
@@ -297,10 +336,11 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
       int vi = lua_gettop(L);
       if (!lua_istable(L, vi)) return yaml_error_at(c, vat, "'<<' needs a mapping or a list of mappings");
       if (lua_isnil(L, vi - 2)) { lua_newtable(L); lua_replace(L, vi - 2); }
-      if (c->event.type == YAML_SEQUENCE_END_EVENT) { /* <<: [*a, *b] */
+      if (yaml_is_seq(L, c, vi)) { /* <<: [*a, *b], or an alias of such a list */
         lua_Integer j, n = (lua_Integer)lua_rawlen(L, vi);
         for (j = 1; j <= n; j++) {
-          if (lua_rawgeti(L, vi, j) != LUA_TTABLE) return yaml_error_at(c, vat, "'<<' list items must be mappings");
+          if (lua_rawgeti(L, vi, j) != LUA_TTABLE || yaml_is_seq(L, c, -1))
+            return yaml_error_at(c, vat, "'<<' list items must be mappings");
           lua_rawseti(L, vi - 2, ++merges);
         }
       } else {
@@ -326,25 +366,35 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
     lua_pop(L, 1);
   }
   lua_settop(L, t);
+  yaml_anchor_end(L, c, t - 1);
   return 0;
 }
 
 /* Push the node that starts with the current event. */
 static int yaml_node(lua_State *L, yaml_ctx *c) {
   int rc = 0;
-  luaL_checkstack(L, 8, "YAML nesting");
+  luaL_checkstack(L, 12, "YAML nesting");
   switch (c->event.type) {
     case YAML_SCALAR_EVENT:
       if (yaml_push_scalar(L, c)) return -1;
       yaml_anchor(L, c, c->event.data.scalar.anchor);
       return 0;
     case YAML_ALIAS_EVENT:
-      if (lua_getfield(L, c->anchors, (const char *)c->event.data.alias.anchor) == LUA_TNIL) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "unknown alias *%.80s", (const char *)c->event.data.alias.anchor);
-        return yaml_error_at(c, c->event.start_mark, msg);
+      switch (lua_getfield(L, c->anchors, (const char *)c->event.data.alias.anchor)) {
+        case LUA_TNIL: {
+          char msg[200];
+          snprintf(msg, sizeof msg, "unknown alias *%.80s", (const char *)c->event.data.alias.anchor);
+          return yaml_error_at(c, c->event.start_mark, msg);
+        }
+        case LUA_TBOOLEAN: { /* false: the anchored node is still being read */
+          char msg[200];
+          snprintf(msg, sizeof msg, "alias *%.80s inside the node it names (recursive aliases are not supported)",
+                   (const char *)c->event.data.alias.anchor);
+          return yaml_error_at(c, c->event.start_mark, msg);
+        }
+        default:
+          return 0;
       }
-      return 0;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
       if (++c->depth > YAML_MAX_DEPTH) return yaml_error_at(c, c->event.start_mark, "nested too deeply");
@@ -380,6 +430,8 @@ static int yaml_load(lua_State *L) {
   c->anchors = 4;
   if (want_marks) { lua_newtable(L); c->marks = 5; } /* 5: marks */
   else { lua_pushnil(L); c->marks = 0; }
+  lua_newtable(L); /* 6: tables that came from sequences */
+  c->seqs = 6;
   /* stream start, document start (or end of an empty stream) */
   if (yaml_next(c)) goto fail;
   if (yaml_next(c)) goto fail;
