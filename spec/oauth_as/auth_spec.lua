@@ -209,6 +209,8 @@ describe("fixture auth", function()
       _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = { "loopback", "10.0.0.5" } } })
       assert.is_table(auth:check(from("127.0.0.1"), "/mcp/oauth"))
       assert.is_table(auth:check(from("::ffff:10.0.0.5"), "/mcp/oauth"))
+      _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = { "2001:DB8::7" } } })
+      assert.is_table(auth:check(from("2001:db8::7"), "/mcp/oauth"))
       _, _, auth = H.new({ providers = { "forwarded" }, forwarded = { trusted_remotes = "*" } })
       assert.is_table(auth:check(from("203.0.113.7"), "/mcp/oauth"))
       -- an untrusted forwarded header does not stop a later provider from accepting
