@@ -39,11 +39,32 @@ assert(loadfile(SRC .. "/spec/integration/everything_scenarios.lua", "t", _ENV))
       assert.is_string(found.params.level)
     end)
 
-    it("keeps one session across many calls (connection reuse)", function()
+    it("keeps one session and one connection across many calls (connection reuse)", function()
       local c = client()
       local sid = c.session_id
-      for i = 1, 50 do assert.text_equals(c:call_tool("echo", { message = tostring(i) }), "Echo: " .. i) end
+      -- watch every POST the calls make: req:connection() tells the local
+      -- port of the connection that carried it and whether curl opened one
+      local http = require("mcptest.http")
+      local real, posts = http.start, {}
+      http.start = function(o, on)
+        local req, err = real(o, on)
+        if req and o.method == "POST" then posts[#posts + 1] = req end
+        return req, err
+      end
+      local ok, err = pcall(function()
+        for i = 1, 50 do assert.text_equals(c:call_tool("echo", { message = tostring(i) }), "Echo: " .. i) end
+      end)
+      http.start = real
+      if not ok then error(err, 0) end
       assert.are.equal(sid, c.transport.session_id)
+      assert.are.equal(50, #posts)
+      local port = posts[1]:connection()
+      assert.is_true(port > 0)
+      for i, req in ipairs(posts) do
+        local p, opened = req:connection()
+        assert.are.equal(port, p, "call " .. i .. " went over another connection")
+        assert.are.equal(0, opened, "call " .. i .. " opened a new connection")
+      end
     end)
   end,
 }

@@ -26,6 +26,21 @@
 //   legacy     405 to POST; the 2024-11-05 HTTP+SSE transport on GET
 //   headers    tools/call returns the request headers it got (authorization
 //              only as present/absent)
+//   linger     tools/call answers on an SSE stream it never ends (stats:
+//              lingerOpen counts those the client has not closed)
+//   huge       tools/call answers with one SSE event of arguments.size bytes
+//   notifyfail every notification (notifications/initialized too) gets 500
+//   notify400  notifications/initialized is accepted, any other gets 400
+//   getdrop    the GET stream sends an event (id g-1, retry: 100) and ends;
+//              the next GET (stats.getLastEventIds) sends one more, stays open
+//   expireget  a GET stream (retry: 100); tools/call with message "expire"
+//              forgets the session and ends that stream, so the GET
+//              reconnect gets 404
+//   legacy500, legacy401: as legacy, but tools/call POSTs to the endpoint
+//              get HTTP 500 / 401
+// GET /rawhead answers with a response head of exactly 2048 bytes whose
+// last line is the 4-byte "a:\r\n" (the client's header walk must not read
+// past it).
 'use strict';
 const http = require('http');
 const https = require('https');
@@ -42,7 +57,8 @@ for (let i = 0; i < args.length; i++) {
 // never outlive the test run, whatever happens to the parent
 setTimeout(() => process.exit(0), maxSeconds * 1000).unref();
 
-const stats = { initialize: 0, deletes: 0, gets: 0, protocolVersions: [], resume: null, calls: 0, legacyPosts: 0 };
+const stats = { initialize: 0, deletes: 0, gets: 0, protocolVersions: [], resume: null, calls: 0, legacyPosts: 0,
+  lingerOpen: 0, hungOpen: 0, getLastEventIds: [], getStatuses: [], getSessions: [] };
 const sessions = new Map(); // id -> { scenario, alive, getRes }
 const hung = [];
 
@@ -126,7 +142,25 @@ function callTool(scenario, msg, req, res, session) {
       return sendJson(res, 200, '{"jsonrpc":"2.0","id":' + msg.id + ',"result":');
     case 'hang':
       hung.push(res);
+      stats.hungOpen++;
+      res.on('close', () => { stats.hungOpen--; });
       return;
+    case 'linger':
+      sseStart(res);
+      stats.lingerOpen++;
+      res.on('close', () => { stats.lingerOpen--; });
+      sseSend(res, rpcResult(msg.id, textResult('Echo: ' + argsIn.message)), 'l-' + msg.id);
+      return; // never ended
+    case 'huge':
+      sseStart(res);
+      sseSend(res, rpcResult(msg.id, textResult('x'.repeat(Number(argsIn.size) || 1000))));
+      return res.end();
+    case 'expireget':
+      if (argsIn.message === 'expire') {
+        session.alive = false;
+        if (session.getRes) session.getRes.end();
+      }
+      return sendJson(res, 200, rpcResult(msg.id, textResult('Echo: ' + argsIn.message)));
     case 'expire':
       session.alive = false; // this call works, later ones get 404
       return sendJson(res, 200, rpcResult(msg.id, textResult('Echo: ' + argsIn.message)));
@@ -166,7 +200,11 @@ async function handleMcp(scenario, req, res) {
   }
   if (req.method === 'GET') {
     stats.gets++;
-    if (sid && (!session || !session.alive)) { res.writeHead(404); return res.end(); }
+    if (sid && (!session || !session.alive)) {
+      stats.getStatuses.push(404);
+      res.writeHead(404);
+      return res.end();
+    }
     const last = req.headers['last-event-id'];
     if (scenario === 'resume' && last && session && session.resumable) {
       const r = session.resumable;
@@ -176,6 +214,27 @@ async function handleMcp(scenario, req, res) {
       sseStart(res);
       sseSend(res, rpcResult(r.id, textResult('Echo: ' + r.message + ' (resumed)')), 'r-1');
       return res.end();
+    }
+    if (scenario === 'getdrop' && session) {
+      stats.getStatuses.push(200);
+      sseStart(res);
+      if (!last) { // the first GET: one event, then the stream ends
+        res.write('id: g-1\nretry: 100\n');
+        sseSend(res, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'first' } }));
+        return setTimeout(() => res.end(), 20);
+      }
+      stats.getLastEventIds.push(last);
+      sseSend(res, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'after ' + last } }), 'g-2');
+      return; // stays open
+    }
+    if (scenario === 'expireget' && session) {
+      stats.getStatuses.push(200);
+      stats.getSessions.push(sid);
+      sseStart(res);
+      res.write('retry: 100\n: standalone stream\n\n');
+      session.getRes = res;
+      req.on('close', () => { if (session.getRes === res) session.getRes = null; });
+      return;
     }
     if (scenario === 'sse' && session) {
       sseStart(res);
@@ -216,7 +275,13 @@ async function handleMcp(scenario, req, res) {
     res.writeHead(202);
     return res.end();
   }
-  if (msg.id === undefined) { res.writeHead(202); return res.end(); } // a notification
+  if (msg.id === undefined) { // a notification
+    if (scenario === 'notifyfail' || (scenario === 'notify400' && msg.method !== 'notifications/initialized')) {
+      return sendJson(res, scenario === 'notifyfail' ? 500 : 400, rpcError(null, -32603, 'notifications are broken here'));
+    }
+    res.writeHead(202);
+    return res.end();
+  }
   if (msg.method === 'tools/list') return sendJson(res, 200, rpcResult(msg.id, { tools: TOOLS }));
   if (msg.method === 'ping') return sendJson(res, 200, rpcResult(msg.id, {}));
   if (msg.method === 'tools/call') return callTool(scenario, msg, req, res, session);
@@ -224,22 +289,31 @@ async function handleMcp(scenario, req, res) {
 }
 
 // The 2024-11-05 transport: GET /legacy/mcp is the stream, POST /legacy/messages
+// (and the same under /legacy500/ and /legacy401/)
 const legacyStreams = new Map();
 async function handleLegacy(req, res, url) {
-  if (url.pathname === '/legacy/mcp' && req.method === 'POST') { res.writeHead(405); return res.end(); }
-  if (url.pathname === '/legacy/mcp' && req.method === 'GET') {
+  const m = url.pathname.match(/^\/(legacy\w*)\/(mcp|messages)$/);
+  if (!m) { res.writeHead(404); return res.end(); }
+  const [, prefix, what] = m;
+  if (what === 'mcp' && req.method === 'POST') { res.writeHead(405); return res.end(); }
+  if (what === 'mcp' && req.method === 'GET') {
     const id = crypto.randomUUID();
     sseStart(res);
-    res.write(`event: endpoint\ndata: /legacy/messages?sessionId=${id}\n\n`);
+    res.write(`event: endpoint\ndata: /${prefix}/messages?sessionId=${id}\n\n`);
     legacyStreams.set(id, res);
     req.on('close', () => legacyStreams.delete(id));
     return;
   }
-  if (url.pathname === '/legacy/messages' && req.method === 'POST') {
+  if (what === 'messages' && req.method === 'POST') {
     stats.legacyPosts++;
     const stream = legacyStreams.get(url.searchParams.get('sessionId'));
     if (!stream) { res.writeHead(404); return res.end(); }
     const msg = JSON.parse(await readBody(req));
+    if (msg.method === 'tools/call' && prefix === 'legacy500') return sendJson(res, 500, rpcError(msg.id, -32603, 'broken'));
+    if (msg.method === 'tools/call' && prefix === 'legacy401') {
+      res.writeHead(401, { 'WWW-Authenticate': 'Bearer realm="mcp"' });
+      return res.end();
+    }
     res.writeHead(202);
     res.end('Accepted');
     if (msg.id === undefined || msg.method === undefined) return;
@@ -254,10 +328,20 @@ async function handleLegacy(req, res, url) {
   res.end();
 }
 
+// A response head of exactly 2048 bytes (status line and header lines with
+// their CRLF, the blank line not counted) ending in the short line "a:".
+function rawHead(res) {
+  const start = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nX-Pad: ';
+  const end = '\r\na:\r\n';
+  const head = start + 'p'.repeat(2048 - start.length - end.length) + end;
+  res.socket.end(head + '\r\nok');
+}
+
 function handler(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname === '/stats') return sendJson(res, 200, JSON.stringify(stats));
-  if (url.pathname.startsWith('/legacy/')) return handleLegacy(req, res, url);
+  if (url.pathname === '/rawhead') return rawHead(res);
+  if (/^\/legacy\w*\//.test(url.pathname)) return handleLegacy(req, res, url);
   const m = url.pathname.match(/^\/([\w-]+)\/mcp$/);
   if (!m) { res.writeHead(404); return res.end('no such path'); }
   handleMcp(m[1], req, res).catch((e) => { try { res.writeHead(500); res.end(String(e)); } catch (_) { /* gone */ } });

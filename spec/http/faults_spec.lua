@@ -232,6 +232,218 @@ describe("Streamable HTTP against a fault server", function()
   end)
 end)
 
+describe("Streamable HTTP review fixes", function()
+  local srv
+  local core = require("mcptest.core.http")
+  local loop = require("mcptest.loop")
+  local errors = require("mcptest.errors")
+  local BIN = os.getenv("MCPTEST_BIN") or (H.SRC .. "/build/mcptest")
+
+  setup(function() srv = H.start_fault() end)
+  teardown(function() if srv then srv.stop() end end)
+
+  local function connect(scenario, extra)
+    local opts = { url = srv.url(scenario), timeout = 3 }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return mcp.connect(opts)
+  end
+
+  -- step the loop until cond() holds or seconds pass; returns cond()
+  local function wait_for(cond, seconds)
+    local deadline = sys.now() + (seconds or 3)
+    while not cond() and sys.now() < deadline do loop.step(0.05) end
+    return cond()
+  end
+
+  local function open_fds()
+    local p = io.popen("ls /proc/" .. sys.pid() .. "/fd | wc -l")
+    local n = tonumber(p:read("*a"))
+    p:close()
+    return n
+  end
+
+  -- run fn with mcptest.http.start replaced by a version that fails GETs
+  local function with_failing_get(fn)
+    local http = require("mcptest.http")
+    local real = http.start
+    http.start = function(o, on)
+      if o.method == "GET" then return nil, errors.new("transport", "injected: no GET today") end
+      return real(o, on)
+    end
+    local ok, err = pcall(fn)
+    http.start = real
+    if not ok then error(err, 0) end
+  end
+
+  it("closes answered SSE streams the server keeps open, and every stream on close", function()
+    local fd0 = open_fds()
+    local c = connect("linger")
+    for i = 1, 10 do assert.text_equals(c:call_tool("echo", { message = tostring(i) }), "Echo: " .. i) end
+    -- a few may linger for a moment, never one per call
+    assert.is_true(core.active() <= 5, "open transfers after 10 calls: " .. core.active())
+    assert.is_true(wait_for(function() return core.active() == 0 end, 2),
+      "answered streams still open: " .. core.active())
+    assert.is_true(wait_for(function() return srv.stats().lingerOpen == 0 end, 2))
+    for i = 1, 3 do c:call_tool("echo", { message = tostring(i) }) end
+    c:close() -- at once, while streams linger
+    assert.are.equal(0, core.active())
+    assert.is_true(wait_for(function() return srv.stats().lingerOpen == 0 end, 2),
+      "the server still has " .. srv.stats().lingerOpen .. " streams open")
+    assert.is_true(open_fds() <= fd0 + 2, "descriptors: " .. fd0 .. " before, " .. open_fds() .. " after")
+  end)
+
+  it("takes a multi-MB SSE event fast, and refuses one over max_event_size", function()
+    local c = connect("huge", { timeout = 10 })
+    local t0 = sys.now()
+    local r = c:call_tool("echo", { size = 8 * 1024 * 1024 })
+    assert.are.equal(8 * 1024 * 1024, #mcp.text(r))
+    assert.is_true(sys.now() - t0 < 3, "an 8 MB event took " .. (sys.now() - t0) .. " s")
+    c:close()
+    local small = connect("huge", { max_event_size = 4096 })
+    assert.are.equal(1000, #mcp.text(small:call_tool("echo", { size = 1000 })))
+    local err = H.error_of(small.call_tool, small, "echo", { size = 10000 })
+    assert.are.equal("protocol", err.kind)
+    assert.matches("larger than 4096 bytes", err.message, 1, true)
+    assert.matches("max_event_size", err.message, 1, true)
+    assert.matches(srv.url("huge"), err.message, 1, true)
+    assert.are.equal(10, #mcp.text(small:call_tool("echo", { size = 10 }))) -- the session goes on
+    small:close()
+  end)
+
+  it("redacts in --verbose output every header value the user supplied", function()
+    local env = "MCPTEST_SPEC_SECRET=secret-from-env MCPTEST_SPEC_TOKEN=secret-token "
+    local cmd = env .. "'" .. BIN .. "' tools --url " .. srv.url("headers")
+      .. " --header 'X-Auth: SECRET-PLAIN' --header 'X-Custom: v=${MCPTEST_SPEC_SECRET}'"
+      .. " --header 'Authorization: Bearer secret-header-token' --verbose 2>&1"
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    p:close()
+    assert.matches("X-Auth: <redacted>", out, 1, true)
+    assert.matches("X-Custom: <redacted>", out, 1, true)
+    assert.matches("Authorization: Bearer <redacted>", out, 1, true)
+    assert.matches("Accept: application/json, text/event-stream", out, 1, true) -- mcptest's own
+    for _, secret in ipairs({ "SECRET-PLAIN", "secret-from-env", "secret-header-token" }) do
+      assert.is_nil(out:find(secret, 1, true), secret .. " appears in:\n" .. out)
+    end
+    p = io.popen(env .. "'" .. BIN .. "' tools --url " .. srv.url("auth")
+      .. " --bearer-token-env MCPTEST_SPEC_TOKEN --verbose 2>&1")
+    out = p:read("*a")
+    p:close()
+    assert.matches("Authorization: Bearer <redacted>", out, 1, true)
+    assert.is_nil(out:find("secret-token", 1, true), out)
+  end)
+
+  it("hides the legacy endpoint's session id in failed POST messages", function()
+    for _, case in ipairs({ { "legacy500", 500, "transport" }, { "legacy401", 401, "auth" } }) do
+      local c = mcp.connect{ url = srv.base .. "/" .. case[1] .. "/mcp", timeout = 3 }
+      local err = H.error_of(c.call_tool, c, "echo", { message = "x" })
+      assert.are.equal(case[2], err.http_status)
+      assert.are.equal(case[3], err.kind)
+      assert.matches("/" .. case[1] .. "/messages?...", err.message, 1, true)
+      for _, text in ipairs({ tostring(err), err.message, tostring(err.url) }) do
+        assert.is_nil(text:find("sessionId", 1, true), text)
+      end
+      c:close()
+    end
+  end)
+
+  it("fails the legacy fallback at once when its GET cannot start", function()
+    with_failing_get(function()
+      local t0 = sys.now()
+      local err = H.error_of(mcp.connect, { url = srv.base .. "/legacy/mcp", timeout = 5 })
+      assert.is_true(sys.now() - t0 < 2, "took " .. (sys.now() - t0) .. " s")
+      assert.are.equal("transport", err.kind)
+      assert.matches("legacy HTTP+SSE fallback failed too", err.message, 1, true)
+      assert.matches("injected: no GET today", err.message, 1, true)
+    end)
+  end)
+
+  it("gives up the GET stream when it cannot start, keeping the session", function()
+    with_failing_get(function()
+      local c = connect("sse")
+      assert.is_table(c.transport.get)
+      assert.is_table(c.transport.get.start_error)
+      assert.are.same({}, c:ping())
+      assert.is_true(wait_for(function() return c.transport.get == nil end, 4))
+      c:close()
+    end)
+  end)
+
+  it("fails the connect when notifications/initialized is refused", function()
+    local err = H.error_of(connect, "notifyfail")
+    assert.are.equal("transport", err.kind)
+    assert.are.equal(500, err.http_status)
+    assert.matches("refused notifications/initialized", err.message, 1, true)
+    assert.matches("notifications are broken here", err.message, 1, true)
+  end)
+
+  it("records a refused notification in c.events", function()
+    local c = connect("notify400")
+    c:notify("notifications/roots/list_changed")
+    assert.is_true(wait_for(function() return #c.events > 0 end, 3))
+    local ev = c.events[1]
+    assert.are.equal("mcptest/messageRejected", ev.method)
+    assert.are.equal("notifications/roots/list_changed", ev.params.method)
+    assert.are.equal(400, ev.params.http_status)
+    assert.matches("HTTP 400", ev.params.message, 1, true)
+    assert.are.same({}, c:ping())
+    c:close()
+  end)
+
+  it("opens the GET stream again in a new session after a 404 on the old one's GET", function()
+    local c = connect("expireget")
+    assert.is_true(wait_for(function() return c.transport.get and c.transport.get.status == 200 end))
+    local sid = c.session_id
+    c:call_tool("echo", { message = "expire" }) -- the server forgets the session, ends the GET
+    assert.is_true(wait_for(function() return c.transport.no_get end), "the GET reconnect got no 404")
+    assert.text_equals(c:call_tool("echo", { message = "again" }), "Echo: again") -- 404: new session
+    assert.are_not.equal(sid, c.session_id)
+    assert.is_true(wait_for(function() return c.transport.get and c.transport.get.status == 200 end),
+      "no GET stream in the new session")
+    local st = srv.stats()
+    assert.are.equal(c.session_id, st.getSessions[#st.getSessions])
+    c:close()
+  end)
+
+  it("reconnects a GET stream that drops, with Last-Event-ID, after the server's retry", function()
+    local c = connect("getdrop")
+    local function got(text)
+      for _, n in ipairs(c.notifications) do
+        if n.method == "notifications/message" and n.params.data == text then return true end
+      end
+      return false
+    end
+    assert.is_true(wait_for(function() return got("first") end))
+    assert.is_true(wait_for(function() return got("after g-1") end), "no reconnect with Last-Event-ID")
+    assert.are.same({ "g-1" }, srv.stats().getLastEventIds)
+    c:close()
+  end)
+
+  it("aborts the POST of a request that timed out (notifications/cancelled sent)", function()
+    local c = connect("hang", { timeout = 1 })
+    local err = H.error_of(c.call_tool, c, "echo", { message = "x" })
+    assert.are.equal("timeout", err.kind)
+    assert.is_true(wait_for(function() return core.active() == 0 end, 2), "transfers: " .. core.active())
+    assert.is_true(wait_for(function() return srv.stats().hungOpen == 0 end, 2), "the server still holds it")
+    c:close()
+  end)
+
+  it("reads a response head whose last line is shorter than \"HTTP/\"", function()
+    local r = assert(mcp.http.request{ url = srv.base .. "/rawhead", timeout = 5 })
+    assert.are.equal(200, r.status)
+    assert.are.equal("", r.headers.a)
+    assert.are.equal("ok", r.body)
+  end)
+
+  it("refuses options of the wrong type in core.http.request", function()
+    local on = function() end
+    assert.has_error(function() core.request{ url = 8080, on = on } end,
+      "http.request: url must be a string, not a number")
+    assert.has_error(function() core.request{ url = srv.url("ok"), method = 5, on = on } end)
+    assert.has_error(function() core.request{ url = srv.url("ok"), ca_file = 1, on = on } end)
+  end)
+end)
+
 describe("TLS", function()
   local cert, srv
 

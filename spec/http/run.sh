@@ -22,5 +22,5 @@ SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 for tool in node openssl; do
   command -v "$tool" >/dev/null || { echo "spec/http/run.sh: $tool is needed" >&2; exit 2; }
 done
-MCPTEST_SRC=$SRC exec timeout 600 "$BIN" run spec/http/sse_spec.lua spec/http/everything_http_spec.lua \
+MCPTEST_BIN=$BIN MCPTEST_SRC=$SRC exec timeout 600 "$BIN" run spec/http/sse_spec.lua spec/http/everything_http_spec.lua \
   spec/http/faults_spec.lua "$@"
