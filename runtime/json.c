@@ -66,6 +66,29 @@ static void json_put(lua_State *L, json_buf *b, const char *s, size_t n) {
 
 /* ===== encoding ===== */
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t json_utf8_len(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  size_t len, i;
+  unsigned long cp;
+  if (c < 0xC2) return 0; /* continuation byte or overlong lead */
+  if (c < 0xE0) { len = 2; cp = c & 0x1F; }
+  else if (c < 0xF0) { len = 3; cp = c & 0x0F; }
+  else if (c < 0xF5) { len = 4; cp = c & 0x07; }
+  else return 0;
+  if (n < len) return 0;
+  for (i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    return 0;
+  return len;
+}
+
+/* A JSON string: control characters escaped, and bytes that are not valid
+ * UTF-8 (binary data in a Lua string) replaced by U+FFFD, so the output is
+ * always valid JSON for strict peers. */
 static void json_encode_string(lua_State *L, json_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
   size_t i, start = 0;
@@ -75,6 +98,14 @@ static void json_encode_string(lua_State *L, json_buf *b, const char *s, size_t 
     unsigned char c = (unsigned char)s[i];
     const char *esc = NULL;
     char u[6];
+    if (c >= 0x80) {
+      size_t len = json_utf8_len((const unsigned char *)s + i, n - i);
+      if (len) { i += len - 1; continue; }
+      json_put(L, b, s + start, i - start);
+      json_put(L, b, "\\ufffd", 6);
+      start = i + 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
     json_put(L, b, s + start, i - start);
     switch (c) {
@@ -193,6 +224,10 @@ static void json_encode_table(lua_State *L, json_buf *b, int idx, int depth) {
     } else if (lua_type(L, -2) == LUA_TNUMBER) {
       lua_pushvalue(L, -2); /* tostring on a copy: never on the key lua_next uses */
       k = lua_tolstring(L, -1, &kl);
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, idx) != LUA_TNIL) /* both t[1] and t["1"]: one JSON key */
+        luaL_error(L, "json: table has both the number key %s and the string key \"%s\"", k, k);
+      lua_pop(L, 1);
       json_encode_string(L, b, k, kl);
       lua_pop(L, 1);
     } else {
@@ -378,9 +413,16 @@ static void json_read_number(lua_State *L, json_in *in) {
   }
   in->p = p;
   if ((size_t)(p - start) >= sizeof tmp) { /* absurdly long: strtod on a copy */
+    double d;
     lua_pushlstring(L, start, (size_t)(p - start));
-    lua_pushnumber(L, strtod(lua_tostring(L, -1), NULL));
-    lua_remove(L, -2);
+    errno = 0;
+    d = strtod(lua_tostring(L, -1), NULL);
+    lua_pop(L, 1);
+    if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
+      in->p = start;
+      json_error(L, in, "number out of range");
+    }
+    lua_pushnumber(L, d);
     return;
   }
   memcpy(tmp, start, (size_t)(p - start));
@@ -392,7 +434,16 @@ static void json_read_number(lua_State *L, json_in *in) {
     v = strtoll(tmp, &e, 10);
     if (errno == 0) { lua_pushinteger(L, (lua_Integer)v); return; }
   }
-  lua_pushnumber(L, strtod(tmp, NULL));
+  {
+    double d;
+    errno = 0;
+    d = strtod(tmp, NULL);
+    if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
+      in->p = start;
+      json_error(L, in, "number out of range");
+    }
+    lua_pushnumber(L, d);
+  }
 }
 
 static void json_read_value(lua_State *L, json_in *in);

@@ -109,6 +109,10 @@ int main(int argc, char **argv) {
     code = 2;
   }
   fflush(stdout);
+  /* no interrupt may raise inside a __gc: that child would not be stopped */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  lua_sethook(L, NULL, 0, 0);
   lua_close(L); /* __gc: child servers stopped, descriptors closed */
   globalL = NULL;
   curl_global_cleanup();

@@ -17,7 +17,8 @@ void mcpt_open_modules(lua_State *L);
 /* Push nil plus an error table {kind=, message=} (metatable mcptest.Error). */
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...);
 /* The signal (SIGINT, SIGTERM) that interrupted the run, 0 if none. */
-extern volatile int mcpt_interrupted;
+#include <signal.h>
+extern volatile sig_atomic_t mcpt_interrupted;
 /* Monotonic clock in seconds. */
 double mcpt_now(void);
 /* Set O_NONBLOCK and FD_CLOEXEC on a descriptor; 0 on success. */

@@ -29,6 +29,7 @@ extern char **environ;
 
 typedef struct process_t {
   pid_t pid;        /* 0 once reaped */
+  pid_t pgid;       /* the child's process group, kept after the child is reaped */
   int in, out, err; /* parent's pipe ends, -1 when closed */
   int status;       /* wait status once reaped */
   char *buf;        /* stdout bytes not yet split into lines */
@@ -72,17 +73,31 @@ static int process_wait_for(process_t *p, double seconds) {
   return 1;
 }
 
+/* Is any process of the child's group still alive? */
+static int process_group_alive(process_t *p) {
+  return p->pgid > 0 && kill(-p->pgid, 0) == 0;
+}
+
 static void process_stop(process_t *p, double grace) {
   process_close_fd(&p->in);
   if (p->pid > 0 && !process_wait_for(p, grace)) {
-    kill(-p->pid, SIGTERM); /* the group: servers that fork helpers */
+    kill(-p->pgid, SIGTERM); /* the group: servers that fork helpers */
     kill(p->pid, SIGTERM);
     if (!process_wait_for(p, grace)) {
-      kill(-p->pid, SIGKILL);
+      kill(-p->pgid, SIGKILL);
       kill(p->pid, SIGKILL);
       process_wait_for(p, 5.0);
     }
   }
+  /* Helpers the server left in its group outlive it: stop them too. */
+  if (process_group_alive(p)) {
+    double end = mcpt_now() + grace;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    kill(-p->pgid, SIGTERM);
+    while (process_group_alive(p) && mcpt_now() < end) nanosleep(&ts, NULL);
+    if (process_group_alive(p)) kill(-p->pgid, SIGKILL);
+  }
+  p->pgid = 0;
   process_close_fd(&p->out);
   process_close_fd(&p->err);
 }
@@ -110,8 +125,9 @@ static int process_spawn(lua_State *L) {
   argv = (const char **)lua_newuserdatauv(L, sizeof(char *) * (size_t)(argc + 1), 0);
   for (i = 0; i < argc; i++) {
     lua_rawgeti(L, 2, i + 1);
+    /* only real strings: a converted number would be freed by the pop */
+    luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "argv entries must be strings");
     argv[i] = lua_tostring(L, -1);
-    luaL_argcheck(L, argv[i] != NULL, 1, "argv entries must be strings");
     lua_pop(L, 1);
   }
   argv[argc] = NULL;
@@ -120,8 +136,8 @@ static int process_spawn(lua_State *L) {
     envp = (const char **)lua_newuserdatauv(L, sizeof(char *) * (size_t)(envc + 1), 0);
     for (i = 0; i < envc; i++) {
       lua_rawgeti(L, 3, i + 1);
+      luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "env entries must be strings");
       envp[i] = lua_tostring(L, -1);
-      luaL_argcheck(L, envp[i] != NULL, 1, "env entries must be strings");
       lua_pop(L, 1);
     }
     envp[envc] = NULL;
@@ -166,6 +182,7 @@ static int process_spawn(lua_State *L) {
       return mcpt_fail(L, "transport", "cannot start '%s': working directory '%s' does not exist", argv[0], cwd);
     return mcpt_fail(L, "transport", "cannot start '%s': %s", argv[0], strerror(rc));
   }
+  p->pgid = p->pid; /* POSIX_SPAWN_SETPGROUP with 0: the child leads its group */
   p->in = pin[1];
   p->out = pout[0];
   p->err = perr[0];
@@ -285,13 +302,14 @@ static int process_read_lines(lua_State *L) {
   return 3;
 }
 
-/* proc:read_stderr() -> string (maybe empty), eof */
+/* proc:read_stderr() -> string (maybe empty), eof. At most 64 KiB a call,
+ * so a server flooding stderr cannot make one read grow without bound. */
 static int process_read_stderr(lua_State *L) {
   process_t *p = process_check(L);
   luaL_Buffer b;
-  int eof = p->err < 0;
+  int eof = p->err < 0, rounds = 0;
   luaL_buffinit(L, &b);
-  while (!eof) {
+  while (!eof && rounds++ < 4) {
     char *dst = luaL_prepbuffsize(&b, 16384);
     ssize_t r = read(p->err, dst, 16384);
     if (r > 0) { luaL_addsize(&b, (size_t)r); continue; }

@@ -9,7 +9,7 @@
 
 #include "mcptest.h"
 
-volatile int mcpt_interrupted = 0;
+volatile sig_atomic_t mcpt_interrupted = 0;
 
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...) {
   va_list ap;

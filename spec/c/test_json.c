@@ -71,6 +71,16 @@ int main(void) {
     "end\n"
     "local ok, e = pcall(j.decode, '{\"a\":[1,2')\n"
     "assert(e:find('end of the input'), e)");
+  lua_check(L, "invalid UTF-8 is replaced, numbers out of range and colliding keys are refused",
+    "local j = require 'mcptest.core.json'\n"
+    "assert(j.encode('a\\255b\\195\\169c') == '\"a\\\\ufffdb\\195\\169c\"')\n"
+    "assert(j.encode('\\237\\160\\128') == '\"\\\\ufffd\\\\ufffd\\\\ufffd\"', 'a UTF-8 surrogate is not valid')\n"
+    "assert(j.encode('\\240\\159\\152\\128') == '\"\\240\\159\\152\\128\"', 'a 4-byte sequence passes')\n"
+    "local ok, e = pcall(j.decode, '[1e400]')\n"
+    "assert(not ok and e:find('out of range'), e)\n"
+    "assert(not pcall(j.decode, '-' .. string.rep('9', 400)))\n"
+    "local ok2, e2 = pcall(j.encode, {[1] = 'a', ['1'] = 'b'})\n"
+    "assert(not ok2 and e2:find('both'), e2)");
   lua_check(L, "deep nesting is bounded, not a crash",
     "local j = require 'mcptest.core.json'\n"
     "local s = string.rep('[', 5000) .. string.rep(']', 5000)\n"
