@@ -62,6 +62,7 @@ function M.parse(argv, implicit_script)
     if arity then
       local key = ALIAS[name] or name
       local value = true
+      if arity == 0 and inline then return nil, "option " .. name .. " takes no value" end
       if arity == 1 then
         if inline then value = inline
         else
@@ -106,9 +107,11 @@ function M.load_dotenv(path)
     if not k then k, v = line:match("^%s*([%w_]+)%s*=%s*(.-)%s*$") end
     if k and os.getenv(k) == nil then
       local q = v:sub(1, 1)
-      if (q == '"' or q == "'") and v:sub(-1) == q and #v >= 2 then
-        v = v:sub(2, -2)
-        if q == '"' then v = v:gsub("\\n", "\n") end
+      if q == '"' then -- "value" with \" \\ \n escapes, then an optional comment
+        local inner = v:match('^"(.*)"%s*#.*$') or v:match('^"(.*)"%s*$') or v:sub(2)
+        v = inner:gsub("\\(.)", { n = "\n", ['"'] = '"', ["\\"] = "\\" })
+      elseif q == "'" then -- 'value' literally, then an optional comment
+        v = v:match("^'(.*)'%s*#.*$") or v:match("^'(.*)'%s*$") or v:sub(2)
       else
         v = v:gsub("%s+#.*$", "")
       end
@@ -183,7 +186,13 @@ local function verb_tools(opts)
   if not c then io.stderr:write("mcptest: ", err, "\n"); return code end
   local ok, tools = pcall(c.list_tools, c)
   c:close()
-  if not ok then io.stderr:write("mcptest: ", tostring(tools), "\n"); return 3 end
+  if not ok then
+    io.stderr:write("mcptest: ", tostring(tools), "\n")
+    -- the server answered an error: a failed check (1); it did not answer: 3
+    local errors = require("mcptest.errors")
+    if errors.is(tools) and not errors.unreachable[tools.kind] then return 1 end
+    return 3
+  end
   if opts["--json"] then print_json(tools); return 0 end
   for _, t in ipairs(tools) do
     local desc = t.description and (" - " .. tostring(t.description):gsub("\n.*", "")) or ""

@@ -18,8 +18,16 @@ local open_clients = setmetatable({}, { __mode = "k" })
 M.open_clients = open_clients
 
 local function now() return sys.now() end
+local interrupted = sys.interrupted
+
+local function check_timeout(t, where)
+  if t ~= nil and (type(t) ~= "number" or t ~= t or t <= 0 or t == math.huge) then
+    errors.raise("usage", where .. ": timeout must be a positive number of seconds, got " .. tostring(t))
+  end
+end
 
 function M.new(transport, opts)
+  check_timeout(opts.timeout, "mcp.connect")
   local c = setmetatable({
     transport = transport,
     next_id = 0,
@@ -28,14 +36,13 @@ function M.new(transport, opts)
     handlers = {},       -- method -> function(params, client)
     notifications = {},  -- every notification, in order of arrival
     stray = {},          -- responses whose id matched nothing
-    stderr = "",
     timeout = opts.timeout or M.default_timeout,
+    stderr = "",         -- what a stdio server wrote on stderr (refreshed as requests wait)
     verbose = opts.verbose or M.default_verbose,
     envelope = { jsonrpc = "2.0" },
   }, Client)
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
-  transport.on_stderr = function(_, all) c.stderr = all end
   open_clients[c] = true
   return c
 end
@@ -65,12 +72,14 @@ function Client:answer(msg)
     local ok, result = pcall(handler, msg.params or json.object(), self)
     if ok then
       reply = { jsonrpc = "2.0", id = msg.id, result = result == nil and json.object() or result }
-    elseif type(result) == "table" and result.code then
+    elseif type(result) == "table" and result.code and not errors.is(result) then
+      -- a deliberate JSON-RPC error: error{ code = -32000, message = "declined" }
       reply = { jsonrpc = "2.0", id = msg.id, error = { code = result.code,
                 message = tostring(result.message), data = result.data } }
     else
       reply = { jsonrpc = "2.0", id = msg.id,
                 error = { code = -32603, message = "handler for " .. msg.method .. " failed: " .. tostring(result) } }
+      self:handler_failed(result)
     end
   end
   if not self.transport:failure() and not self.closed then self:send(reply) end
@@ -82,16 +91,50 @@ function Client:dispatch(msg)
     if msg.id ~= nil then return self:answer(msg) end
     self.notifications[#self.notifications + 1] = msg
     local h = self.handlers[msg.method]
-    if h then pcall(h, msg.params or json.object(), self) end
+    if h then
+      local ok, err = pcall(h, msg.params or json.object(), self)
+      if not ok then self:handler_failed(err) end
+    end
     return
   end
   local id = msg.id
   if id ~= nil and self.waiting[id] then
     self.waiting[id] = nil
     self.responses[id] = msg
+  elseif id == json.null and type(msg.error) == "table" then
+    -- an error the server could not tie to a request (parse error, invalid
+    -- request): it answers the oldest request in flight, at once
+    local oldest
+    for wid in pairs(self.waiting) do
+      if type(wid) == "number" and (oldest == nil or wid < oldest) then oldest = wid end
+    end
+    if oldest then
+      self.waiting[oldest] = nil
+      self.responses[oldest] = msg
+    end
+    self.stray[#self.stray + 1] = msg
   else
     self.stray[#self.stray + 1] = msg
   end
+end
+
+-- A handler raised (an assertion inside it failed): the server got -32603;
+-- the script's current or next request raises the same error, so the test
+-- that owns the handler fails rather than passing silently.
+function Client:handler_failed(err)
+  if self.handler_error == nil then self.handler_error = err end
+end
+
+-- The responses whose id matched no request, for messages.
+local function describe_stray(stray)
+  local parts = {}
+  for i = math.max(1, #stray - 4), #stray do
+    local id = stray[i].id
+    if id == json.null then parts[#parts + 1] = "null"
+    elseif type(id) == "string" then parts[#parts + 1] = string.format("%q (a string)", id)
+    else parts[#parts + 1] = tostring(id) end
+  end
+  return table.concat(parts, ", ")
 end
 
 -- Send a request; returns its id.
@@ -114,11 +157,22 @@ function Client:await(id, method, timeout)
   local responses, transport = self.responses, self.transport
   local deadline = now() + (timeout or self.timeout)
   while true do
+    if transport.stderr_dirty then
+      transport.stderr_dirty = false
+      self.stderr = transport:stderr_text()
+    end
+    local herr = self.handler_error
+    if herr ~= nil then
+      self.handler_error = nil
+      error(herr, 0)
+    end
     local msg = responses[id]
     if msg then
       responses[id] = nil
       return msg
     end
+    -- signals reach code running in coroutines too (the hook is per thread)
+    if interrupted() then error("interrupted!", 0) end
     -- a transport with work to do outside its callbacks (HTTP: a new
     -- session after a 404) gets it done here, where requests may nest
     if transport.needs_service then transport:service() end
@@ -135,10 +189,13 @@ function Client:await(id, method, timeout)
       self.waiting[id] = nil
       pcall(self.send, self, { jsonrpc = "2.0", method = "notifications/cancelled",
                                params = { requestId = id, reason = "mcptest: request timed out" } })
-      errors.raise("timeout", string.format("no response to %s within %g s from %s",
-        method, timeout or self.timeout, transport.description), { method = method })
+      local strays = #self.stray > 0 and ("; the server sent responses whose id matched no request: "
+        .. describe_stray(self.stray)) or ""
+      errors.raise("timeout", string.format("no response to %s within %g s from %s%s",
+        method, timeout or self.timeout, transport.description, strays), { method = method })
     end
-    loop.step(left)
+    -- an idle half second: let the transport check its peer is still there
+    if not loop.step(left < 0.5 and left or 0.5) and transport.check then transport:check() end
   end
 end
 
@@ -159,6 +216,7 @@ end
 
 -- c:request(method, params[, opts]) -> result; raises mcptest.Error.
 function Client:request(method, params, opts)
+  if opts and opts.timeout then check_timeout(opts.timeout, method) end
   local id = self:start(method, params)
   local ok, res = outcome(self:await(id, method, opts and opts.timeout), method)
   if not ok then error(res, 0) end
@@ -238,7 +296,7 @@ function Client:close()
   self.closed = true
   open_clients[self] = nil
   self.transport:close()
-  self.stderr = self.transport.stderr or self.stderr
+  if self.transport.stderr_text then self.stderr = self.transport:stderr_text() end
 end
 Client.__close = Client.close
 Client.__gc = function(c) if not c.closed then pcall(Client.close, c) end end

@@ -15,7 +15,9 @@ for _, v in ipairs(M.legacy_versions) do known[v] = true end
 local handler_capability = {
   ["sampling/createMessage"] = { "sampling", {} },
   ["elicitation/create"] = { "elicitation", {} },
-  ["roots/list"] = { "roots", { listChanged = true } },
+  -- listChanged stays off: mcptest sends notifications/roots/list_changed
+  -- only when a script does (c:notify), so declare it in capabilities then
+  ["roots/list"] = { "roots", {} },
 }
 
 local function merge(into, from)
@@ -68,6 +70,7 @@ function M.initialize(c, opts)
     errors.raise("protocol", "server chose protocol version " .. result.protocolVersion
       .. ", which mcptest does not speak (it offered " .. version .. ")", { method = "initialize" })
   end
+  c.initialize_result = result
   c.protocol_version = result.protocolVersion
   c.server_info = result.serverInfo
   c.capabilities = result.capabilities or json.object()

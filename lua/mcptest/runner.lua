@@ -89,6 +89,19 @@ function M.run(files, opts)
   if handler == nil then handler = output end -- any busted handler or module name
   if handler == false then handler = terminal_handler() end
 
+  -- a report file that cannot be written is a usage error for every format
+  -- (busted's junit handler would quietly fall back to stdout)
+  if opts.output_file then
+    local probe = io.open(opts.output_file, "w")
+    if not probe then
+      io.stderr:write("mcptest: cannot write the report to ", opts.output_file, "\n")
+      return 2
+    end
+    probe:close()
+  end
+  -- colours only on a terminal, never into a file
+  if opts.output_file and handler == terminal_handler() then handler = "plainTerminal" end
+
   local out_file, saved_output
   if opts.output_file and handler ~= "junit" then
     out_file = io.open(opts.output_file, "w")
@@ -112,11 +125,24 @@ function M.run(files, opts)
     filter = opts.filter or {}, filterOut = opts.filter_out or {},
     list = false, nokeepgoing = false, suppressPending = false,
   })
-  require("busted.modules.test_file_loader")(busted, { "lua" })(files, {}, {
+  -- every file named on the command line is a Lua script, whatever its
+  -- extension (busted's own loader only takes *.lua)
+  package.preload["busted.modules.files.mcptest_any"] = function()
+    local lua_loader = require("busted.modules.files.lua")
+    return { match = function() return true end, load = lua_loader.load }
+  end
+  -- the host keeps the exit code: os.exit inside a script fails that test
+  local os_exit = os.exit
+  os.exit = function(code)
+    error("os.exit(" .. tostring(code) .. ") called by the script; mcptest decides the exit code"
+      .. " (use assert or error to fail a test)", 2)
+  end
+  require("busted.modules.test_file_loader")(busted, { "lua", "mcptest_any" })(files, {}, {
     excludes = {}, verbose = opts.verbose, recursive = false,
   })
   require("busted.execute")(busted)(1, { seed = nil, shuffle = false, sort = false })
   busted.publish({ "exit" })
+  os.exit = os_exit
 
   require("mcptest.client").close_all()
   local fx = package.loaded["mcptest.fixture"]

@@ -73,11 +73,12 @@ describe("mcptest exit codes", function()
     assert.are.equal(1, code)
   end)
 
-  it("stops on SIGINT: exit 130, server stopped, remaining tests skipped", function()
+  for _, script in ipairs({ "interrupt.lua", "interrupt_co.lua" }) do
+  it("stops on SIGINT: exit 130, server stopped, remaining tests skipped (" .. script .. ")", function()
     local out = os.tmpname()
-    local cmd = string.format("MCPTEST_SRC=%s %s %sinterrupt.lua >%s 2>&1 & pid=$!; "
+    local cmd = string.format("MCPTEST_SRC=%s %s %s%s >%s 2>&1 & pid=$!; "
       .. "for i in $(seq 1 100); do grep -q 'server pid' %s && break; sleep 0.05; done; "
-      .. "sleep 0.2; kill -INT $pid; wait $pid; echo \"exit $?\" >>%s", SRC, BIN, FIX, out, out, out)
+      .. "sleep 0.2; kill -INT $pid; wait $pid; echo \"exit $?\" >>%s", SRC, BIN, FIX, script, out, out, out)
     os.execute(cmd)
     local text = io.open(out):read("a")
     os.remove(out)
@@ -86,7 +87,45 @@ describe("mcptest exit codes", function()
     assert.is_nil(text:find("SECOND TEST RAN", 1, true))
     local pid = text:match("server pid (%d+)")
     assert.is_truthy(pid)
-    assert.is_false(os.execute("kill -0 " .. pid .. " 2>/dev/null") == true)
+    local f = io.open("/proc/" .. pid .. "/stat")
+    local state = f and f:read("a"):match("^%d+ %b() (%a)")
+    if f then f:close() end
+    assert.is_true(state == nil or state == "Z", "the server is still running")
+  end)
+  end
+
+  it("runs a script whatever its file name ends with", function()
+    local f = os.tmpname()
+    local h = io.open(f, "w")
+    h:write('it("fails", function() assert.is_true(false) end)\n')
+    h:close()
+    local code, out = run(f .. " -o tap")
+    os.remove(f)
+    assert.are.equal(1, code)
+    assert.matches("not ok 1", out)
+  end)
+
+  it("fails the test that calls os.exit and runs the rest", function()
+    local code, out = run(FIX .. "os_exit.lua -o tap")
+    assert.are.equal(1, code)
+    assert.matches("not ok 1 %- exits", out)
+    assert.matches("os.exit%(0%) called by the script", out)
+    assert.matches("not ok 2 %- fails afterwards", out)
+  end)
+
+  it("2 when the report file cannot be written, for every format", function()
+    for _, fmt in ipairs({ "junit", "tap", "json" }) do
+      local code, out, err = run(FIX .. "pass.lua -o " .. fmt .. " --output-file /nonexistent/dir/report")
+      assert.are.equal(2, code)
+      assert.matches("cannot write the report", err)
+      assert.are.equal("", out)
+    end
+  end)
+
+  it("2 for a value given to a flag that takes none", function()
+    local code, _, err = run(FIX .. "pass.lua --verbose=0")
+    assert.are.equal(2, code)
+    assert.matches("takes no value", err)
   end)
 
   it("warns when no tests ran", function()
@@ -179,14 +218,16 @@ describe("mcptest options", function()
     os.remove(dir)
     os.execute("mkdir -p " .. dir)
     local f = io.open(dir .. "/.env", "w")
-    f:write("# comment\nFROM_DOTENV=loaded\nALREADY=from-dotenv\nQUOTED=\"a b\"\n")
+    f:write("# comment\nFROM_DOTENV=loaded\nALREADY=from-dotenv\nQUOTED=\"a b\" # note\n"
+      .. "ESCAPED=\"say \\\"hi\\\"\"\nSINGLE='x # y' # z\nexport PLAIN=v # c\n")
     f:close()
     f = io.open(dir .. "/t.lua", "w")
-    f:write([[print(os.getenv("FROM_DOTENV"), os.getenv("ALREADY"), os.getenv("QUOTED"))]])
+    f:write([[print(os.getenv("FROM_DOTENV"), os.getenv("ALREADY"), os.getenv("QUOTED"),
+      os.getenv("ESCAPED"), os.getenv("SINGLE"), os.getenv("PLAIN"))]])
     f:close()
     local code, out = run("t.lua", "cd " .. dir .. " && ALREADY=set ")
     os.execute("rm -rf " .. dir)
     assert.are.equal(0, code)
-    assert.matches("loaded\tset\ta b", out)
+    assert.matches('loaded\tset\ta b\tsay "hi"\tx # y\tv\n', out)
   end)
 end)

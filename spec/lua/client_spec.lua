@@ -12,8 +12,13 @@ local function connect(mode, opts)
   return mcp.connect(opts)
 end
 
+-- alive and not a zombie waiting for its (new) parent to reap it
 local function pid_alive(pid)
-  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return false end
+  local stat = f:read("a")
+  f:close()
+  return stat:match("^%d+ %b() (%a)") ~= "Z"
 end
 
 describe("client core over stdio", function()
@@ -76,18 +81,16 @@ describe("client core over stdio", function()
     local c = connect("normal", { on = { ["sampling/createMessage"] = function() end,
                                          ["roots/list"] = function() end },
                                   capabilities = { experimental = { x = { y = 1 } } } })
+    -- the test server echoes the capabilities it received in initialize
+    local got = c.initialize_result.echoedCapabilities
+    assert.is_table(got.sampling)
+    assert.is_table(got.roots)
+    assert.is_nil(got.elicitation)
+    assert.are.equal(1, got.experimental.x.y)
+    c:close()
     local c2 = connect()
-    -- the test server echoes the capabilities it received
-    local r = c:request("initialize", { protocolVersion = "2025-11-25", capabilities = json.object(),
-                                        clientInfo = { name = "x", version = "1" } })
-    assert.is_table(r)
-    c:close(); c2:close()
-    local lifecycle = require("mcptest.lifecycle")
-    local caps = lifecycle.client_capabilities{ on = { ["elicitation/create"] = print },
-                                                capabilities = { experimental = { a = 1 } } }
-    assert.are.equal('{}', json.encode(caps.elicitation))
-    assert.are.equal(1, caps.experimental.a)
-    assert.is_nil(caps.sampling)
+    assert.is_nil(next(c2.initialize_result.echoedCapabilities))
+    c2:close()
   end)
 
   it("answers server requests with handlers, and with an error when there is none", function()
@@ -102,11 +105,18 @@ describe("client core over stdio", function()
     -- no handler: a JSON-RPC error goes back, the call does not hang
     r = c:call_tool("ask", { method = "elicitation/create", params = {} })
     assert.text_contains(r, "-32601")
-    -- a handler that raises: -32603 with the message
-    c:on("elicitation/create", function() error("boom") end)
+    -- a handler that raises on purpose with a code: that JSON-RPC error goes back
+    c:on("elicitation/create", function() error({ code = -32000, message = "declined" }) end)
     r = c:call_tool("ask", { method = "elicitation/create", params = {} })
-    assert.text_contains(r, "-32603")
-    assert.text_contains(r, "boom")
+    assert.text_contains(r, "-32000")
+    assert.text_contains(r, "declined")
+    -- a handler that fails (an assertion in it): the server gets -32603 and
+    -- the script's call raises that failure, so the test cannot pass silently
+    c:on("elicitation/create", function() assert.are.equal(1, 2) end)
+    local ok, err = pcall(c.call_tool, c, "ask", { method = "elicitation/create", params = {} })
+    assert.is_false(ok)
+    assert.matches("Expected objects to be equal", tostring(err))
+    c:on("elicitation/create", nil)
     -- a handler may itself call the server (nested requests)
     c:on("roots/list", function(_, client)
       local tools = client:list_tools()
@@ -186,6 +196,62 @@ describe("client core over stdio", function()
     assert.are.equal("from-env", c.server_info.name)
     assert.are.equal("/tmp", c.server_info.version)
     c:close()
+  end)
+
+  it("fails the test when a notification handler fails", function()
+    local c = connect()
+    c:on("notifications/message", function(p) assert.are.equal("never", p.data) end)
+    local ok, err = pcall(c.call_tool, c, "notify", { count = 1 })
+    assert.is_false(ok)
+    assert.matches("Expected objects to be equal", tostring(err))
+    c:close()
+  end)
+
+  it("fails a request at once on a null-id error, and names stray ids on timeout", function()
+    local c = connect()
+    local ok, err = pcall(c.call_tool, c, "misreply", { kind = "null-error" })
+    assert.is_false(ok)
+    assert.error_code(err, -32700)
+    local t0 = sys.now()
+    ok, err = pcall(c.request, c, "tools/call", { name = "misreply", arguments = { kind = "string-id" } },
+                    { timeout = 0.5 })
+    assert.is_false(ok)
+    assert.are.equal("timeout", err.kind)
+    assert.matches('id matched no request: .*"%d+" %(a string%)', err.message)
+    assert.is_true(sys.now() - t0 < 3)
+    c:close()
+  end)
+
+  it("notices a server that exited while a helper it started holds stdout", function()
+    local c = connect("orphan-helper", { timeout = 10 })
+    local helper = tonumber(c:call_tool("helper-pid", {}).content[1].text)
+    local t0 = sys.now()
+    local ok, err = pcall(c.call_tool, c, "exit-now", {})
+    assert.is_false(ok)
+    assert.are.equal("transport", err.kind)
+    assert.matches("exited with code 0", err.message)
+    assert.is_true(sys.now() - t0 < 5, "waited for the timeout instead")
+    c:close()
+    assert.is_false(pid_alive(helper), "the helper outlived close()")
+  end)
+
+  it("keeps what the server writes on stderr while shutting down", function()
+    local c = connect()
+    c:close()
+    assert.matches("bye from the test server", c.stderr)
+  end)
+
+  it("accepts numbers in the command, and keeps later arguments out of messages", function()
+    local ok, err = pcall(mcp.connect, { command = { "node", SERVER, "exit-early", "--token", "s3cr3t", 42 } })
+    assert.is_false(ok)
+    assert.matches("exited with code 3", err.message)
+    assert.is_nil(tostring(err):find("s3cr3t", 1, true))
+  end)
+
+  it("refuses a timeout that is not a positive number", function()
+    local ok, err = pcall(mcp.connect, { command = { "node", SERVER }, timeout = 0 / 0 })
+    assert.is_false(ok)
+    assert.are.equal("usage", err.kind)
   end)
 
   it("records notifications in order", function()

@@ -54,6 +54,15 @@ local function tail_lines(s, n)
 end
 M.tail_lines = tail_lines
 
+-- How errors name the server: the program and its first argument only, so
+-- a secret passed as a later argument never reaches a message or report.
+local function describe(argv)
+  local s = argv[1]
+  if argv[2] and not argv[2]:match("^%-") then s = s .. " " .. argv[2] end
+  if #argv > (s == argv[1] and 1 or 2) then s = s .. " ..." end
+  return "stdio server '" .. s .. "'"
+end
+
 -- Open: spawn the server. opts: command (array or string), env, cwd.
 function M.open(opts)
   local argv = opts.command
@@ -61,6 +70,14 @@ function M.open(opts)
   if type(argv) ~= "table" or #argv == 0 then
     errors.raise("usage", "command must be a non-empty array, e.g. {\"node\", \"server.js\"}")
   end
+  local words = {}
+  for i, a in ipairs(argv) do
+    if type(a) ~= "string" and type(a) ~= "number" then
+      errors.raise("usage", "command[" .. i .. "] is a " .. type(a) .. "; command words must be strings")
+    end
+    words[i] = tostring(a)
+  end
+  argv = words
   local proc, err = process.spawn{ argv = argv, env = build_env(opts.env), cwd = opts.cwd }
   if not proc then
     err.message = err.message .. "; check that the command is installed and on PATH"
@@ -69,8 +86,9 @@ function M.open(opts)
   local t = setmetatable({
     proc = proc,
     argv = argv,
-    description = "stdio server '" .. table.concat(argv, " ") .. "'",
-    stderr = "",
+    description = describe(argv),
+    stderr_chunks = {},  -- what the server wrote on stderr, the last stderr_max bytes
+    stderr_size = 0,
     stderr_max = opts.stderr_max or 1024 * 1024,
   }, Stdio)
   t.out_fd, t.err_fd, t.in_fd = proc:fds()
@@ -86,8 +104,13 @@ function Stdio:fds()
   return self.read_fds
 end
 
+-- Everything kept of stderr, as one string (joined on demand).
+function Stdio:stderr_text()
+  return table.concat(self.stderr_chunks)
+end
+
 function Stdio:last_stderr(n)
-  local s = tail_lines(self.stderr, n or 10)
+  local s = tail_lines(self:stderr_text(), n or 10)
   if s == "" then return "" end
   return "\nlast stderr lines:\n  " .. s:gsub("\n", "\n  ")
 end
@@ -106,10 +129,21 @@ function Stdio:drain_stderr()
   if self.err_fd < 0 then return end
   local chunk, eof = self.proc:read_stderr()
   if #chunk > 0 then
-    local s = self.stderr .. chunk
-    if #s > self.stderr_max then s = s:sub(-self.stderr_max) end
-    self.stderr = s
-    if self.on_stderr then self.on_stderr(chunk, s) end
+    local chunks = self.stderr_chunks
+    chunks[#chunks + 1] = chunk
+    self.stderr_size = self.stderr_size + #chunk
+    self.stderr_dirty = true
+    while self.stderr_size > self.stderr_max do -- keep the tail only
+      local first = chunks[1]
+      local excess = self.stderr_size - self.stderr_max
+      if #first <= excess then
+        table.remove(chunks, 1)
+        self.stderr_size = self.stderr_size - #first
+      else
+        chunks[1] = first:sub(excess + 1)
+        self.stderr_size = self.stderr_max
+      end
+    end
   end
   if eof then
     self.err_fd = -1
@@ -119,6 +153,7 @@ function Stdio:drain_stderr()
 end
 
 local function exit_description(proc)
+  if proc == nil then return "closed its stdout" end
   -- give the child a moment to be reaped after closing its stdout
   local sys = require("mcptest.core.sys")
   for _ = 1, 20 do
@@ -154,7 +189,7 @@ function Stdio:on_ready(fd, what)
   if fd == self.err_fd then return self:drain_stderr() end
   if fd == self.in_fd then
     local pending, err = self.proc:flush()
-    if not pending then return self:fail("transport", self.description .. ": " .. err.message) end
+    if not pending then return self:fail("transport", self:write_failure(err)) end
     if pending == 0 then loop.changed() end
     return
   end
@@ -173,21 +208,65 @@ function Stdio:on_ready(fd, what)
   end
 end
 
+-- A write failed: say the server exited when it did (EPIPE is a symptom).
+function Stdio:write_failure(err)
+  if self.proc:status() ~= "running" then
+    return self.description .. " " .. exit_description(self.proc)
+  end
+  return self.description .. ": " .. err.message
+end
+
 function Stdio:send(msg)
   if self.failed then error(self.failed, 0) end
   local pending, err = self.proc:write(json.encode(msg, "\n"))
   if not pending then
-    self:fail("transport", self.description .. ": " .. err.message)
+    self:fail("transport", self:write_failure(err))
     error(self.failed, 0)
   end
   if pending > 0 then loop.changed() end
 end
 
+-- Called by a client whose wait has been idle for a while: a server that
+-- exited while a process it started still holds its stdout sends no EOF.
+function Stdio:check()
+  if self.failed or self.closing then return end
+  local st, code = self.proc:status()
+  if st == "running" then return end
+  self:fail("transport", self.description .. (st == "exited" and " exited with code " .. code
+    or " was killed by signal " .. code) .. " (a process it started still holds its stdout open)")
+end
+
+local GRACE = 0.5
+
 function Stdio:close()
   if self.closed then return end
   self.closed, self.closing = true, true
   loop.unregister(self)
-  self.proc:close(0.5)
+  -- end of input, then keep reading while the server shuts down, so what it
+  -- writes on stderr on its way out is kept
+  self.proc:close_stdin()
+  local sys = require("mcptest.core.sys")
+  local poll = require("mcptest.core.poll")
+  local deadline = sys.now() + GRACE
+  local out_open = true
+  while self.proc:status() == "running" and sys.now() < deadline do
+    local fds = {}
+    if out_open then fds[1] = self.out_fd end
+    if self.err_fd >= 0 then fds[#fds + 1] = self.err_fd end
+    poll.wait(fds, nil, math.max(0, math.min(0.05, deadline - sys.now())))
+    self:drain_stderr()
+    if out_open then -- discard: nobody waits for answers any more
+      local _, _, eof = self.proc:read_lines()
+      if eof then out_open = false end
+    end
+  end
+  for _ = 1, 64 do -- what is left in the pipe after the exit
+    if self.err_fd < 0 then break end
+    local before = self.stderr_size
+    self:drain_stderr()
+    if self.stderr_size == before then break end
+  end
+  self.proc:close(GRACE)
   self:drain_stderr()
 end
 
