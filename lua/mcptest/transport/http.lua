@@ -469,7 +469,6 @@ end
 function Http:finish(st)
   st.finished = true
   self.posts[st] = nil
-  self.lingering[st] = nil
   if not st.req_done and st.req then st.req:abort() end
 end
 
@@ -481,8 +480,11 @@ function Http:linger(st)
   lingering[st] = require("mcptest.core.sys").now() + LINGER
   local n, oldest, oldest_at = 0, nil, math.huge
   for s, at in pairs(lingering) do
-    n = n + 1
-    if at < oldest_at then oldest, oldest_at = s, at end
+    if s.finished then lingering[s] = nil -- ended by itself (finish() leaves it here)
+    else
+      n = n + 1
+      if at < oldest_at then oldest, oldest_at = s, at end
+    end
   end
   if n > MAX_LINGER then self:end_lingering(oldest) end
   if not self.linger_timer then

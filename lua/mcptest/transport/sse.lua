@@ -23,46 +23,62 @@ local find, sub, byte, gsub, concat = string.find, string.sub, string.byte, stri
 
 -- on_event(data, event_type, id, ctx) for each event; ctx is passed back
 -- as given, so one function can serve many streams without a closure each.
+-- pend (pieces of an unterminated line, pend_size bytes), dlist and dsize
+-- (an event's data lines, once there are two) exist only while needed.
 function M.new(on_event, ctx, max_event)
-  return setmetatable({ on_event = on_event, ctx = ctx, events = 0,
-                        pend = nil, pend_size = 0,  -- pieces of an unterminated line
-                        data = nil, dlist = nil, dsize = 0, -- data of the pending event
-                        event = nil, id_buf = nil, last_id = nil, retry = nil,
-                        skip_lf = false, max_event = max_event or M.MAX_EVENT,
-                        failed = nil }, Parser)
+  return setmetatable({ on_event = on_event, ctx = ctx, events = 0, skip_lf = false,
+                        max_event = max_event or M.MAX_EVENT,
+                        data = nil, event = nil, id_buf = nil, last_id = nil, retry = nil }, Parser)
 end
 
 -- Dispatch the pending event (a blank line was seen).
 function Parser:dispatch()
   local data, event = self.data, self.event
   local list = self.dlist
-  if list then data = concat(list, "\n") end
-  self.data, self.dlist, self.dsize, self.event = nil, nil, 0, nil
+  if list then
+    data = concat(list, "\n")
+    self.dlist = nil
+  end
+  self.data, self.event = nil, nil
   self.last_id = self.id_buf
   if data == nil or data == "" then return end -- priming event, keep-alive
   self.events = self.events + 1
   self.on_event(data, event or "message", self.last_id, self.ctx)
 end
 
+local function failed_feed(self) return nil, self.failed end
+
 function Parser:too_big()
   self.failed = "an SSE event is larger than " .. self.max_event .. " bytes (the max_event_size limit)"
   self.pend, self.data, self.dlist, self.event = nil, nil, nil, nil
+  self.feed = failed_feed -- this and every later feed() says so
   return nil, self.failed
+end
+
+-- Bytes of data the pending event holds.
+function Parser:data_size()
+  if self.dlist then return self.dsize end
+  local d = self.data
+  return d and #d or 0
 end
 
 -- One more data line for the pending event.
 function Parser:add_data(value)
-  local size = self.dsize + #value + 1
-  self.dsize = size
-  if size + self.pend_size > self.max_event then return self:too_big() end
   local d = self.data
   if d == nil then
+    if #value + (self.pend and self.pend_size or 0) > self.max_event then return self:too_big() end
     self.data = value
-  else
-    local list = self.dlist
-    if list then list[#list + 1] = value
-    else self.dlist = { d, value } end
+    return true
   end
+  local list = self.dlist
+  if list then
+    list[#list + 1] = value
+    self.dsize = self.dsize + #value + 1
+  else
+    self.dlist = { d, value }
+    self.dsize = #d + #value + 1
+  end
+  if self.dsize > self.max_event then return self:too_big() end
   return true
 end
 
@@ -93,16 +109,19 @@ end
 
 -- Keep the unterminated end of a chunk.
 function Parser:keep(piece)
-  local pend = self.pend
-  if pend then pend[#pend + 1] = piece else self.pend = { piece } end
-  local size = self.pend_size + #piece
+  local pend, size = self.pend, #piece
+  if pend then
+    pend[#pend + 1] = piece
+    size = size + self.pend_size
+  else
+    self.pend = { piece }
+  end
   self.pend_size = size
-  if size + self.dsize > self.max_event then return self:too_big() end
+  if size + self:data_size() > self.max_event then return self:too_big() end
   return true
 end
 
 function Parser:feed(chunk)
-  if self.failed then return nil, self.failed end
   if self.skip_lf then -- the previous chunk ended in CR: a following LF is its pair
     self.skip_lf = false
     if byte(chunk, 1) == 10 then chunk = sub(chunk, 2) end
@@ -111,22 +130,19 @@ function Parser:feed(chunk)
     if byte(chunk, -1) == 13 then self.skip_lf = true end
     chunk = gsub(chunk, "\r\n?", "\n")
   end
-  local e = find(chunk, "\n", 1, true)
-  if not e then
-    if chunk == "" then return true end
-    return self:keep(chunk)
-  end
   local pos = 1
   local pend = self.pend
   if pend then -- the end of a line begun in earlier chunks: join it once
+    local e = find(chunk, "\n", 1, true)
+    if not e then return self:keep(chunk) end
     pend[#pend + 1] = sub(chunk, 1, e - 1)
-    self.pend, self.pend_size = nil, 0
-    local ok, err = self:line(concat(pend))
-    if not ok then return nil, err end
+    self.pend = nil
+    if not self:line(concat(pend)) then return nil, self.failed end
     pos = e + 1
-    e = find(chunk, "\n", pos, true)
   end
-  while e do
+  while true do
+    local e = find(chunk, "\n", pos, true)
+    if not e then break end
     if e == pos then
       self:dispatch()
     else
@@ -134,8 +150,8 @@ function Parser:feed(chunk)
       if b1 == 100 and b2 == 97 and b3 == 116 and b4 == 97 and b5 == 58 then -- "data:"
         local v = byte(chunk, pos + 5) == 32 and pos + 6 or pos + 5
         local value = v < e and sub(chunk, v, e - 1) or ""
-        if self.data == nil and #value < self.max_event then -- the usual one-line event
-          self.data, self.dsize = value, #value + 1
+        if self.data == nil and e - v < self.max_event then -- the usual one-line event
+          self.data = value
         elseif not self:add_data(value) then
           return nil, self.failed
         end
@@ -148,7 +164,6 @@ function Parser:feed(chunk)
       end
     end
     pos = e + 1
-    e = find(chunk, "\n", pos, true)
   end
   if pos <= #chunk then return self:keep(sub(chunk, pos)) end
   return true
@@ -158,7 +173,7 @@ end
 -- Returns true when one was pending, i.e. the stream was cut mid-event.
 function Parser:finish()
   local cut = self.pend ~= nil or self.data ~= nil or self.event ~= nil
-  self.pend, self.pend_size, self.data, self.dlist, self.dsize, self.event = nil, 0, nil, nil, 0, nil
+  if cut then self.pend, self.data, self.dlist, self.event = nil, nil, nil, nil end
   return cut
 end
 
