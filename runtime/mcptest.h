@@ -28,6 +28,7 @@ int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);
 int luaopen_mcptest_core_poll(lua_State *L);
 int luaopen_mcptest_core_sys(lua_State *L);
+int luaopen_mcptest_core_sse(lua_State *L);
 int luaopen_mcptest_core_httpd(lua_State *L);
 int luaopen_mcptest_core_yaml(lua_State *L);
 int luaopen_mcptest_core_crypto(lua_State *L);

@@ -18,6 +18,7 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.process", luaopen_mcptest_core_process},
   {"mcptest.core.poll", luaopen_mcptest_core_poll},
   {"mcptest.core.sys", luaopen_mcptest_core_sys},
+  {"mcptest.core.sse", luaopen_mcptest_core_sse},
   {"mcptest.core.httpd", luaopen_mcptest_core_httpd},
   {"mcptest.core.yaml", luaopen_mcptest_core_yaml},
   {"mcptest.core.crypto", luaopen_mcptest_core_crypto},
