@@ -207,3 +207,44 @@ describe("legacy endpoint resolution", function()
     assert.are.equal("https://o/m", legacy.resolve("http://h:1/sse", "https://o/m"))
   end)
 end)
+
+describe("SSE parser (C) against the Lua reference it replaced", function()
+  local reference = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "sse_reference.lua")
+
+  local function run(new, chunks, max)
+    local got = {}
+    local p = new(function(data, ev, id) got[#got + 1] = { data, ev, id or false } end, nil, max)
+    local fails = {}
+    for _, c in ipairs(chunks) do
+      local ok, err = p:feed(c)
+      fails[#fails + 1] = ok and "ok" or err
+    end
+    local cut = p:finish()
+    return { got, fails, p.last_id or false, p.retry or false, cut }
+  end
+
+  it("agrees on 3000 random streams, randomly chunked", function()
+    local rnd = 20261122
+    local function rand(n) rnd = (rnd * 1103515245 + 12345) % 2147483648; return (rnd >> 16) % n end
+    local pieces = { "data: x", "data:", "data:  y", "event: e", "event:", "id: 1", "id:",
+                     "id: a\0b", "retry: 250", "retry: x1", ": c", "foo: bar", "data", "", "dat", "d" }
+    local ends = { "\n", "\r\n", "\r" }
+    for _ = 1, 3000 do
+      local parts = {}
+      for _ = 1, rand(12) + 1 do
+        parts[#parts + 1] = pieces[rand(#pieces) + 1] .. ends[rand(3) + 1]
+      end
+      if rand(2) == 0 then parts[#parts + 1] = pieces[rand(#pieces) + 1] end -- unterminated end
+      local s = table.concat(parts)
+      local chunks, i = {}, 1
+      while i <= #s do
+        local len = rand(6) + 1
+        chunks[#chunks + 1] = s:sub(i, i + len - 1)
+        i = i + len
+      end
+      local max = rand(3) == 0 and 8 or nil
+      assert.are.same(run(reference.new, chunks, max), run(sse.new, chunks, max),
+                      "stream " .. string.format("%q", s))
+    end
+  end)
+end)
