@@ -20,11 +20,22 @@
 
 static lua_State *globalL = NULL;
 
-/* Hook installed by the SIGINT handler: raise inside Lua so cleanup runs. */
+/* Hook installed by the signal handlers: raise inside Lua so cleanup runs. */
 static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
+  if (mcpt_alarmed && !mcpt_interrupted) {
+    mcpt_alarmed = 0;
+    luaL_error(L, "test exceeded its time limit of %f s (--test-timeout); stuck in a loop?", mcpt_alarm_seconds);
+  }
   luaL_error(L, "interrupted!");
+}
+
+/* SIGALRM: the time limit armed by sys.alarm() passed. */
+static void on_alarm(int sig) {
+  (void)sig;
+  mcpt_alarmed = 1;
+  if (globalL) lua_sethook(globalL, on_interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
 static void on_signal(int sig) {
@@ -95,6 +106,7 @@ int main(int argc, char **argv) {
   globalL = L;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGALRM, on_alarm);
   lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, msghandler);
   lua_pushcfunction(L, pmain);
@@ -112,6 +124,7 @@ int main(int argc, char **argv) {
   /* no interrupt may raise inside a __gc: that child would not be stopped */
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  signal(SIGALRM, SIG_IGN);
   lua_sethook(L, NULL, 0, 0);
   lua_close(L); /* __gc: child servers stopped, descriptors closed */
   globalL = NULL;

@@ -19,6 +19,9 @@ int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...);
 /* The signal (SIGINT, SIGTERM) that interrupted the run, 0 if none. */
 #include <signal.h>
 extern volatile sig_atomic_t mcpt_interrupted;
+/* Set by SIGALRM when the time limit sys.alarm() armed has passed. */
+extern volatile sig_atomic_t mcpt_alarmed;
+extern double mcpt_alarm_seconds;
 /* Monotonic clock in seconds. */
 double mcpt_now(void);
 /* Set O_NONBLOCK and FD_CLOEXEC on a descriptor; 0 on success. */

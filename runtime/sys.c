@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +82,23 @@ static int sys_interrupted(lua_State *L) {
   return 1;
 }
 
+/* sys.alarm(seconds): after that long, the host raises "time limit
+ * exceeded" inside Lua (runtime/main.c's SIGALRM handler); 0 cancels. */
+static int sys_alarm(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  if (s > 0) {
+    it.it_value.tv_sec = (time_t)s;
+    it.it_value.tv_usec = (suseconds_t)((s - (double)it.it_value.tv_sec) * 1e6);
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
+  }
+  mcpt_alarm_seconds = s > 0 ? s : 0;
+  mcpt_alarmed = 0;
+  setitimer(ITIMER_REAL, &it, NULL);
+  return 0;
+}
+
 static int sys_pid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -96,6 +114,7 @@ static const luaL_Reg sys_funcs[] = {
   {"usage", sys_usage},
   {"pid", sys_pid},
   {"interrupted", sys_interrupted},
+  {"alarm", sys_alarm},
   {NULL, NULL}
 };
 

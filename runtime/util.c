@@ -10,6 +10,8 @@
 #include "mcptest.h"
 
 volatile sig_atomic_t mcpt_interrupted = 0;
+volatile sig_atomic_t mcpt_alarmed = 0;
+double mcpt_alarm_seconds = 0;
 
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...) {
   va_list ap;

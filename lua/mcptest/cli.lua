@@ -10,7 +10,7 @@ local VERSION = "0.1.0"
 local OPTIONS = {
   ["-o"] = 1, ["--output"] = 1, ["--output-file"] = 1, ["--filter"] = 1, ["--filter-out"] = 1,
   ["--tags"] = 1, ["--exclude-tags"] = 1, ["-j"] = 1, ["--verbose"] = 0, ["-v"] = 0,
-  ["--timeout"] = 1, ["--json"] = 0, ["--help"] = 0, ["-h"] = 0,
+  ["--timeout"] = 1, ["--json"] = 0, ["--help"] = 0, ["-h"] = 0, ["--test-timeout"] = 1,
   -- server flags
   ["--url"] = 1, ["--stdio"] = 1, ["--bearer-token-env"] = 1, ["--header"] = 1,
   ["--protocol"] = 1, ["--cacert"] = 1, ["--insecure"] = 0, ["--tool"] = 1, ["--args"] = 1,
@@ -140,6 +140,13 @@ local function run_scripts(files, opts, script_args)
      and not fmt:match("%.") then
     return usage_error("unknown output format " .. fmt .. " (terminal, tap, junit, json)")
   end
+  local test_timeout = 600
+  if opts["--test-timeout"] then
+    test_timeout = tonumber(opts["--test-timeout"])
+    if not test_timeout or test_timeout < 0 or test_timeout ~= test_timeout then
+      return usage_error("--test-timeout needs a number of seconds (0: no limit)")
+    end
+  end
   if opts["-j"] and opts["-j"] ~= "1" then
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
@@ -147,7 +154,7 @@ local function run_scripts(files, opts, script_args)
     output = fmt, output_file = opts["--output-file"],
     filter = opts.multi["--filter"], filter_out = opts.multi["--filter-out"],
     tags = list_option(opts, "--tags"), exclude_tags = list_option(opts, "--exclude-tags"),
-    verbose = opts["--verbose"], args = script_args,
+    verbose = opts["--verbose"], args = script_args, test_timeout = test_timeout,
   })
 end
 

@@ -67,11 +67,22 @@ function M.run(files, opts)
     end
     return rewrite(element, message, trace)
   end
+  local sys = require("mcptest.core.sys")
+  -- A time limit per test (and per file's top-level code), for what
+  -- request timeouts cannot catch: a script stuck in a pure-Lua loop. An
+  -- alarm signal makes the host raise inside Lua (runtime/main.c); a count
+  -- hook would slow every VM instruction down.
+  local limit = opts.test_timeout or 600
+  if limit > 0 then
+    local function arm() sys.alarm(limit); return nil, true end
+    busted.subscribe({ "test", "start" }, arm)
+    busted.subscribe({ "file", "start" }, arm)
+    busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
+  end
   busted.subscribe({ "test", "end" }, function()
     counts.tests = counts.tests + 1
     return nil, true
   end)
-  local sys = require("mcptest.core.sys")
   busted.subscribe({ "error" }, function()
     counts.errors = counts.errors + 1
     -- Ctrl-C (or SIGTERM) raised "interrupted!" inside a test: stop the run
@@ -143,6 +154,7 @@ function M.run(files, opts)
   require("busted.execute")(busted)(1, { seed = nil, shuffle = false, sort = false })
   busted.publish({ "exit" })
   os.exit = os_exit
+  sys.alarm(0)
 
   require("mcptest.client").close_all()
   local fx = package.loaded["mcptest.fixture"]
