@@ -32,15 +32,9 @@
 
 /* ===== types ===== */
 
-/* A growable buffer; data may point at storage inside the request
- * userdata (heap == 0), so small responses cost no malloc and their memory
- * is seen by Lua's garbage collector. */
-typedef struct http_buf {
-  char *data;
-  size_t len, cap;
-  int heap;
-} http_buf;
-
+/* Buffers are mcpt_buf (util.c); the response-header buffer starts on
+ * storage inside the request userdata (heap == 0), so small responses cost
+ * no malloc and their memory is seen by Lua's garbage collector. */
 #define HTTP_HEAD_INLINE 512     /* typical MCP response headers fit */
 #define HTTP_SPARE_MAX (64 * 1024) /* largest body buffer kept for reuse */
 
@@ -63,15 +57,15 @@ typedef struct http_ctx {
   struct http_req *active;            /* requests in the multi */
   CURL *pool[HTTP_POOL_MAX];
   int npool;
-  http_buf spare;                     /* a body buffer between requests */
+  mcpt_buf spare;                     /* a body buffer between requests */
 } http_ctx;
 
 typedef struct http_req {
   http_ctx *ctx;                      /* NULL when not in the multi */
   CURL *easy;                         /* NULL once finished or aborted */
   struct curl_slist *hdrs;
-  http_buf body;                      /* received bytes not yet given to Lua */
-  http_buf head;                      /* header lines of the final response */
+  mcpt_buf body;                      /* received bytes not yet given to Lua */
+  mcpt_buf head;                      /* header lines of the final response */
   long status;
   long local_port;                    /* of the connection that carried it */
   long new_conns;                     /* connections curl opened for it */
@@ -87,30 +81,6 @@ typedef struct http_req {
 
 /* ===== small helpers ===== */
 
-static int http_buf_add(http_buf *b, const char *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 1024;
-    char *d;
-    while (cap < b->len + n) cap *= 2;
-    d = (char *)(b->heap ? realloc(b->data, cap) : malloc(cap));
-    if (!d) return -1;
-    if (!b->heap && b->len) memcpy(d, b->data, b->len);
-    b->data = d;
-    b->cap = cap;
-    b->heap = 1;
-  }
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  return 0;
-}
-
-static void http_buf_free(http_buf *b) {
-  if (b->heap) free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
-  b->heap = 0;
-}
-
 /* The body buffer goes back to the context for the next request. */
 static void http_body_release(http_ctx *c, http_req *r) {
   if (c && !c->spare.data && r->body.heap && r->body.cap <= HTTP_SPARE_MAX) {
@@ -118,7 +88,7 @@ static void http_body_release(http_ctx *c, http_req *r) {
     c->spare.len = 0;
     memset(&r->body, 0, sizeof r->body);
   } else {
-    http_buf_free(&r->body);
+    mcpt_buf_free(&r->body);
   }
 }
 
@@ -250,13 +220,13 @@ static size_t http_header_cb(char *p, size_t size, size_t n, void *ud) {
     r->ct_len = b - a;
     r->has_ct = 1;
   }
-  return http_buf_add(&r->head, p, len) == 0 ? len : 0;
+  return mcpt_buf_add(&r->head, p, len) == 0 ? len : 0;
 }
 
 static size_t http_write_cb(char *p, size_t size, size_t n, void *ud) {
   http_req *r = (http_req *)ud;
   size_t len = size * n;
-  if (http_buf_add(&r->body, p, len) != 0) return 0;
+  if (mcpt_buf_add(&r->body, p, len) != 0) return 0;
   http_mark_dirty(r);
   return len;
 }
@@ -707,8 +677,8 @@ static int http_req_running(lua_State *L) {
 static int http_req_gc(lua_State *L) {
   http_req *r = http_checkreq(L);
   http_req_abort(L);
-  http_buf_free(&r->body);
-  http_buf_free(&r->head);
+  mcpt_buf_free(&r->body);
+  mcpt_buf_free(&r->head);
   return 0;
 }
 
@@ -730,7 +700,7 @@ static int http_ctx_gc(lua_State *L) {
     r->ctx = NULL;
   }
   c->dirty_head = c->dirty_tail = NULL;
-  http_buf_free(&c->spare);
+  mcpt_buf_free(&c->spare);
   while (c->npool > 0) curl_easy_cleanup(c->pool[--c->npool]);
   curl_multi_cleanup(c->multi);
   c->multi = NULL;

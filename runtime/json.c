@@ -27,32 +27,15 @@
 
 /* ===== growable output buffer, owned by a userdata so errors free it ===== */
 
-typedef struct json_buf {
-  char *data;
-  size_t len, cap;
-} json_buf;
-
-static void json_buf_free(json_buf *b) {
-  free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
-}
+typedef mcpt_buf json_buf;
 
 static int json_buf_gc(lua_State *L) {
-  json_buf_free((json_buf *)luaL_checkudata(L, 1, JSON_BUF_MT));
+  mcpt_buf_free((mcpt_buf *)luaL_checkudata(L, 1, JSON_BUF_MT));
   return 0;
 }
 
 static void json_buf_grow(lua_State *L, json_buf *b, size_t need) {
-  size_t cap;
-  char *p;
-  if (b->len + need <= b->cap) return;
-  cap = b->cap ? b->cap : 256;
-  while (cap < b->len + need) cap *= 2;
-  p = (char *)realloc(b->data, cap);
-  if (!p) luaL_error(L, "json: not enough memory");
-  b->data = p;
-  b->cap = cap;
+  if (mcpt_buf_reserve(b, need)) luaL_error(L, "json: not enough memory");
 }
 
 static void json_put(lua_State *L, json_buf *b, const char *s, size_t n) {
@@ -275,7 +258,7 @@ static int json_encode(lua_State *L) {
   json_encode_value(L, b, 1, 0);
   if (suffix) json_put(L, b, suffix, sn);
   lua_pushlstring(L, b->data, b->len);
-  if (b->cap > 65536) json_buf_free(b); /* do not hold on to a big buffer */
+  if (b->cap > 65536) mcpt_buf_free(b); /* do not hold on to a big buffer */
   return 1;
 }
 
@@ -600,8 +583,7 @@ int luaopen_mcptest_core_json(lua_State *L) {
   luaL_newlibtable(L, json_funcs);
   {
     json_buf *b = (json_buf *)lua_newuserdatauv(L, sizeof *b, 0);
-    b->data = NULL;
-    b->len = b->cap = 0;
+    memset(b, 0, sizeof *b);
     luaL_setmetatable(L, JSON_BUF_MT);
   }
   luaL_setfuncs(L, json_funcs, 1);

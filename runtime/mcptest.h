@@ -22,6 +22,21 @@ extern volatile sig_atomic_t mcpt_interrupted;
 /* Set by SIGALRM when the time limit sys.alarm() armed has passed. */
 extern volatile sig_atomic_t mcpt_alarmed;
 extern double mcpt_alarm_seconds;
+/* A growable byte buffer. data may start on the caller's own storage of
+ * cap bytes with heap == 0 (small contents cost no malloc); it moves to
+ * the heap when it grows. All zeroes is a valid empty buffer. */
+typedef struct mcpt_buf {
+  char *data;
+  size_t len, cap;
+  int heap;
+} mcpt_buf;
+/* Room for extra more bytes: 0, or -1 when out of memory. */
+int mcpt_buf_reserve(mcpt_buf *b, size_t extra);
+/* Append n bytes: 0, or -1 when out of memory. */
+int mcpt_buf_add(mcpt_buf *b, const void *s, size_t n);
+/* Free heap storage; the buffer is empty again. */
+void mcpt_buf_free(mcpt_buf *b);
+
 /* Monotonic clock in seconds. */
 double mcpt_now(void);
 /* Set O_NONBLOCK and FD_CLOEXEC on a descriptor; 0 on success. */

@@ -32,10 +32,8 @@ typedef struct process_t {
   pid_t pgid;       /* the child's process group, kept after the child is reaped */
   int in, out, err; /* parent's pipe ends, -1 when closed */
   int status;       /* wait status once reaped */
-  char *buf;        /* stdout bytes not yet split into lines */
-  size_t len, cap;
-  char *pending;    /* stdin bytes not yet written */
-  size_t plen, pcap;
+  mcpt_buf out_buf; /* stdout bytes not yet split into lines */
+  mcpt_buf pending; /* stdin bytes not yet written */
 } process_t;
 
 static process_t *process_check(lua_State *L) {
@@ -195,8 +193,8 @@ static int process_spawn(lua_State *L) {
 /* Write as much of the pending stdin bytes as the pipe takes. 0 or errno. */
 static int process_flush_pending(process_t *p) {
   size_t off = 0;
-  while (off < p->plen) {
-    ssize_t w = write(p->in, p->pending + off, p->plen - off);
+  while (off < p->pending.len) {
+    ssize_t w = write(p->in, p->pending.data + off, p->pending.len - off);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
@@ -204,8 +202,8 @@ static int process_flush_pending(process_t *p) {
     }
     off += (size_t)w;
   }
-  memmove(p->pending, p->pending + off, p->plen - off);
-  p->plen -= off;
+  memmove(p->pending.data, p->pending.data + off, p->pending.len - off);
+  p->pending.len -= off;
   return 0;
 }
 
@@ -217,20 +215,10 @@ static int process_write(lua_State *L) {
   const char *s = luaL_checklstring(L, 2, &n);
   int e;
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
-  if (p->plen + n > p->pcap) {
-    size_t cap = p->pcap ? p->pcap : 4096;
-    char *np;
-    while (cap < p->plen + n) cap *= 2;
-    np = (char *)realloc(p->pending, cap);
-    if (!np) return luaL_error(L, "not enough memory");
-    p->pending = np;
-    p->pcap = cap;
-  }
-  memcpy(p->pending + p->plen, s, n);
-  p->plen += n;
+  if (mcpt_buf_add(&p->pending, s, n)) return luaL_error(L, "not enough memory");
   if ((e = process_flush_pending(p)) != 0)
     return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  lua_pushinteger(L, (lua_Integer)p->plen);
+  lua_pushinteger(L, (lua_Integer)p->pending.len);
   return 1;
 }
 
@@ -241,7 +229,7 @@ static int process_flush(lua_State *L) {
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
   if ((e = process_flush_pending(p)) != 0)
     return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  lua_pushinteger(L, (lua_Integer)p->plen);
+  lua_pushinteger(L, (lua_Integer)p->pending.len);
   return 1;
 }
 
@@ -252,23 +240,19 @@ static int process_read_lines(lua_State *L) {
   process_t *p = process_check(L);
   int eof = 0, n = 0;
   size_t start = 0, i;
+  char *buf;
   if (p->out < 0) eof = 1;
   while (!eof) {
     ssize_t r;
-    if (p->cap - p->len < 65536) {
-      size_t cap = p->cap ? p->cap * 2 : 131072;
-      char *nb;
-      if (cap > PROCESS_MAX_LINE + 65536)
+    if (p->out_buf.cap - p->out_buf.len < 65536) {
+      if (p->out_buf.len > PROCESS_MAX_LINE)
         return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
-      nb = (char *)realloc(p->buf, cap);
-      if (!nb) return luaL_error(L, "not enough memory");
-      p->buf = nb;
-      p->cap = cap;
+      if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) return luaL_error(L, "not enough memory");
     }
-    r = read(p->out, p->buf + p->len, p->cap - p->len);
+    r = read(p->out, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
     if (r > 0) {
-      size_t asked = p->cap - p->len;
-      p->len += (size_t)r;
+      size_t asked = p->out_buf.cap - p->out_buf.len;
+      p->out_buf.len += (size_t)r;
       if ((size_t)r < asked) break; /* a short read drained the pipe: skip the EAGAIN round trip */
       continue;
     }
@@ -279,24 +263,25 @@ static int process_read_lines(lua_State *L) {
   }
   if (lua_istable(L, 2)) lua_settop(L, 2);
   else { lua_settop(L, 1); lua_newtable(L); }
-  for (i = 0; i < p->len; i++) {
-    if (p->buf[i] == '\n') {
+  buf = p->out_buf.data;
+  for (i = 0; i < p->out_buf.len; i++) {
+    if (buf[i] == '\n') {
       size_t end = i;
-      if (end > start && p->buf[end - 1] == '\r') end--;
+      if (end > start && buf[end - 1] == '\r') end--;
       if (end > start) {
-        lua_pushlstring(L, p->buf + start, end - start);
+        lua_pushlstring(L, buf + start, end - start);
         lua_rawseti(L, -2, ++n);
       }
       start = i + 1;
     }
   }
-  if (eof && start < p->len) { /* last line without newline */
-    lua_pushlstring(L, p->buf + start, p->len - start);
+  if (eof && start < p->out_buf.len) { /* last line without newline */
+    lua_pushlstring(L, buf + start, p->out_buf.len - start);
     lua_rawseti(L, -2, ++n);
-    start = p->len;
+    start = p->out_buf.len;
   }
-  memmove(p->buf, p->buf + start, p->len - start);
-  p->len -= start;
+  if (start) memmove(buf, buf + start, p->out_buf.len - start);
+  p->out_buf.len -= start;
   lua_pushinteger(L, n);
   lua_pushboolean(L, eof);
   return 3;
@@ -330,7 +315,7 @@ static int process_fds(lua_State *L) {
   lua_pushinteger(L, p->out);
   lua_pushinteger(L, p->err);
   lua_pushinteger(L, p->in);
-  lua_pushinteger(L, (lua_Integer)p->plen);
+  lua_pushinteger(L, (lua_Integer)p->pending.len);
   return 4;
 }
 
@@ -379,10 +364,8 @@ static int process_close(lua_State *L) {
   process_t *p = process_check(L);
   double grace = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
   process_stop(p, grace);
-  free(p->buf);
-  free(p->pending);
-  p->buf = p->pending = NULL;
-  p->len = p->cap = p->plen = p->pcap = 0;
+  mcpt_buf_free(&p->out_buf);
+  mcpt_buf_free(&p->pending);
   return 0;
 }
 

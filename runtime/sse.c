@@ -27,36 +27,16 @@
 /* user values of the userdata */
 enum { SSE_UV_ON_EVENT = 1, SSE_UV_CTX, SSE_UV_EVENT, SSE_UV_ID_BUF, SSE_UV_LAST_ID, SSE_UV_FAILED, SSE_UV_N = SSE_UV_FAILED };
 
-typedef struct sse_buf {
-  char *p;
-  size_t len, cap;
-} sse_buf;
-
 typedef struct sse_parser {
-  sse_buf pend;     /* an unterminated line, kept across chunks */
-  sse_buf data;     /* the pending event's data lines, joined by \n */
+  mcpt_buf pend;    /* an unterminated line, kept across chunks */
+  mcpt_buf data;     /* the pending event's data lines, joined by \n */
   int has_pend, has_data, skip_lf, failed, has_retry;
   lua_Integer retry, events;
   size_t max_event;
 } sse_parser;
 
-static int sse_buf_put(sse_buf *b, const char *s, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    char *np;
-    while (cap < b->len + n) cap *= 2;
-    np = (char *)realloc(b->p, cap);
-    if (!np) return -1;
-    b->p = np;
-    b->cap = cap;
-  }
-  if (n) memcpy(b->p + b->len, s, n);
-  b->len += n;
-  return 0;
-}
-
-static void sse_buf_reset(sse_buf *b) {
-  if (b->cap > 65536) { free(b->p); b->p = NULL; b->cap = 0; } /* keep small buffers */
+static void sse_buf_reset(mcpt_buf *b) {
+  if (b->cap > 65536) mcpt_buf_free(b); /* keep small buffers */
   b->len = 0;
 }
 
@@ -97,7 +77,7 @@ static void sse_dispatch(lua_State *L, sse_parser *p) {
   /* stack: on_event, data, event type, id, ctx; state cleared before the
    * call, since the callback may feed this parser again */
   lua_getiuservalue(L, 1, SSE_UV_ON_EVENT);
-  lua_pushlstring(L, p->data.p, p->data.len);
+  lua_pushlstring(L, p->data.data, p->data.len);
   p->has_data = 0;
   sse_buf_reset(&p->data);
   if (lua_getiuservalue(L, 1, SSE_UV_EVENT) == LUA_TNIL) {
@@ -116,11 +96,11 @@ static int sse_add_data(sse_parser *p, const char *v, size_t n) {
   size_t pend = p->has_pend ? p->pend.len : 0;
   if (p->has_data) {
     if (p->data.len + 1 + n > p->max_event) return -1;
-    if (sse_buf_put(&p->data, "\n", 1) || sse_buf_put(&p->data, v, n)) return -1;
+    if (mcpt_buf_add(&p->data, "\n", 1) || mcpt_buf_add(&p->data, v, n)) return -1;
   } else {
     if (n + pend > p->max_event) return -1;
     p->data.len = 0;
-    if (sse_buf_put(&p->data, v, n)) return -1;
+    if (mcpt_buf_add(&p->data, v, n)) return -1;
     p->has_data = 1;
   }
   return 0;
@@ -182,10 +162,10 @@ static int sse_feed(lua_State *L) {
     int rc;
     if (c != '\n' && c != '\r') continue;
     if (p->has_pend) { /* the end of a line begun in earlier chunks: join it once */
-      if (sse_buf_put(&p->pend, s + start, i - start)) return luaL_error(L, "sse: not enough memory");
+      if (mcpt_buf_add(&p->pend, s + start, i - start)) return luaL_error(L, "sse: not enough memory");
       p->has_pend = 0;
       /* the callback may feed again and reuse pend: hand it a copy */
-      lua_pushlstring(L, p->pend.p, p->pend.len);
+      lua_pushlstring(L, p->pend.data, p->pend.len);
       sse_buf_reset(&p->pend);
       {
         size_t ln;
@@ -207,7 +187,7 @@ static int sse_feed(lua_State *L) {
   if (start < n || (p->has_pend && n == 0)) { /* keep the unterminated end */
     size_t data = p->has_data ? p->data.len : 0;
     if (!p->has_pend) { p->pend.len = 0; p->has_pend = 1; }
-    if (sse_buf_put(&p->pend, s + start, n - start)) return luaL_error(L, "sse: not enough memory");
+    if (mcpt_buf_add(&p->pend, s + start, n - start)) return luaL_error(L, "sse: not enough memory");
     if (p->pend.len + data > p->max_event) return sse_too_big(L, p);
   }
   lua_pushboolean(L, 1);
@@ -231,10 +211,8 @@ static int sse_finish(lua_State *L) {
 
 static int sse_gc(lua_State *L) {
   sse_parser *p = sse_check(L);
-  free(p->pend.p);
-  free(p->data.p);
-  memset(&p->pend, 0, sizeof p->pend);
-  memset(&p->data, 0, sizeof p->data);
+  mcpt_buf_free(&p->pend);
+  mcpt_buf_free(&p->data);
   return 0;
 }
 

@@ -5,6 +5,8 @@
  */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "mcptest.h"
@@ -41,4 +43,34 @@ int mcpt_fd_prepare(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
   return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+int mcpt_buf_reserve(mcpt_buf *b, size_t extra) {
+  size_t cap;
+  char *d;
+  if (b->len + extra <= b->cap) return 0;
+  if (b->len + extra < b->len) return -1; /* size_t overflow */
+  cap = b->cap ? b->cap : 256;
+  while (cap < b->len + extra) cap *= 2;
+  d = (char *)(b->heap ? realloc(b->data, cap) : malloc(cap));
+  if (!d) return -1;
+  if (!b->heap && b->len) memcpy(d, b->data, b->len);
+  b->data = d;
+  b->cap = cap;
+  b->heap = 1;
+  return 0;
+}
+
+int mcpt_buf_add(mcpt_buf *b, const void *s, size_t n) {
+  if (mcpt_buf_reserve(b, n)) return -1;
+  if (n) memcpy(b->data + b->len, s, n);
+  b->len += n;
+  return 0;
+}
+
+void mcpt_buf_free(mcpt_buf *b) {
+  if (b->heap) free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->heap = 0;
 }
