@@ -469,6 +469,19 @@ static int httpd_expect_queued(lua_State *L, httpd_req *r) {
   return 0;
 }
 
+/* Queue a response built for r, with the headers at stack index 4; r goes
+ * to state and its connection resumes. Pushes true. */
+static int httpd_queue(lua_State *L, httpd_req *r, int status, struct MHD_Response *resp, int state) {
+  if (!resp) return luaL_error(L, "not enough memory");
+  httpd_set_headers(L, 4, resp);
+  MHD_queue_response(r->conn, (unsigned int)status, resp);
+  MHD_destroy_response(resp);
+  r->state = state;
+  httpd_resume(r);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* d:respond(id, status, headers, body) -> true | false, "gone" */
 static int httpd_respond(lua_State *L) {
   httpd_t *d = httpd_check(L);
@@ -481,14 +494,7 @@ static int httpd_respond(lua_State *L) {
   if ((rc = httpd_expect_queued(L, r))) return rc;
   httpd_check_headers(L, 4);
   resp = MHD_create_response_from_buffer(blen, (void *)body, MHD_RESPMEM_MUST_COPY);
-  if (!resp) return luaL_error(L, "not enough memory");
-  httpd_set_headers(L, 4, resp);
-  MHD_queue_response(r->conn, (unsigned int)status, resp);
-  MHD_destroy_response(resp);
-  r->state = HTTPD_ANSWERED;
-  httpd_resume(r);
-  lua_pushboolean(L, 1);
-  return 1;
+  return httpd_queue(L, r, status, resp, HTTPD_ANSWERED);
 }
 
 /* d:stream(id, status, headers) -> true | false, "gone": start a response
@@ -502,14 +508,7 @@ static int httpd_stream(lua_State *L) {
   if ((rc = httpd_expect_queued(L, r))) return rc;
   httpd_check_headers(L, 4);
   resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, httpd_stream_read, r, NULL);
-  if (!resp) return luaL_error(L, "not enough memory");
-  httpd_set_headers(L, 4, resp);
-  MHD_queue_response(r->conn, (unsigned int)status, resp);
-  MHD_destroy_response(resp);
-  r->state = HTTPD_STREAMING;
-  httpd_resume(r);
-  lua_pushboolean(L, 1);
-  return 1;
+  return httpd_queue(L, r, status, resp, HTTPD_STREAMING);
 }
 
 /* d:write(id, data) -> true | false, reason: append to a stream */
