@@ -76,9 +76,11 @@ static int process_group_alive(process_t *p) {
   return p->pgid > 0 && kill(-p->pgid, 0) == 0;
 }
 
-static void process_stop(process_t *p, double grace) {
+/* Stop: end stdin, wait grace (unless the caller already waited after
+ * ending stdin), SIGTERM the group, wait grace, SIGKILL. */
+static void process_stop(process_t *p, double grace, int waited) {
   process_close_fd(&p->in);
-  if (p->pid > 0 && !process_wait_for(p, grace)) {
+  if (p->pid > 0 && (waited ? !process_reap(p) : !process_wait_for(p, grace))) {
     kill(-p->pgid, SIGTERM); /* the group: servers that fork helpers */
     kill(p->pid, SIGTERM);
     if (!process_wait_for(p, grace)) {
@@ -359,11 +361,12 @@ static int process_kill(lua_State *L) {
   return 1;
 }
 
-/* proc:close([grace_seconds]): stop and reap; idempotent (also __gc/__close). */
+/* proc:close([grace_seconds[, waited]]): stop and reap; idempotent (also
+ * __gc/__close). waited: stdin was closed and the grace already spent. */
 static int process_close(lua_State *L) {
   process_t *p = process_check(L);
   double grace = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
-  process_stop(p, grace);
+  process_stop(p, grace, lua_toboolean(L, 3));
   mcpt_buf_free(&p->out_buf);
   mcpt_buf_free(&p->pending);
   return 0;

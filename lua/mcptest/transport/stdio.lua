@@ -266,7 +266,7 @@ function Stdio:close()
     self:drain_stderr()
     if self.stderr_size == before then break end
   end
-  self.proc:close(GRACE)
+  self.proc:close(GRACE, true) -- the first grace is spent: SIGTERM now if still running
   self:drain_stderr()
 end
 
