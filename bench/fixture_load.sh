@@ -19,15 +19,7 @@ THREADS=${THREADS:-2}
 CHECK_RSS=${CHECK_RSS:-1}
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk, or scripts/deps.sh)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no mcptest binary at $BIN" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcptest-load.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../spec/lib/scratch.sh" load # TMP, PIDS, cleanup on exit
 
 timeout 900 "$BIN" serve --port 0 >"$TMP/out" 2>"$TMP/err" &
 SPID=$!

@@ -19,15 +19,7 @@ EVERYTHING=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/i
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk, or scripts/deps.sh)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no mcptest binary at $BIN" >&2; exit 2; }
 [ -f "$EVERYTHING" ] || { echo "server-everything missing: run scripts/deps.sh" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcptest-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../spec/lib/scratch.sh" bench # TMP, PIDS, cleanup on exit
 
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
 session() { # url -> prints the session id after initialize + initialized

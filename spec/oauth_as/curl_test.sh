@@ -15,18 +15,9 @@ set -u
 
 BIN=${1:-${MCPTEST_BIN:-build/mcptest}}
 [ -x "$BIN" ] || { echo "Bail out! no mcptest binary at $BIN" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcptest-curl.XXXXXX")
-PIDS=()
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/scratch.sh" curl # TMP, PIDS, cleanup on exit
 N=0
 FAILED=0
-
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ok() { # ok DESCRIPTION 'CONDITION': one TAP line per check; CONDITION is shell code
   local desc=$1
