@@ -5,17 +5,18 @@ local mcp = require("mcptest")
 local sys = require("mcptest.core.sys")
 local H = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "helpers.lua")
 
+-- The fault server both blocks below use, and a connection to one of its
+-- scenarios (timeout 3 s unless extra says otherwise).
+local srv
+local function connect(scenario, extra)
+  local opts = { url = srv.url(scenario), timeout = 3 }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return mcp.connect(opts)
+end
+
 describe("Streamable HTTP against a fault server", function()
-  local srv
-
   setup(function() srv = H.start_fault() end)
-  teardown(function() if srv then srv.stop() end end)
-
-  local function connect(scenario, extra)
-    local opts = { url = srv.url(scenario), timeout = 3 }
-    for k, v in pairs(extra or {}) do opts[k] = v end
-    return mcp.connect(opts)
-  end
+  teardown(function() if srv then srv.stop(); srv = nil end end)
 
   -- call echo on a scenario; return the error, and how long it took
   local function call_error(scenario, extra)
@@ -233,20 +234,12 @@ describe("Streamable HTTP against a fault server", function()
 end)
 
 describe("Streamable HTTP review fixes", function()
-  local srv
+  setup(function() srv = H.start_fault() end)
+  teardown(function() if srv then srv.stop(); srv = nil end end)
   local core = require("mcptest.core.http")
   local loop = require("mcptest.loop")
   local errors = require("mcptest.errors")
   local BIN = os.getenv("MCPTEST_BIN") or (H.SRC .. "/build/mcptest")
-
-  setup(function() srv = H.start_fault() end)
-  teardown(function() if srv then srv.stop() end end)
-
-  local function connect(scenario, extra)
-    local opts = { url = srv.url(scenario), timeout = 3 }
-    for k, v in pairs(extra or {}) do opts[k] = v end
-    return mcp.connect(opts)
-  end
 
   -- step the loop until cond() holds or seconds pass; returns cond()
   local function wait_for(cond, seconds)
