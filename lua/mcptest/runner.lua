@@ -101,28 +101,26 @@ function M.run(files, opts)
   if handler == false then handler = terminal_handler() end
 
   -- a report file that cannot be written is a usage error for every format
-  -- (busted's junit handler would quietly fall back to stdout)
+  -- (busted's junit handler, which opens the file itself, would quietly
+  -- fall back to stdout); other formats write through io.output
+  local out_file, saved_output
   if opts.output_file then
-    local probe = io.open(opts.output_file, "w")
-    if not probe then
+    out_file = io.open(opts.output_file, "w")
+    if not out_file then
       io.stderr:write("mcptest: cannot write the report to ", opts.output_file, "\n")
       return 2
     end
-    probe:close()
+    if handler == "junit" then
+      out_file:close()
+      out_file = nil
+    else
+      saved_output = io.output()
+      io.output(out_file)
+    end
   end
   -- colours only on a terminal, never into a file
   if opts.output_file and handler == terminal_handler() then handler = "plainTerminal" end
 
-  local out_file, saved_output
-  if opts.output_file and handler ~= "junit" then
-    out_file = io.open(opts.output_file, "w")
-    if not out_file then
-      io.stderr:write("mcptest: cannot write ", opts.output_file, "\n")
-      return 2
-    end
-    saved_output = io.output()
-    io.output(out_file)
-  end
   require("busted.modules.output_handler_loader")()(busted, handler, {
     defaultOutput = terminal_handler(),
     verbose = opts.verbose,
