@@ -20,5 +20,6 @@ end
 local t1 = sys.now()
 local u1, s1, rss = sys.usage()
 c:close()
-io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"max_rss_kib":%d}\n',
-  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls, rss))
+io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"user_us_per_call":%.2f,"sys_us_per_call":%.2f,"max_rss_kib":%d}\n',
+  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls,
+  (u1 - u0) * 1e6 / calls, (s1 - s0) * 1e6 / calls, rss))

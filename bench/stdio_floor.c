@@ -7,7 +7,7 @@
  * mcptest is measured against (bench/run.sh).
  *
  * usage: stdio_floor CALLS WARMUP -- SERVER ARGV...
- * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"max_rss_kib":K}
+ * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"user_us_per_call":U,"sys_us_per_call":S,"max_rss_kib":K}
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,11 +28,16 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double cpu(void) {
+static double cpu_user(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
+static double cpu_sys(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void write_all(int fd, const char *s, size_t n) {
@@ -79,7 +84,7 @@ static void call(int in, int out, int id) {
 int main(int argc, char **argv) {
   int calls, warmup, i, pin[2], pout[2], id = 1;
   pid_t pid;
-  double t0, c0, t1, c1;
+  double t0, u0, s0, t1, u1, s1;
   struct rusage ru;
   const char *init =
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
@@ -105,14 +110,15 @@ int main(int argc, char **argv) {
   read_line_for(pout[0], 0);
   write_all(pin[1], initialized, strlen(initialized));
   for (i = 0; i < warmup; i++) call(pin[1], pout[0], id++);
-  t0 = now(); c0 = cpu();
+  t0 = now(); u0 = cpu_user(); s0 = cpu_sys();
   for (i = 0; i < calls; i++) call(pin[1], pout[0], id++);
-  t1 = now(); c1 = cpu();
+  t1 = now(); u1 = cpu_user(); s1 = cpu_sys();
   close(pin[1]);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
   getrusage(RUSAGE_SELF, &ru);
-  printf("{\"calls\":%d,\"seconds\":%.4f,\"calls_per_s\":%.1f,\"cpu_us_per_call\":%.2f,\"max_rss_kib\":%ld}\n",
-         calls, t1 - t0, calls / (t1 - t0), (c1 - c0) * 1e6 / calls, ru.ru_maxrss);
+  printf("{\"calls\":%d,\"seconds\":%.4f,\"calls_per_s\":%.1f,\"cpu_us_per_call\":%.2f,\"user_us_per_call\":%.2f,\"sys_us_per_call\":%.2f,\"max_rss_kib\":%ld}\n",
+         calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls,
+         (u1 - u0) * 1e6 / calls, (s1 - s0) * 1e6 / calls, ru.ru_maxrss);
   return 0;
 }

@@ -16,7 +16,10 @@ local function rpc(msg)
   while true do
     poll.wait(rfds, nil, 10)
     local _, n = p:read_lines(lines)
-    if n > 0 then return json.decode(lines[n]) end
+    for i = 1, n do -- a notification may come before the answer
+      local m = json.decode(lines[i])
+      if m.id == msg.id then return m end
+    end
   end
 end
 rpc{ jsonrpc = "2.0", id = 0, method = "initialize", params = { protocolVersion = "2025-11-25",
@@ -34,5 +37,6 @@ end
 local t1 = sys.now()
 local u1, s1, rss = sys.usage()
 p:close()
-io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"max_rss_kib":%d}\n',
-  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls, rss))
+io.write(string.format('{"calls":%d,"seconds":%.4f,"calls_per_s":%.1f,"cpu_us_per_call":%.2f,"user_us_per_call":%.2f,"sys_us_per_call":%.2f,"max_rss_kib":%d}\n',
+  calls, t1 - t0, calls / (t1 - t0), ((u1 - u0) + (s1 - s0)) * 1e6 / calls,
+  (u1 - u0) * 1e6 / calls, (s1 - s0) * 1e6 / calls, rss))

@@ -25,29 +25,67 @@
 #define JSON_BUF_MT "mcptest.json.buffer"
 #define JSON_MAX_DEPTH 1000
 
-/* ===== growable output buffer, owned by a userdata so errors free it ===== */
+/* ===== per-state context: the reusable output buffer and the two
+ * marker metatables, found by address rather than by name, so the hot
+ * path does no registry string lookups ===== */
+
+static const char json_ctx_key = 'c';   /* registry[&json_ctx_key] = context */
+static const char json_array_key = 'a'; /* registry[&json_array_key] = array mt */
+
+typedef struct json_ctx {
+  mcpt_buf out;                  /* json.encode's buffer, reused across calls */
+  const void *array_mt, *object_mt;
+} json_ctx;
 
 typedef mcpt_buf json_buf;
 
-static int json_buf_gc(lua_State *L) {
-  mcpt_buf_free((mcpt_buf *)luaL_checkudata(L, 1, JSON_BUF_MT));
+static int json_ctx_gc(lua_State *L) {
+  mcpt_buf_free(&((json_ctx *)luaL_checkudata(L, 1, JSON_BUF_MT))->out);
   return 0;
+}
+
+static json_ctx *json_context(lua_State *L) {
+  json_ctx *ctx;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_ctx_key) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    luaL_requiref(L, "mcptest.core.json", luaopen_mcptest_core_json, 0);
+    lua_pop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &json_ctx_key);
+  }
+  ctx = (json_ctx *)lua_touserdata(L, -1);
+  lua_pop(L, 1); /* the registry keeps it alive */
+  return ctx;
 }
 
 static void json_buf_grow(lua_State *L, json_buf *b, size_t need) {
   if (mcpt_buf_reserve(b, need)) luaL_error(L, "json: not enough memory");
 }
 
+/* Room for n more bytes; the test is inline, the growth is not. */
+#define json_reserve(L, b, n) do { if ((b)->cap - (b)->len < (n)) json_buf_grow(L, b, n); } while (0)
+
 static void json_put(lua_State *L, json_buf *b, const char *s, size_t n) {
-  json_buf_grow(L, b, n);
+  json_reserve(L, b, n);
   memcpy(b->data + b->len, s, n);
   b->len += n;
 }
 
-#define json_putc(L, b, c) do { if ((b)->len == (b)->cap) json_buf_grow(L, b, 1); \
-  (b)->data[(b)->len++] = (c); } while (0)
+#define json_putc(L, b, c) do { json_reserve(L, b, 1); (b)->data[(b)->len++] = (c); } while (0)
 
 /* ===== encoding ===== */
+
+/* Per byte: 0 copies as is, 1 needs an escape, 2 starts a UTF-8 sequence
+ * to check. One table lookup per byte keeps the common case a tight scan. */
+static const unsigned char json_esc[256] = {
+  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,
+  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+  2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,
+};
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t json_utf8_len(const unsigned char *s, size_t n) {
@@ -74,41 +112,45 @@ static size_t json_utf8_len(const unsigned char *s, size_t n) {
  * always valid JSON for strict peers. */
 static void json_encode_string(lua_State *L, json_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  size_t i, start = 0;
-  json_buf_grow(L, b, n + 2);
-  json_putc(L, b, '"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    const char *esc = NULL;
-    char u[6];
-    if (c >= 0x80) {
-      size_t len = json_utf8_len((const unsigned char *)s + i, n - i);
-      if (len) { i += len - 1; continue; }
-      json_put(L, b, s + start, i - start);
-      json_put(L, b, "\\ufffd", 6);
-      start = i + 1;
-      continue;
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, start = 0;
+  json_reserve(L, b, n + 2);
+  b->data[b->len++] = '"';
+  for (;;) {
+    unsigned char c;
+    char e[6];
+    const char *esc;
+    size_t elen = 2;
+    while (i < n && json_esc[u[i]] == 0) i++;
+    if (i == n) break;
+    c = u[i];
+    if (json_esc[c] == 2) {
+      size_t len = json_utf8_len(u + i, n - i);
+      if (len) { i += len; continue; }
+      esc = "\\ufffd"; elen = 6;
+    } else {
+      switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+          e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0';
+          e[4] = hex[c >> 4]; e[5] = hex[c & 15];
+          esc = e; elen = 6;
+      }
     }
-    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
     json_put(L, b, s + start, i - start);
-    switch (c) {
-      case '"': esc = "\\\""; break;
-      case '\\': esc = "\\\\"; break;
-      case '\n': esc = "\\n"; break;
-      case '\r': esc = "\\r"; break;
-      case '\t': esc = "\\t"; break;
-      case '\b': esc = "\\b"; break;
-      case '\f': esc = "\\f"; break;
-      default:
-        u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-        u[4] = hex[c >> 4]; u[5] = hex[c & 15];
-        json_put(L, b, u, 6);
-    }
-    if (esc) json_put(L, b, esc, strlen(esc));
-    start = i + 1;
+    json_put(L, b, esc, elen);
+    start = ++i;
   }
-  json_put(L, b, s + start, n - start);
-  json_putc(L, b, '"');
+  json_reserve(L, b, n - start + 1);
+  memcpy(b->data + b->len, s + start, n - start);
+  b->len += n - start;
+  b->data[b->len++] = '"';
 }
 
 static void json_encode_number(lua_State *L, json_buf *b, int idx) {
@@ -155,20 +197,18 @@ static lua_Integer json_sequence_length(lua_State *L, int idx) {
   return count == max ? count : -1;
 }
 
-static void json_encode_value(lua_State *L, json_buf *b, int idx, int depth);
+static void json_encode_value(lua_State *L, const json_ctx *ctx, json_buf *b, int idx, int depth);
 
-static void json_encode_table(lua_State *L, json_buf *b, int idx, int depth) {
+static void json_encode_table(lua_State *L, const json_ctx *ctx, json_buf *b, int idx, int depth) {
   int kind = 0; /* 1 array, 2 object, 0 decide from keys */
   lua_Integer n = 0, i;
   if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: nesting deeper than %d (a cycle?)", JSON_MAX_DEPTH);
   luaL_checkstack(L, 4, "json: nesting too deep");
   if (lua_getmetatable(L, idx)) {
-    luaL_getmetatable(L, JSON_ARRAY_MT);
-    if (lua_rawequal(L, -1, -2)) kind = 1;
+    const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1);
-    luaL_getmetatable(L, JSON_OBJECT_MT);
-    if (lua_rawequal(L, -1, -2)) kind = 2;
-    lua_pop(L, 2);
+    if (mt == ctx->array_mt) kind = 1;
+    else if (mt == ctx->object_mt) kind = 2;
   }
   if (kind == 1) {
     n = (lua_Integer)lua_rawlen(L, idx);
@@ -188,7 +228,7 @@ static void json_encode_table(lua_State *L, json_buf *b, int idx, int depth) {
     for (i = 1; i <= n; i++) {
       if (i > 1) json_putc(L, b, ',');
       lua_rawgeti(L, idx, i);
-      json_encode_value(L, b, lua_gettop(L), depth + 1);
+      json_encode_value(L, ctx, b, lua_gettop(L), depth + 1);
       lua_pop(L, 1);
     }
     json_putc(L, b, ']');
@@ -217,13 +257,13 @@ static void json_encode_table(lua_State *L, json_buf *b, int idx, int depth) {
       luaL_error(L, "json: cannot encode a table key of type %s", luaL_typename(L, -2));
     }
     json_putc(L, b, ':');
-    json_encode_value(L, b, lua_gettop(L), depth + 1);
+    json_encode_value(L, ctx, b, lua_gettop(L), depth + 1);
     lua_pop(L, 1);
   }
   json_putc(L, b, '}');
 }
 
-static void json_encode_value(lua_State *L, json_buf *b, int idx, int depth) {
+static void json_encode_value(lua_State *L, const json_ctx *ctx, json_buf *b, int idx, int depth) {
   size_t n;
   const char *s;
   switch (lua_type(L, idx)) {
@@ -237,7 +277,7 @@ static void json_encode_value(lua_State *L, json_buf *b, int idx, int depth) {
       s = lua_tolstring(L, idx, &n);
       json_encode_string(L, b, s, n);
       break;
-    case LUA_TTABLE: json_encode_table(L, b, idx, depth); break;
+    case LUA_TTABLE: json_encode_table(L, ctx, b, idx, depth); break;
     case LUA_TLIGHTUSERDATA:
       if (lua_touserdata(L, idx) == NULL) { json_put(L, b, "null", 4); break; }
       /* fallthrough */
@@ -246,33 +286,51 @@ static void json_encode_value(lua_State *L, json_buf *b, int idx, int depth) {
   }
 }
 
+void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out) {
+  json_encode_value(L, json_context(L), out, lua_absindex(L, idx), 0);
+}
+
 /* json.encode(value[, suffix]) -> string; raises on values JSON cannot
  * hold. suffix (e.g. "\n" for stdio framing) is appended without a copy.
- * The output buffer is the module's upvalue, reused across calls. */
+ * The output buffer is the context's, reused across calls. */
 static int json_encode(lua_State *L) {
-  json_buf *b = (json_buf *)lua_touserdata(L, lua_upvalueindex(1));
+  json_ctx *ctx = (json_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+  json_buf *b = &ctx->out;
   size_t sn = 0;
   const char *suffix = luaL_optlstring(L, 2, NULL, &sn);
   luaL_checkany(L, 1);
   b->len = 0;
-  json_encode_value(L, b, 1, 0);
+  json_encode_value(L, ctx, b, 1, 0);
   if (suffix) json_put(L, b, suffix, sn);
   lua_pushlstring(L, b->data, b->len);
   if (b->cap > 65536) mcpt_buf_free(b); /* do not hold on to a big buffer */
   return 1;
 }
 
-/* ===== decoding: one pass, straight into Lua values ===== */
+/* ===== decoding: one pass, straight into Lua values =====
+ * The reader does not raise on bad input: each step returns -1 with the
+ * reason in in->err (and in->p where it was found), so callers that must
+ * survive garbage (try_decode, a transport reading a peer) need no pcall.
+ * Only running out of memory raises. */
 
 typedef struct json_in {
   const char *s, *p, *end;
+  const char *err;
   int depth;
+  int array_mt; /* stack index of the array metatable */
 } json_in;
 
-static int json_error(lua_State *L, json_in *in, const char *what) {
+static int json_fail(json_in *in, const char *what) {
+  in->err = what;
+  return -1;
+}
+
+/* Push "json: <what> at ..." for a failed read. */
+static void json_push_error(lua_State *L, const json_in *in) {
   if (in->p >= in->end)
-    return luaL_error(L, "json: %s at the end of the input (truncated?)", what);
-  return luaL_error(L, "json: %s at character %d", what, (int)(in->p - in->s) + 1);
+    lua_pushfstring(L, "json: %s at the end of the input (truncated?)", in->err);
+  else
+    lua_pushfstring(L, "json: %s at character %d", in->err, (int)(in->p - in->s) + 1);
 }
 
 static void json_skip_ws(json_in *in) {
@@ -307,23 +365,26 @@ static void json_add_utf8(luaL_Buffer *b, unsigned long cp) {
   luaL_addlstring(b, u, (size_t)n);
 }
 
+/* Bytes a string's fast path stops at: '"', '\\' and control characters. */
+static const unsigned char json_str_stop[256] = {
+  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+  0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+};
+
 /* Push the string starting after the opening quote. */
-static void json_read_string(lua_State *L, json_in *in) {
+static int json_read_string(lua_State *L, json_in *in) {
   const char *start = in->p;
   luaL_Buffer b;
   /* fast path: no escapes */
-  while (in->p < in->end) {
-    unsigned char c = (unsigned char)*in->p;
-    if (c == '"') {
-      lua_pushlstring(L, start, (size_t)(in->p - start));
-      in->p++;
-      return;
-    }
-    if (c == '\\') break;
-    if (c < 0x20) json_error(L, in, "unescaped control character in a string");
+  while (in->p < in->end && !json_str_stop[(unsigned char)*in->p]) in->p++;
+  if (in->p >= in->end) return json_fail(in, "unterminated string");
+  if (*in->p == '"') {
+    lua_pushlstring(L, start, (size_t)(in->p - start));
     in->p++;
+    return 0;
   }
-  if (in->p >= in->end) json_error(L, in, "unterminated string");
+  if (*in->p != '\\') return json_fail(in, "unescaped control character in a string");
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, start, (size_t)(in->p - start));
   while (in->p < in->end) {
@@ -331,9 +392,9 @@ static void json_read_string(lua_State *L, json_in *in) {
     if (c == '"') {
       in->p++;
       luaL_pushresult(&b);
-      return;
+      return 0;
     }
-    if (c < 0x20) json_error(L, in, "unescaped control character in a string");
+    if (c < 0x20) { lua_pop(L, 1); return json_fail(in, "unescaped control character in a string"); }
     if (c != '\\') { luaL_addchar(&b, (char)c); in->p++; continue; }
     if (in->end - in->p < 2) break;
     switch (in->p[1]) {
@@ -347,7 +408,7 @@ static void json_read_string(lua_State *L, json_in *in) {
       case 't': luaL_addchar(&b, '\t'); break;
       case 'u': {
         long cp = in->end - in->p < 6 ? -1 : json_hex4(in->p + 2);
-        if (cp < 0) json_error(L, in, "invalid \\u escape");
+        if (cp < 0) { lua_pop(L, 1); return json_fail(in, "invalid \\u escape"); }
         if (cp >= 0xD800 && cp <= 0xDBFF) { /* a surrogate pair makes one code point */
           long lo;
           if (in->end - in->p >= 12 && in->p[6] == '\\' && in->p[7] == 'u' &&
@@ -364,37 +425,47 @@ static void json_read_string(lua_State *L, json_in *in) {
         in->p += 6;
         continue;
       }
-      default: json_error(L, in, "invalid escape in a string");
+      default: lua_pop(L, 1); return json_fail(in, "invalid escape in a string");
     }
     in->p += 2;
   }
-  json_error(L, in, "unterminated string");
+  lua_pop(L, 1); /* the buffer's box, if it made one; else the placeholder */
+  return json_fail(in, "unterminated string");
 }
 
 /* JSON number grammar; integers without fraction or exponent that fit
  * 64 bits become Lua integers, the rest floats. */
-static void json_read_number(lua_State *L, json_in *in) {
+static int json_read_number(lua_State *L, json_in *in) {
   const char *start = in->p, *p = in->p;
   int is_int = 1;
   char tmp[64];
   if (p < in->end && *p == '-') p++;
-  if (p >= in->end || *p < '0' || *p > '9') json_error(L, in, "invalid number");
+  if (p >= in->end || *p < '0' || *p > '9') return json_fail(in, "invalid number");
   if (*p == '0') p++;
   else while (p < in->end && *p >= '0' && *p <= '9') p++;
   if (p < in->end && *p == '.') {
     is_int = 0;
     p++;
-    if (p >= in->end || *p < '0' || *p > '9') { in->p = p; json_error(L, in, "invalid number"); }
+    if (p >= in->end || *p < '0' || *p > '9') { in->p = p; return json_fail(in, "invalid number"); }
     while (p < in->end && *p >= '0' && *p <= '9') p++;
   }
   if (p < in->end && (*p == 'e' || *p == 'E')) {
     is_int = 0;
     p++;
     if (p < in->end && (*p == '+' || *p == '-')) p++;
-    if (p >= in->end || *p < '0' || *p > '9') { in->p = p; json_error(L, in, "invalid number"); }
+    if (p >= in->end || *p < '0' || *p > '9') { in->p = p; return json_fail(in, "invalid number"); }
     while (p < in->end && *p >= '0' && *p <= '9') p++;
   }
   in->p = p;
+  if (is_int && p - start <= 18) { /* fits 63 bits whatever the digits: no strtoll */
+    const char *q = start;
+    lua_Integer v = 0;
+    int neg = *q == '-';
+    if (neg) q++;
+    while (q < p) v = v * 10 + (*q++ - '0');
+    lua_pushinteger(L, neg ? -v : v);
+    return 0;
+  }
   if ((size_t)(p - start) >= sizeof tmp) { /* absurdly long: strtod on a copy */
     double d;
     lua_pushlstring(L, start, (size_t)(p - start));
@@ -403,10 +474,10 @@ static void json_read_number(lua_State *L, json_in *in) {
     lua_pop(L, 1);
     if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
       in->p = start;
-      json_error(L, in, "number out of range");
+      return json_fail(in, "number out of range");
     }
     lua_pushnumber(L, d);
-    return;
+    return 0;
   }
   memcpy(tmp, start, (size_t)(p - start));
   tmp[p - start] = '\0';
@@ -415,7 +486,7 @@ static void json_read_number(lua_State *L, json_in *in) {
     long long v;
     errno = 0;
     v = strtoll(tmp, &e, 10);
-    if (errno == 0) { lua_pushinteger(L, (lua_Integer)v); return; }
+    if (errno == 0) { lua_pushinteger(L, (lua_Integer)v); return 0; }
   }
   {
     double d;
@@ -423,100 +494,124 @@ static void json_read_number(lua_State *L, json_in *in) {
     d = strtod(tmp, NULL);
     if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) {
       in->p = start;
-      json_error(L, in, "number out of range");
+      return json_fail(in, "number out of range");
     }
     lua_pushnumber(L, d);
   }
+  return 0;
 }
 
-static void json_read_value(lua_State *L, json_in *in);
+static int json_read_value(lua_State *L, json_in *in);
 
-static void json_read_array(lua_State *L, json_in *in) {
+static int json_read_array(lua_State *L, json_in *in) {
   lua_Integer n = 0;
   lua_createtable(L, 4, 0);
-  luaL_setmetatable(L, JSON_ARRAY_MT);
+  lua_pushvalue(L, in->array_mt);
+  lua_setmetatable(L, -2);
   json_skip_ws(in);
-  if (in->p < in->end && *in->p == ']') { in->p++; return; }
+  if (in->p < in->end && *in->p == ']') { in->p++; return 0; }
   for (;;) {
-    json_read_value(L, in);
+    if (json_read_value(L, in)) return -1;
     lua_rawseti(L, -2, ++n);
     json_skip_ws(in);
-    if (in->p >= in->end) json_error(L, in, "unterminated array");
+    if (in->p >= in->end) return json_fail(in, "unterminated array");
     if (*in->p == ',') { in->p++; continue; }
-    if (*in->p == ']') { in->p++; return; }
-    json_error(L, in, "expected ',' or ']' in an array");
+    if (*in->p == ']') { in->p++; return 0; }
+    return json_fail(in, "expected ',' or ']' in an array");
   }
 }
 
-static void json_read_object(lua_State *L, json_in *in) {
+static int json_read_object(lua_State *L, json_in *in) {
   lua_createtable(L, 0, 4);
   json_skip_ws(in);
-  if (in->p < in->end && *in->p == '}') { in->p++; return; }
+  if (in->p < in->end && *in->p == '}') { in->p++; return 0; }
   for (;;) {
     json_skip_ws(in);
-    if (in->p >= in->end || *in->p != '"') json_error(L, in, "expected a string key in an object");
+    if (in->p >= in->end || *in->p != '"') return json_fail(in, "expected a string key in an object");
     in->p++;
-    json_read_string(L, in);
+    if (json_read_string(L, in)) return -1;
     json_skip_ws(in);
-    if (in->p >= in->end || *in->p != ':') json_error(L, in, "expected ':' after an object key");
+    if (in->p >= in->end || *in->p != ':') return json_fail(in, "expected ':' after an object key");
     in->p++;
-    json_read_value(L, in);
+    if (json_read_value(L, in)) return -1;
     lua_rawset(L, -3);
     json_skip_ws(in);
-    if (in->p >= in->end) json_error(L, in, "unterminated object");
+    if (in->p >= in->end) return json_fail(in, "unterminated object");
     if (*in->p == ',') { in->p++; continue; }
-    if (*in->p == '}') { in->p++; return; }
-    json_error(L, in, "expected ',' or '}' in an object");
+    if (*in->p == '}') { in->p++; return 0; }
+    return json_fail(in, "expected ',' or '}' in an object");
   }
 }
 
-static void json_read_value(lua_State *L, json_in *in) {
+static int json_read_value(lua_State *L, json_in *in) {
   json_skip_ws(in);
-  if (in->p >= in->end) json_error(L, in, "expected a value");
+  if (in->p >= in->end) return json_fail(in, "expected a value");
   switch (*in->p) {
     case '{':
-    case '[':
-      if (++in->depth > JSON_MAX_DEPTH) json_error(L, in, "nesting too deep");
+    case '[': {
+      int rc;
+      if (++in->depth > JSON_MAX_DEPTH) return json_fail(in, "nesting too deep");
       luaL_checkstack(L, 3, "json: nesting too deep");
-      if (*in->p++ == '{') json_read_object(L, in);
-      else json_read_array(L, in);
+      rc = *in->p++ == '{' ? json_read_object(L, in) : json_read_array(L, in);
       in->depth--;
-      return;
-    case '"': in->p++; json_read_string(L, in); return;
+      return rc;
+    }
+    case '"': in->p++; return json_read_string(L, in);
     case 't':
-      if (in->end - in->p >= 4 && memcmp(in->p, "true", 4) == 0) { in->p += 4; lua_pushboolean(L, 1); return; }
+      if (in->end - in->p >= 4 && memcmp(in->p, "true", 4) == 0) { in->p += 4; lua_pushboolean(L, 1); return 0; }
       break;
     case 'f':
-      if (in->end - in->p >= 5 && memcmp(in->p, "false", 5) == 0) { in->p += 5; lua_pushboolean(L, 0); return; }
+      if (in->end - in->p >= 5 && memcmp(in->p, "false", 5) == 0) { in->p += 5; lua_pushboolean(L, 0); return 0; }
       break;
     case 'n':
-      if (in->end - in->p >= 4 && memcmp(in->p, "null", 4) == 0) { in->p += 4; lua_pushlightuserdata(L, NULL); return; }
+      if (in->end - in->p >= 4 && memcmp(in->p, "null", 4) == 0) { in->p += 4; lua_pushlightuserdata(L, NULL); return 0; }
       break;
     default:
-      if (*in->p == '-' || (*in->p >= '0' && *in->p <= '9')) { json_read_number(L, in); return; }
+      if (*in->p == '-' || (*in->p >= '0' && *in->p <= '9')) return json_read_number(L, in);
   }
-  json_error(L, in, "unexpected character");
+  return json_fail(in, "unexpected character");
+}
+
+int mcpt_json_decode(lua_State *L, const char *s, size_t n) {
+  json_in in;
+  int base = lua_gettop(L);
+  in.s = in.p = s;
+  in.end = s + n;
+  in.err = NULL;
+  in.depth = 0;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    json_context(L); /* opens the module, which registers the metatable */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
+  }
+  in.array_mt = lua_gettop(L);
+  if (json_read_value(L, &in) == 0) {
+    json_skip_ws(&in);
+    if (in.p == in.end) {
+      lua_replace(L, in.array_mt); /* the value takes the metatable's slot */
+      return 1;
+    }
+    json_fail(&in, "unexpected data after the JSON value");
+  }
+  lua_settop(L, base);
+  json_push_error(L, &in);
+  return 0;
 }
 
 /* json.decode(text) -> value; raises "json: ..." on invalid JSON. */
 static int json_decode(lua_State *L) {
   size_t n;
-  json_in in;
-  in.s = in.p = luaL_checklstring(L, 1, &n);
-  in.end = in.s + n;
-  in.depth = 0;
-  lua_settop(L, 1);
-  json_read_value(L, &in);
-  json_skip_ws(&in);
-  if (in.p != in.end) json_error(L, &in, "unexpected data after the JSON value");
+  const char *s = luaL_checklstring(L, 1, &n);
+  if (!mcpt_json_decode(L, s, n)) return lua_error(L);
   return 1;
 }
 
 /* json.try_decode(text) -> value | nil, message */
 static int json_try_decode(lua_State *L) {
-  lua_pushcfunction(L, json_decode);
-  lua_pushvalue(L, 1);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  if (!mcpt_json_decode(L, s, n)) {
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
@@ -569,23 +664,32 @@ static const luaL_Reg json_funcs[] = {
 };
 
 int luaopen_mcptest_core_json(lua_State *L) {
+  json_ctx *ctx;
   luaL_newmetatable(L, JSON_ARRAY_MT);
   lua_pushliteral(L, "array");
   lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_array_key);
   lua_pop(L, 1);
   luaL_newmetatable(L, JSON_OBJECT_MT);
   lua_pop(L, 1);
   luaL_newmetatable(L, JSON_BUF_MT);
-  lua_pushcfunction(L, json_buf_gc);
+  lua_pushcfunction(L, json_ctx_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  /* stack: module; the reusable output buffer is every function's upvalue */
+  /* stack: module; the context is every function's upvalue and is in the
+   * registry for C callers (the stdio transport) */
   luaL_newlibtable(L, json_funcs);
-  {
-    json_buf *b = (json_buf *)lua_newuserdatauv(L, sizeof *b, 0);
-    memset(b, 0, sizeof *b);
-    luaL_setmetatable(L, JSON_BUF_MT);
-  }
+  ctx = (json_ctx *)lua_newuserdatauv(L, sizeof *ctx, 0);
+  memset(ctx, 0, sizeof *ctx);
+  luaL_setmetatable(L, JSON_BUF_MT);
+  luaL_getmetatable(L, JSON_ARRAY_MT);
+  ctx->array_mt = lua_topointer(L, -1);
+  luaL_getmetatable(L, JSON_OBJECT_MT);
+  ctx->object_mt = lua_topointer(L, -1);
+  lua_pop(L, 2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_ctx_key);
   luaL_setfuncs(L, json_funcs, 1);
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");

@@ -1,7 +1,8 @@
 /*
  * mcptest.h: what the host (main.c) and the C modules share.
  * Every C module exports exactly one luaopen_* function, listed here and
- * registered in modules.c; everything else in a module file is static.
+ * registered in modules.c; everything else in a module file is static,
+ * except the few mcpt_* helpers declared below for other C modules.
  */
 #ifndef MCPTEST_H
 #define MCPTEST_H
@@ -41,6 +42,14 @@ void mcpt_buf_free(mcpt_buf *b);
 double mcpt_now(void);
 /* Set O_NONBLOCK and FD_CLOEXEC on a descriptor; 0 on success. */
 int mcpt_fd_prepare(int fd);
+
+/* json.c: the codec for C callers (the stdio transport encodes and decodes
+ * messages straight from its buffers, with no Lua string in between). */
+/* Append the value at idx as JSON to out; raises on values JSON cannot hold. */
+void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out);
+/* Decode s[0..n): push the value and return 1, or push "json: <why> at
+ * ..." and return 0. Raises only when out of memory. */
+int mcpt_json_decode(lua_State *L, const char *s, size_t n);
 
 int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);

@@ -34,6 +34,7 @@ typedef struct process_t {
   int status;       /* wait status once reaped */
   mcpt_buf out_buf; /* stdout bytes not yet split into lines */
   mcpt_buf pending; /* stdin bytes not yet written */
+  mcpt_buf line;    /* send(): the message being encoded */
 } process_t;
 
 static process_t *process_check(lua_State *L) {
@@ -224,6 +225,27 @@ static int process_write(lua_State *L) {
   return 1;
 }
 
+/* proc:send(message) -> pending_bytes | nil, err. The message encoded as
+ * one JSON line straight into the stdin queue, then written as write()
+ * does. Raises on values JSON cannot hold. */
+static int process_send(lua_State *L) {
+  process_t *p = process_check(L);
+  int e;
+  luaL_checkany(L, 2);
+  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
+  /* encoded apart first: a value JSON cannot hold raises midway, and the
+   * queue must not keep half a message */
+  p->line.len = 0;
+  mcpt_json_encode(L, 2, &p->line);
+  if (mcpt_buf_add(&p->line, "\n", 1) || mcpt_buf_add(&p->pending, p->line.data, p->line.len))
+    return luaL_error(L, "not enough memory");
+  if (p->line.cap > 65536) mcpt_buf_free(&p->line); /* do not hold on to a big buffer */
+  if ((e = process_flush_pending(p)) != 0)
+    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+  lua_pushinteger(L, (lua_Integer)p->pending.len);
+  return 1;
+}
+
 /* proc:flush() -> pending_bytes | nil, err */
 static int process_flush(lua_State *L) {
   process_t *p = process_check(L);
@@ -235,55 +257,117 @@ static int process_flush(lua_State *L) {
   return 1;
 }
 
-/* proc:read_lines([lines]) -> lines, count, eof. Reads what stdout has
- * now into lines[1..count] (a table the caller may reuse, so the request
- * path allocates no table); a partial last line stays buffered. */
-static int process_read_lines(lua_State *L) {
-  process_t *p = process_check(L);
-  int eof = 0, n = 0;
-  size_t start = 0, i;
-  char *buf;
-  if (p->out < 0) eof = 1;
-  while (!eof) {
+/* Read what stdout has now into out_buf. Returns 1 at end of file (or
+ * on a read error), 0 otherwise; raises on a line over PROCESS_MAX_LINE. */
+static int process_fill(lua_State *L, process_t *p) {
+  if (p->out < 0) return 1;
+  for (;;) {
     ssize_t r;
     if (p->out_buf.cap - p->out_buf.len < 65536) {
       if (p->out_buf.len > PROCESS_MAX_LINE)
-        return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
+        return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20)), -1;
       if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) return luaL_error(L, "not enough memory");
     }
     r = read(p->out, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
     if (r > 0) {
       size_t asked = p->out_buf.cap - p->out_buf.len;
       p->out_buf.len += (size_t)r;
-      if ((size_t)r < asked) break; /* a short read drained the pipe: skip the EAGAIN round trip */
+      if ((size_t)r < asked) return 0; /* a short read drained the pipe: skip the EAGAIN round trip */
       continue;
     }
-    if (r == 0) { eof = 1; break; }
+    if (r == 0) return 1;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN) eof = 1;
-    break;
+    return errno != EAGAIN;
   }
+}
+
+/* The result table at stack index 2: the caller's (reused, so the
+ * request path allocates no table) or a new one. */
+static void process_result_table(lua_State *L) {
   if (lua_istable(L, 2)) lua_settop(L, 2);
   else { lua_settop(L, 1); lua_newtable(L); }
-  buf = p->out_buf.data;
-  for (i = 0; i < p->out_buf.len; i++) {
-    if (buf[i] == '\n') {
-      size_t end = i;
-      if (end > start && buf[end - 1] == '\r') end--;
-      if (end > start) {
-        lua_pushlstring(L, buf + start, end - start);
-        lua_rawseti(L, -2, ++n);
-      }
-      start = i + 1;
+}
+
+/* Drop consumed bytes; clear the reused table's entries after n. */
+static void process_consume(lua_State *L, process_t *p, size_t used, int n) {
+  if (used) memmove(p->out_buf.data, p->out_buf.data + used, p->out_buf.len - used);
+  p->out_buf.len -= used;
+  while (lua_rawgeti(L, 2, n + 1) != LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, 2, ++n);
+  }
+  lua_pop(L, 1);
+}
+
+/* The next complete line in out_buf from *start (CR LF accepted, blank
+ * lines skipped); at eof a last line without newline counts. Sets *line
+ * and *len, advances *start; 0 when there is none. */
+static int process_next_line(process_t *p, size_t *start, int eof, const char **line, size_t *len) {
+  const char *buf = p->out_buf.data;
+  while (*start < p->out_buf.len) {
+    const char *s = buf + *start;
+    const char *nl = memchr(s, '\n', p->out_buf.len - *start);
+    size_t n;
+    if (!nl) {
+      if (!eof) return 0;
+      n = p->out_buf.len - *start;
+      *start = p->out_buf.len;
+    } else {
+      n = (size_t)(nl - s);
+      *start += n + 1;
     }
+    if (n > 0 && s[n - 1] == '\r') n--;
+    if (n > 0) { *line = s; *len = n; return 1; }
   }
-  if (eof && start < p->out_buf.len) { /* last line without newline */
-    lua_pushlstring(L, buf + start, p->out_buf.len - start);
-    lua_rawseti(L, -2, ++n);
-    start = p->out_buf.len;
+  return 0;
+}
+
+/* proc:read_lines([lines]) -> lines, count, eof. Reads what stdout has
+ * now into lines[1..count]; a partial last line stays buffered. */
+static int process_read_lines(lua_State *L) {
+  process_t *p = process_check(L);
+  int eof = process_fill(L, p), n = 0;
+  size_t start = 0, len;
+  const char *line;
+  if (eof < 0) return 2;
+  process_result_table(L);
+  while (process_next_line(p, &start, eof, &line, &len)) {
+    lua_pushlstring(L, line, len);
+    lua_rawseti(L, 2, ++n);
   }
-  if (start) memmove(buf, buf + start, p->out_buf.len - start);
-  p->out_buf.len -= start;
+  process_consume(L, p, start, n);
+  lua_pushinteger(L, n);
+  lua_pushboolean(L, eof);
+  return 3;
+}
+
+/* proc:read_messages([msgs]) -> msgs, count, eof[, bad_line, why]. Like
+ * read_lines, but each line is decoded as JSON straight from the buffer
+ * (no Lua string per line). A line that is not JSON stops the read: it
+ * comes back as bad_line with the decoder's message, after the messages
+ * before it. */
+static int process_read_messages(lua_State *L) {
+  process_t *p = process_check(L);
+  int eof = process_fill(L, p), n = 0;
+  size_t start = 0, len;
+  const char *line;
+  if (eof < 0) return 2;
+  process_result_table(L);
+  while (process_next_line(p, &start, eof, &line, &len)) {
+    if (!mcpt_json_decode(L, line, len)) { /* stack: msgs, why */
+      lua_pushlstring(L, line, len); /* stack: proc, msgs, why, line */
+      process_consume(L, p, start, n);
+      lua_pushvalue(L, 2);
+      lua_pushinteger(L, n);
+      lua_pushboolean(L, eof);
+      lua_pushvalue(L, 4);
+      lua_pushvalue(L, 3);
+      return 5;
+    }
+    lua_rawseti(L, 2, ++n);
+  }
+  process_consume(L, p, start, n);
   lua_pushinteger(L, n);
   lua_pushboolean(L, eof);
   return 3;
@@ -369,6 +453,7 @@ static int process_close(lua_State *L) {
   process_stop(p, grace, lua_toboolean(L, 3));
   mcpt_buf_free(&p->out_buf);
   mcpt_buf_free(&p->pending);
+  mcpt_buf_free(&p->line);
   return 0;
 }
 
@@ -376,6 +461,8 @@ static const luaL_Reg process_methods[] = {
   {"write", process_write},
   {"flush", process_flush},
   {"read_lines", process_read_lines},
+  {"read_messages", process_read_messages},
+  {"send", process_send},
   {"read_stderr", process_read_stderr},
   {"fds", process_fds},
   {"status", process_status},

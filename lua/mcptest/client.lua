@@ -17,7 +17,7 @@ local M = { Client = Client, default_timeout = 30 }
 local open_clients = setmetatable({}, { __mode = "k" })
 M.open_clients = open_clients
 
-local function now() return sys.now() end
+local now = sys.now
 local interrupted = sys.interrupted
 
 local function check_timeout(t, where)
@@ -146,7 +146,8 @@ function Client:start(method, params)
   -- one envelope per client, refilled: the transport encodes it at once
   local env = self.envelope
   env.id, env.method, env.params = id, method, params
-  self:send(env)
+  if self.verbose then self:log(">>", env) end
+  self.transport:send(env)
   env.params = nil
   return id
 end
@@ -216,11 +217,13 @@ end
 
 -- c:request(method, params[, opts]) -> result; raises mcptest.Error.
 function Client:request(method, params, opts)
-  if opts and opts.timeout then check_timeout(opts.timeout, method) end
-  local id = self:start(method, params)
-  local ok, res = outcome(self:await(id, method, opts and opts.timeout), method)
-  if not ok then error(res, 0) end
-  return res
+  local timeout = opts and opts.timeout
+  if timeout then check_timeout(timeout, method) end
+  local msg = self:await(self:start(method, params), method, timeout)
+  local result = msg.result
+  if result ~= nil and msg.error == nil then return result end
+  local _, err = outcome(msg, method)
+  error(err, 0)
 end
 
 -- c:try(method, params) -> true, result | false, error (never raises for

@@ -157,6 +157,32 @@ describe("client core over stdio", function()
     if c then c:close() end
   end)
 
+  it("names a stdout line that is JSON but not a JSON-RPC message", function()
+    local c
+    local ok, err = pcall(function() c = connect("scalar"); c:ping() end)
+    assert.is_false(ok)
+    assert.are.equal("protocol", err.kind)
+    assert.matches("not JSON%-RPC", err.message)
+    assert.matches('"42"', err.message, 1, true)
+    if c then c:close() end
+  end)
+
+  it("delivers every message of one read in order, also when a handler nests a request", function()
+    local c = connect()
+    c:on("roots/list", function(_, client)
+      -- this nested request reads stdout again while the rest of the
+      -- first read (the second notification) is still to be delivered
+      local tools = client:list_tools()
+      return { roots = { { uri = "file:///" .. #tools } } }
+    end)
+    local r = c:call_tool("burst", {})
+    assert.text_contains(r, "file:///3")
+    local data = {}
+    for _, n in ipairs(c.notifications) do data[#data + 1] = n.params.data end
+    assert.are.same({ "burst 1", "burst 2" }, data)
+    c:close()
+  end)
+
   it("reports a command that does not exist", function()
     local ok, err = pcall(mcp.connect, { command = { "no-such-mcp-server-xyz" } })
     assert.is_false(ok)

@@ -93,7 +93,7 @@ function M.open(opts)
   }, Stdio)
   t.out_fd, t.err_fd, t.in_fd = proc:fds()
   t.read_fds = { t.out_fd, t.err_fd }
-  t.lines = {} -- reused by every read: read_lines fills 1..n
+  t.msgs = {} -- reused by every read: read_messages fills 1..n
   loop.register(t)
   return t
 end
@@ -165,46 +165,48 @@ local function exit_description(proc)
   return "closed its stdout"
 end
 
--- Decode and deliver every complete line stdout has; returns eof.
-function Stdio:read_messages(lines_table)
-  local lines, n, eof = self.proc:read_lines(lines_table)
-  if not lines then self:fail(n.kind, self.description .. ": " .. n.message); return false end
+-- The transport ends on a stdout line that is not a JSON-RPC message.
+function Stdio:not_jsonrpc(line)
+  local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
+  self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
+    .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
+    .. " to stdout (logs go to stderr)")
+  return false
+end
+
+-- Deliver every complete message stdout has (decoded in C, straight from
+-- the pipe buffer); returns eof.
+function Stdio:read_messages()
+  local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
+  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return false end
+  -- msgs is reused by every read; a handler run below may nest a request
+  -- that reads again, so more than one message is copied out first
+  if n > 1 then msgs = table.move(msgs, 1, n, 1, {}) end
   for i = 1, n do
-    local line = lines[i]
-    local msg = json.try_decode(line)
-    if type(msg) ~= "table" then
-      local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
-      self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
-        .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
-        .. " to stdout (logs go to stderr)")
-      return false
-    end
-    if self.on_message then self.on_message(msg) end
+    local msg = msgs[i]
+    if type(msg) ~= "table" then return self:not_jsonrpc(json.encode(msg)) end
+    self.on_message(msg)
     if self.failed then return false end
   end
+  if bad_line then return self:not_jsonrpc(bad_line) end
   return eof
 end
 
-function Stdio:on_ready(fd, what)
+function Stdio:on_ready(fd)
+  if fd == self.out_fd then
+    if self:read_messages() then -- end of stdout
+      self:drain_stderr()
+      if not self.closing then
+        self:fail("transport", self.description .. " " .. exit_description(self.proc))
+      end
+    end
+    return
+  end
   if fd == self.err_fd then return self:drain_stderr() end
   if fd == self.in_fd then
     local pending, err = self.proc:flush()
     if not pending then return self:fail("transport", self:write_failure(err)) end
     if pending == 0 then loop.changed() end
-    return
-  end
-  -- a handler run below may nest a request that reads again: only the
-  -- outermost read reuses the shared lines table
-  local reuse = not self.reading
-  self.reading = true
-  local ok, eof = pcall(self.read_messages, self, reuse and self.lines or nil)
-  self.reading = not reuse
-  if not ok then error(eof, 0) end
-  if eof then
-    self:drain_stderr()
-    if not self.closing then
-      self:fail("transport", self.description .. " " .. exit_description(self.proc))
-    end
   end
 end
 
@@ -218,7 +220,7 @@ end
 
 function Stdio:send(msg)
   if self.failed then error(self.failed, 0) end
-  local pending, err = self.proc:write(json.encode(msg, "\n"))
+  local pending, err = self.proc:send(msg) -- encoded in C straight into the stdin queue
   if not pending then
     self:fail("transport", self:write_failure(err))
     error(self.failed, 0)
