@@ -26,24 +26,29 @@ json_line() { grep '^{"calls' || true; }
 ERR=$(mktemp)
 trap 'rm -f "$ERR"' EXIT
 echo "pinning: ${PIN[*]:-none}"
-echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us"
-ratios=(); cpus=(); rsss=()
+echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us  poll_floor_cpu_us  cpu_ratio_vs_poll_floor"
+ratios=(); cpus=(); rsss=(); pcpus=()
 for r in $(seq 1 "$ROUNDS"); do
   f=$("${PIN[@]}" "$FLOOR" "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
+  # the same floor waiting in poll() on stdout and stderr, as a multiplexing client must
+  p=$("${PIN[@]}" "$FLOOR" --poll "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
   m=$("${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
   [ -n "$m" ] || { echo "bench/stdio_echo.lua failed:"; cat "$ERR"; exit 1; }
   n=$("${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
   [ -n "$n" ] || { echo "bench/stdio_minimal.lua failed:"; cat "$ERR"; exit 1; }
   fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s); nr=$(echo "$n" | field calls_per_s)
   fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call); nc=$(echo "$n" | field cpu_us_per_call)
+  pc=$(echo "$p" | field cpu_us_per_call)
   rss=$(echo "$m" | field max_rss_kib)
   rr=$(awk "BEGIN{printf \"%.3f\", $mr/$fr}"); cr=$(awk "BEGIN{printf \"%.2f\", $mc/$fc}")
-  ratios+=("$rr"); cpus+=("$cr"); rsss+=("$rss")
-  printf "%5d  %13s  %15s  %10s  %12s  %14s  %9s  %15s  %15s  %14s\n" "$r" "$fr" "$mr" "$rr" "$fc" "$mc" "$cr" "$rss" "$nr" "$nc"
+  pr=$(awk "BEGIN{printf \"%.2f\", $mc/$pc}")
+  ratios+=("$rr"); cpus+=("$cr"); rsss+=("$rss"); pcpus+=("$pr")
+  printf "%5d  %13s  %15s  %10s  %12s  %14s  %9s  %15s  %15s  %14s  %17s  %22s\n" "$r" "$fr" "$mr" "$rr" "$fc" "$mc" "$cr" "$rss" "$nr" "$nc" "$pc" "$pr"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "median rate ratio (mcptest/floor): $(median "${ratios[@]}")   target >= 0.90"
 echo "median CPU-per-call ratio:         $(median "${cpus[@]}")   target <= 2.00"
+echo "  (vs the poll floor:                $(median "${pcpus[@]}"))"
 echo "max peak RSS (KiB):                $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1)   target < 15360"
 
 # Start-up: a script with one passing it, 20 runs, median wall time.

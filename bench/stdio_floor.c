@@ -10,6 +10,8 @@
  * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"user_us_per_call":U,"sys_us_per_call":S,"max_rss_kib":K}
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+static int use_poll, err_fd = -1;
 static char rbuf[1 << 20];
 static size_t rlen;
 
@@ -65,7 +68,15 @@ static void read_line_for(int fd, int want_id) {
       if (match) return;
       continue;
     }
-    ssize_t r = read(fd, rbuf + rlen, sizeof rbuf - rlen);
+    ssize_t r;
+    if (use_poll) {
+      struct pollfd fds[2] = { { fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+      if (poll(fds, 2, 10000) < 0 && errno != EINTR) { perror("poll"); exit(1); }
+      if (fds[1].revents) { char junk[4096]; if (read(err_fd, junk, sizeof junk) <= 0) fds[1].fd = err_fd = -1; }
+      if (!fds[0].revents) continue;
+    }
+    r = read(fd, rbuf + rlen, sizeof rbuf - rlen);
+    if (r < 0 && errno == EAGAIN) continue;
     if (r <= 0) { fprintf(stderr, "server closed stdout\n"); exit(1); }
     rlen += (size_t)r;
   }
@@ -82,7 +93,7 @@ static void call(int in, int out, int id) {
 }
 
 int main(int argc, char **argv) {
-  int calls, warmup, i, pin[2], pout[2], id = 1;
+  int calls, warmup, i, pin[2], pout[2], perr[2], id = 1;
   pid_t pid;
   double t0, u0, s0, t1, u1, s1;
   struct rusage ru;
@@ -90,22 +101,26 @@ int main(int argc, char **argv) {
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
     "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"floor\",\"version\":\"0\"}}}\n";
   const char *initialized = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+  if (argc > 1 && strcmp(argv[1], "--poll") == 0) { use_poll = 1; argv++; argc--; }
   if (argc < 5 || strcmp(argv[3], "--") != 0) {
-    fprintf(stderr, "usage: stdio_floor CALLS WARMUP -- SERVER ARGV...\n");
+    fprintf(stderr, "usage: stdio_floor [--poll] CALLS WARMUP -- SERVER ARGV...\n");
     return 2;
   }
   calls = atoi(argv[1]);
   warmup = atoi(argv[2]);
-  if (pipe(pin) || pipe(pout)) { perror("pipe"); return 1; }
+  if (pipe(pin) || pipe(pout) || pipe(perr)) { perror("pipe"); return 1; }
   pid = fork();
   if (pid == 0) {
     dup2(pin[0], 0); dup2(pout[1], 1);
-    close(pin[0]); close(pin[1]); close(pout[0]); close(pout[1]);
+    if (use_poll) dup2(perr[1], 2);
+    close(pin[0]); close(pin[1]); close(pout[0]); close(pout[1]); close(perr[0]); close(perr[1]);
     execvp(argv[4], argv + 4);
     perror("exec");
     _exit(127);
   }
-  close(pin[0]); close(pout[1]);
+  close(pin[0]); close(pout[1]); close(perr[1]);
+  if (use_poll) { err_fd = perr[0]; fcntl(pout[0], F_SETFL, O_NONBLOCK); fcntl(err_fd, F_SETFL, O_NONBLOCK); }
+  else close(perr[0]);
   write_all(pin[1], init, strlen(init));
   read_line_for(pout[0], 0);
   write_all(pin[1], initialized, strlen(initialized));

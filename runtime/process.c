@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -373,6 +375,46 @@ static int process_read_messages(lua_State *L) {
   return 3;
 }
 
+/* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
+ * stderr_ready | nil, err. For a client whose only connection is this
+ * process: one call polls stdout, stderr and (with bytes queued) stdin for
+ * up to timeout seconds, writes what stdin takes, and reads and decodes
+ * stdout as read_messages does, instead of a loop step, a poll and a read
+ * each crossing into Lua. count is 0 on a timeout or a signal;
+ * stderr_ready asks the caller to drain stderr. */
+static int process_wait_messages(lua_State *L) {
+  process_t *p = process_check(L);
+  double timeout = luaL_checknumber(L, 3);
+  struct pollfd fds[3];
+  int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0;
+  if (p->out >= 0) { out_i = nfds; fds[nfds].fd = p->out; fds[nfds++].events = POLLIN; }
+  if (p->err >= 0) { err_i = nfds; fds[nfds].fd = p->err; fds[nfds++].events = POLLIN; }
+  if (p->in >= 0 && p->pending.len > 0) { in_i = nfds; fds[nfds].fd = p->in; fds[nfds++].events = POLLOUT; }
+  ms = timeout <= 0 ? 0 : (timeout > 2e6 ? 2000000000 : (int)ceil(timeout * 1000.0));
+  rc = poll(fds, (nfds_t)nfds, ms);
+  if (rc < 0 && errno != EINTR) return luaL_error(L, "poll: %s", strerror(errno));
+  if (rc > 0) {
+    if (in_i >= 0 && fds[in_i].revents) {
+      int e = process_flush_pending(p);
+      if (e != 0) return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+    }
+    err_ready = err_i >= 0 && fds[err_i].revents != 0;
+    if (out_i >= 0 && fds[out_i].revents) {
+      lua_settop(L, 2);
+      rc = process_read_messages(L);
+      if (rc == 3) { lua_pushnil(L); lua_pushboolean(L, err_ready); return 5; }
+      if (rc == 5) { lua_pop(L, 1); lua_pushboolean(L, err_ready); return 5; } /* why -> stderr_ready */
+      return rc; /* nil, err */
+    }
+  }
+  process_result_table(L);
+  lua_pushinteger(L, 0);
+  lua_pushboolean(L, p->out < 0);
+  lua_pushnil(L);
+  lua_pushboolean(L, err_ready);
+  return 5;
+}
+
 /* proc:read_stderr() -> string (maybe empty), eof. At most 64 KiB a call,
  * so a server flooding stderr cannot make one read grow without bound. */
 static int process_read_stderr(lua_State *L) {
@@ -462,6 +504,7 @@ static const luaL_Reg process_methods[] = {
   {"flush", process_flush},
   {"read_lines", process_read_lines},
   {"read_messages", process_read_messages},
+  {"wait_messages", process_wait_messages},
   {"send", process_send},
   {"read_stderr", process_read_stderr},
   {"fds", process_fds},

@@ -156,7 +156,9 @@ end
 -- transport/timeout errors.
 function Client:await(id, method, timeout)
   local responses, transport = self.responses, self.transport
-  local deadline = now() + (timeout or self.timeout)
+  timeout = timeout or self.timeout
+  local deadline = now() + timeout
+  local left = timeout
   while true do
     if transport.stderr_dirty then
       transport.stderr_dirty = false
@@ -185,7 +187,6 @@ function Client:await(id, method, timeout)
       for k, v in pairs(failed) do if e[k] == nil then e[k] = v end end -- curl_code, www_authenticate...
       error(e, 0)
     end
-    local left = deadline - now()
     if left <= 0 then
       self.waiting[id] = nil
       pcall(self.send, self, { jsonrpc = "2.0", method = "notifications/cancelled",
@@ -193,10 +194,18 @@ function Client:await(id, method, timeout)
       local strays = #self.stray > 0 and ("; the server sent responses whose id matched no request: "
         .. describe_stray(self.stray)) or ""
       errors.raise("timeout", string.format("no response to %s within %g s from %s%s",
-        method, timeout or self.timeout, transport.description, strays), { method = method })
+        method, timeout, transport.description, strays), { method = method })
     end
     -- an idle half second: let the transport check its peer is still there
-    if not loop.step(left < 0.5 and left or 0.5) and transport.check then transport:check() end
+    local wait = left < 0.5 and left or 0.5
+    local served
+    if loop.sole == transport and transport.wait then
+      served = transport:wait(wait) -- the only connection: it waits by itself
+    else
+      served = loop.step(wait)
+    end
+    if not served and transport.check then transport:check() end
+    left = deadline - now()
   end
 end
 

@@ -14,6 +14,14 @@ local rfds, wfds = {}, {}
 local dirty = true
 local timed = {}       -- sources that also offer :timeout()
 
+-- The only registered source, when there is exactly one and it has no
+-- timers: a client waiting on it alone may let it wait by itself
+-- (src:wait(timeout), one C call) instead of a loop step.
+M.sole = nil
+local function update_sole()
+  M.sole = (#sources == 1 and #timed == 0) and sources[1] or nil
+end
+
 -- A source is a table with :fds() -> read_fds (array), write_fds (array|nil)
 -- and :on_ready(fd, what). Call M.changed() when its descriptors change.
 -- A source may also offer :timeout() -> seconds until it needs service (nil:
@@ -23,6 +31,7 @@ function M.register(src)
   sources[#sources + 1] = src
   if src.timeout then timed[#timed + 1] = src end
   dirty = true
+  update_sole()
 end
 
 function M.unregister(src)
@@ -33,6 +42,7 @@ function M.unregister(src)
     if timed[i] == src then table.remove(timed, i) end
   end
   dirty = true
+  update_sole()
 end
 
 function M.changed() dirty = true end

@@ -174,11 +174,8 @@ function Stdio:not_jsonrpc(line)
   return false
 end
 
--- Deliver every complete message stdout has (decoded in C, straight from
--- the pipe buffer); returns eof.
-function Stdio:read_messages()
-  local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
-  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return false end
+-- Hand each decoded message to the client; returns eof.
+function Stdio:deliver(msgs, n, eof, bad_line)
   -- msgs is reused by every read; a handler run below may nest a request
   -- that reads again, so more than one message is copied out first
   if n > 1 then msgs = table.move(msgs, 1, n, 1, {}) end
@@ -192,14 +189,25 @@ function Stdio:read_messages()
   return eof
 end
 
+-- Stdout ended: keep the last stderr, and say how the server went.
+function Stdio:ended()
+  self:drain_stderr()
+  if not self.closing then
+    self:fail("transport", self.description .. " " .. exit_description(self.proc))
+  end
+end
+
+-- Deliver every complete message stdout has (decoded in C, straight from
+-- the pipe buffer); returns eof.
+function Stdio:read_messages()
+  local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
+  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return false end
+  return self:deliver(msgs, n, eof, bad_line)
+end
+
 function Stdio:on_ready(fd)
   if fd == self.out_fd then
-    if self:read_messages() then -- end of stdout
-      self:drain_stderr()
-      if not self.closing then
-        self:fail("transport", self.description .. " " .. exit_description(self.proc))
-      end
-    end
+    if self:read_messages() then self:ended() end
     return
   end
   if fd == self.err_fd then return self:drain_stderr() end
@@ -208,6 +216,21 @@ function Stdio:on_ready(fd)
     if not pending then return self:fail("transport", self:write_failure(err)) end
     if pending == 0 then loop.changed() end
   end
+end
+
+-- The client's wait when this transport is the loop's only source: one C
+-- call polls, writes, reads and decodes (see docs/performance.md). Returns
+-- true when something was served, as loop.step does.
+function Stdio:wait(timeout)
+  local msgs, n, eof, bad_line, stderr_ready = self.proc:wait_messages(self.msgs, timeout)
+  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return true end
+  if stderr_ready then self:drain_stderr() end
+  if n > 0 or bad_line then
+    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
+    return true
+  end
+  if eof then self:ended(); return true end
+  return stderr_ready
 end
 
 -- A write failed: say the server exited when it did (EPIPE is a symptom).
