@@ -375,16 +375,10 @@ static int process_read_messages(lua_State *L) {
   return 3;
 }
 
-/* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
- * stderr_ready | nil, err. For a client whose only connection is this
- * process: one call polls stdout, stderr and (with bytes queued) stdin for
- * up to timeout seconds, writes what stdin takes, and reads and decodes
- * stdout as read_messages does, instead of a loop step, a poll and a read
- * each crossing into Lua. count is 0 on a timeout or a signal;
- * stderr_ready asks the caller to drain stderr. */
-static int process_wait_messages(lua_State *L) {
-  process_t *p = process_check(L);
-  double timeout = luaL_checknumber(L, 3);
+/* Wait up to timeout seconds for this process's pipes, write what stdin
+ * takes, read and decode stdout. The msgs table is at stack index 2.
+ * Returns as wait_messages. */
+static int process_wait(lua_State *L, process_t *p, double timeout) {
   struct pollfd fds[3];
   int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0;
   if (p->out >= 0) { out_i = nfds; fds[nfds].fd = p->out; fds[nfds++].events = POLLIN; }
@@ -413,6 +407,52 @@ static int process_wait_messages(lua_State *L) {
   lua_pushnil(L);
   lua_pushboolean(L, err_ready);
   return 5;
+}
+
+/* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
+ * stderr_ready | nil, err. For a client whose only connection is this
+ * process: one call polls stdout, stderr and (with bytes queued) stdin for
+ * up to timeout seconds, writes what stdin takes, and reads and decodes
+ * stdout as read_messages does, instead of a loop step, a poll and a read
+ * each crossing into Lua. count is 0 on a timeout or a signal;
+ * stderr_ready asks the caller to drain stderr. */
+static int process_wait_messages(lua_State *L) {
+  process_t *p = process_check(L);
+  double timeout = luaL_checknumber(L, 3);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  return process_wait(L, p, timeout);
+}
+
+/* proc:request(msgs, id, method, params, timeout) -> as wait_messages |
+ * nil, err. A JSON-RPC request {"jsonrpc":"2.0","id":..,"method":..,
+ * "params":..} (params left out when nil) encoded straight into the stdin
+ * queue and written, then wait_messages: one crossing from Lua for a whole
+ * request on a client's only connection. nil, err when stdin cannot be
+ * written (the caller names the cause); raises on values JSON cannot hold,
+ * with nothing queued. */
+static int process_request(lua_State *L) {
+  process_t *p = process_check(L);
+  double timeout = luaL_checknumber(L, 6);
+  int e;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checkinteger(L, 3);
+  luaL_checkstring(L, 4);
+  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
+  p->line.len = 0;
+  if (mcpt_buf_add(&p->line, "{\"jsonrpc\":\"2.0\",\"id\":", 22)) return luaL_error(L, "not enough memory");
+  mcpt_json_encode(L, 3, &p->line);
+  if (mcpt_buf_add(&p->line, ",\"method\":", 10)) return luaL_error(L, "not enough memory");
+  mcpt_json_encode(L, 4, &p->line);
+  if (!lua_isnil(L, 5)) {
+    if (mcpt_buf_add(&p->line, ",\"params\":", 10)) return luaL_error(L, "not enough memory");
+    mcpt_json_encode(L, 5, &p->line);
+  }
+  if (mcpt_buf_add(&p->line, "}\n", 2) || mcpt_buf_add(&p->pending, p->line.data, p->line.len))
+    return luaL_error(L, "not enough memory");
+  if (p->line.cap > 65536) mcpt_buf_free(&p->line);
+  if ((e = process_flush_pending(p)) != 0)
+    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+  return process_wait(L, p, timeout);
 }
 
 /* proc:read_stderr() -> string (maybe empty), eof. At most 64 KiB a call,
@@ -505,6 +545,7 @@ static const luaL_Reg process_methods[] = {
   {"read_lines", process_read_lines},
   {"read_messages", process_read_messages},
   {"wait_messages", process_wait_messages},
+  {"request", process_request},
   {"send", process_send},
   {"read_stderr", process_read_stderr},
   {"fds", process_fds},

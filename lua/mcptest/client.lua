@@ -154,11 +154,11 @@ end
 
 -- Wait for the response to id; returns the response message or raises
 -- transport/timeout errors.
-function Client:await(id, method, timeout)
+function Client:await(id, method, timeout, deadline)
   local responses, transport = self.responses, self.transport
   timeout = timeout or self.timeout
-  local deadline = now() + timeout
-  local left = timeout
+  deadline = deadline or now() + timeout
+  local left = deadline - now()
   while true do
     if transport.stderr_dirty then
       transport.stderr_dirty = false
@@ -228,7 +228,26 @@ end
 function Client:request(method, params, opts)
   local timeout = opts and opts.timeout
   if timeout then check_timeout(timeout, method) end
-  local msg = self:await(self:start(method, params), method, timeout)
+  local msg
+  local transport = self.transport
+  if loop.sole == transport and transport.request and not self.verbose
+     and self.handler_error == nil and not self.closed then
+    -- the only connection, quiet: the transport sends and waits in one
+    -- step; anything but the lone answer goes the general way below
+    local id = self.next_id + 1
+    self.next_id = id
+    self.waiting[id] = true
+    local full = timeout or self.timeout
+    local deadline = now() + full
+    msg = transport:request(id, method, params, full < 0.5 and full or 0.5)
+    if msg then
+      self.waiting[id] = nil
+    else
+      msg = self:await(id, method, timeout, deadline)
+    end
+  else
+    msg = self:await(self:start(method, params), method, timeout)
+  end
   local result = msg.result
   if result ~= nil and msg.error == nil then return result end
   local _, err = outcome(msg, method)

@@ -233,6 +233,30 @@ function Stdio:wait(timeout)
   return stderr_ready
 end
 
+-- A request on the client's only connection, in one C call: encode,
+-- write, wait up to `wait` seconds, read and decode. Returns the answer
+-- when it came alone; otherwise delivers what came (notifications, server
+-- requests, the answer among them) through on_message and returns nil,
+-- and the client waits as usual.
+function Stdio:request(id, method, params, wait)
+  if self.failed then error(self.failed, 0) end
+  local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
+  if not msgs then
+    self:fail("transport", self:write_failure(n))
+    error(self.failed, 0)
+  end
+  if n == 1 and not stderr_ready and not bad_line then
+    local msg = msgs[1]
+    if type(msg) == "table" and msg.id == id and msg.method == nil then return msg end
+  end
+  if stderr_ready then self:drain_stderr() end
+  if n > 0 or bad_line then
+    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
+  elseif eof then
+    self:ended()
+  end
+end
+
 -- A write failed: say the server exited when it did (EPIPE is a symptom).
 function Stdio:write_failure(err)
   if self.proc:status() ~= "running" then
