@@ -11,6 +11,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+/* alloc.c: a Lua state whose small blocks come from per-size free lists
+ * (see alloc.c), with luaL_newstate's panic and warn handlers; close it
+ * with mcpt_close, which also frees the allocator's slabs. */
+lua_State *mcpt_newstate(void);
+void mcpt_close(lua_State *L);
+
 /* modules.c: install the module registry and the embedded-source searcher. */
 void mcpt_open_modules(lua_State *L);
 

@@ -3,6 +3,7 @@
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
 local SRC = os.getenv("MCPTEST_SRC") or "."
 local FIX = SRC .. "/spec/fixtures/cli/"
+local sys = require("mcptest.core.sys")
 
 -- Run a command line; returns exit code, stdout, stderr.
 local function run(args, env)
@@ -132,6 +133,16 @@ describe("mcptest exit codes", function()
     local code, out = run(FIX .. "stuck.lua -o tap --test-timeout 0.5")
     assert.are.equal(1, code)
     assert.matches("not ok 1 %- loops forever", out)
+    assert.matches("time limit of 0.5 s", out)
+    assert.matches("ok 2 %- runs after the stuck one", out)
+  end)
+
+  it("fails a test waiting on a server after --test-timeout, promptly, and goes on", function()
+    local t0 = sys.now()
+    local code, out = run(FIX .. "stuck_wait.lua -o tap --test-timeout 0.5")
+    assert.is_true(sys.now() - t0 < 10, "the limit did not end the wait")
+    assert.are.equal(1, code)
+    assert.matches("not ok 1 %- waits on a slow tool", out)
     assert.matches("time limit of 0.5 s", out)
     assert.matches("ok 2 %- runs after the stuck one", out)
   end)
