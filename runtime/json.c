@@ -286,6 +286,10 @@ static void json_encode_value(lua_State *L, const json_ctx *ctx, json_buf *b, in
   }
 }
 
+void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out) {
+  json_encode_string(L, out, s, n);
+}
+
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out) {
   json_encode_value(L, json_context(L), out, lua_absindex(L, idx), 0);
 }
@@ -333,9 +337,13 @@ static void json_push_error(lua_State *L, const json_in *in) {
     lua_pushfstring(L, "json: %s at character %d", in->err, (int)(in->p - in->s) + 1);
 }
 
-static void json_skip_ws(json_in *in) {
+static void json_skip_ws_run(json_in *in) {
   while (in->p < in->end && (*in->p == ' ' || *in->p == '\n' || *in->p == '\r' || *in->p == '\t')) in->p++;
 }
+
+/* Compact JSON (what servers send) has nothing to skip: test inline. */
+#define json_skip_ws(in) do { \
+  if ((in)->p < (in)->end && (unsigned char)*(in)->p <= ' ') json_skip_ws_run(in); } while (0)
 
 static int json_hex4(const char *p) {
   int i, v = 0;

@@ -53,6 +53,8 @@ int mcpt_fd_prepare(int fd);
  * messages straight from its buffers, with no Lua string in between). */
 /* Append the value at idx as JSON to out; raises on values JSON cannot hold. */
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out);
+/* Append s[0..n) as a JSON string (quoted, escaped) to out. */
+void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out);
 /* Decode s[0..n): push the value and return 1, or push "json: <why> at
  * ..." and return 0. Raises only when out of memory. */
 int mcpt_json_decode(lua_State *L, const char *s, size_t n);

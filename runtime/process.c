@@ -59,7 +59,16 @@ typedef struct process_t {
   watch_t watch;
 } process_t;
 
+/* Every method and metamethod has the metatable as upvalue 1: comparing
+ * against it is cheaper than luaL_checkudata's registry lookup by name,
+ * which stays for the error message. */
 static process_t *process_check(lua_State *L) {
+  process_t *p = (process_t *)lua_touserdata(L, 1);
+  if (p != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return p;
+  }
   return (process_t *)luaL_checkudata(L, 1, PROCESS_MT);
 }
 
@@ -625,10 +634,22 @@ static int process_request(lua_State *L) {
   luaL_checkstring(L, 4);
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
   p->line.len = 0;
-  if (mcpt_buf_add(&p->line, "{\"jsonrpc\":\"2.0\",\"id\":", 22)) return luaL_error(L, "not enough memory");
-  mcpt_json_encode(L, 3, &p->line);
-  if (mcpt_buf_add(&p->line, ",\"method\":", 10)) return luaL_error(L, "not enough memory");
-  mcpt_json_encode(L, 4, &p->line);
+  {
+    static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+    char head[64], *q = head + sizeof head;
+    size_t mlen;
+    const char *m = lua_tolstring(L, 4, &mlen);
+    lua_Integer id = lua_tointeger(L, 3);
+    lua_Unsigned u = id < 0 ? 0u - (lua_Unsigned)id : (lua_Unsigned)id;
+    /* the id's digits, right to left: no printf on the request path */
+    *--q = ':'; *--q = '"'; memcpy(q -= 6, "method", 6); *--q = '"'; *--q = ',';
+    do { *--q = (char)('0' + u % 10); u /= 10; } while (u);
+    if (id < 0) *--q = '-';
+    if (mcpt_buf_add(&p->line, pre, sizeof pre - 1) ||
+        mcpt_buf_add(&p->line, q, (size_t)(head + sizeof head - q)))
+      return luaL_error(L, "not enough memory");
+    mcpt_json_encode_string(L, m, mlen, &p->line);
+  }
   if (!lua_isnil(L, 5)) {
     if (mcpt_buf_add(&p->line, ",\"params\":", 10)) return luaL_error(L, "not enough memory");
     mcpt_json_encode(L, 5, &p->line);
@@ -757,8 +778,11 @@ static const luaL_Reg process_funcs[] = {
 
 int luaopen_mcptest_core_process(lua_State *L) {
   luaL_newmetatable(L, PROCESS_MT);
-  luaL_setfuncs(L, process_meta, 0);
-  luaL_newlib(L, process_methods);
+  lua_pushvalue(L, -1);
+  luaL_setfuncs(L, process_meta, 1); /* upvalue: the metatable (process_check) */
+  luaL_newlibtable(L, process_methods);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, process_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_newlib(L, process_funcs);
