@@ -38,7 +38,11 @@ function M.new(transport, opts)
     stray = {},          -- responses whose id matched nothing
     timeout = opts.timeout or M.default_timeout,
     stderr = "",         -- what a stdio server wrote on stderr (refreshed as requests wait)
-    verbose = opts.verbose or M.default_verbose,
+    -- fields the request path reads start as false, not nil: a nil field
+    -- is looked up again in the Client class (a metatable miss per read)
+    verbose = opts.verbose or M.default_verbose or false,
+    closed = false,
+    handler_error = false, -- the first error a handler raised, until a request re-raises it
     envelope = { jsonrpc = "2.0" },
   }, Client)
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
@@ -122,7 +126,7 @@ end
 -- the script's current or next request raises the same error, so the test
 -- that owns the handler fails rather than passing silently.
 function Client:handler_failed(err)
-  if self.handler_error == nil then self.handler_error = err end
+  if not self.handler_error then self.handler_error = err end
 end
 
 -- The responses whose id matched no request, for messages.
@@ -165,8 +169,8 @@ function Client:await(id, method, timeout, deadline)
       self.stderr = transport:stderr_text()
     end
     local herr = self.handler_error
-    if herr ~= nil then
-      self.handler_error = nil
+    if herr then
+      self.handler_error = false
       error(herr, 0)
     end
     local msg = responses[id]
@@ -231,7 +235,7 @@ function Client:request(method, params, opts)
   local msg
   local transport = self.transport
   if loop.sole == transport and transport.request and not self.verbose
-     and self.handler_error == nil and not self.closed then
+     and not self.handler_error and not self.closed then
     -- the only connection, quiet: the transport sends and waits in one
     -- step; anything but the lone answer goes the general way below
     local id = self.next_id + 1

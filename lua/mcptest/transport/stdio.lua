@@ -90,6 +90,9 @@ function M.open(opts)
     stderr_chunks = {},  -- what the server wrote on stderr, the last stderr_max bytes
     stderr_size = 0,
     stderr_max = opts.stderr_max or 1024 * 1024,
+    failed = false,      -- the Error that ended the transport (false, not nil: see client.lua)
+    closing = false,
+    closed = false,
   }, Stdio)
   t.out_fd, t.err_fd, t.in_fd = proc:fds()
   t.read_fds = { t.out_fd, t.err_fd }
@@ -123,7 +126,7 @@ function Stdio:fail(kind, message)
   loop.unregister(self)
 end
 
-function Stdio:failure() return self.failed end
+function Stdio:failure() return self.failed or nil end
 
 function Stdio:drain_stderr()
   if self.err_fd < 0 then return end
