@@ -58,6 +58,10 @@ void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *ou
 /* Decode s[0..n): push the value and return 1, or push "json: <why> at
  * ..." and return 0. Raises only when out of memory. */
 int mcpt_json_decode(lua_State *L, const char *s, size_t n);
+/* Is s[0..n) exactly {"jsonrpc":"2.0","id":want_id,"result":...} (any key
+ * order)? Then push the result and return 1; else push nothing, return 0
+ * (the caller decodes the whole message). Raises only when out of memory. */
+int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer want_id);
 
 int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);

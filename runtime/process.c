@@ -552,17 +552,39 @@ static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int
 /* Wait up to timeout seconds for this process's pipes, write what stdin
  * takes, read and decode stdout. The msgs table is at stack index 2.
  * Returns as wait_messages. */
-static int process_wait(lua_State *L, process_t *p, double timeout) {
+/* What a wait returns once stdout had bytes (stack: proc, msgs). With
+ * want set, a lone answer {"jsonrpc":"2.0","id":want_id,"result":..} comes
+ * back as true, result: no envelope table, no dispatch. */
+static int process_wait_done(lua_State *L, process_t *p, int eof, int err_ready, int want, lua_Integer want_id) {
+  int rc;
+  if (want && !err_ready && p->out_buf.len > 1) {
+    const char *buf = p->out_buf.data;
+    size_t len = p->out_buf.len;
+    if (buf[len - 1] == '\n' && memchr(buf, '\n', len - 1) == NULL) { /* one line, nothing after */
+      size_t ln = len - 1;
+      if (buf[ln - 1] == '\r') ln--;
+      if (mcpt_json_decode_result(L, buf, ln, want_id)) {
+        p->out_buf.len = 0;
+        lua_pushboolean(L, 1);
+        lua_insert(L, -2);
+        return 2;
+      }
+    }
+  }
+  rc = process_decode_lines(L, p, eof);
+  if (rc == 3) { lua_pushnil(L); lua_pushboolean(L, err_ready); return 5; }
+  lua_pop(L, 1); lua_pushboolean(L, err_ready); return 5; /* why -> stderr_ready */
+}
+
+static int process_wait(lua_State *L, process_t *p, double timeout, int want, lua_Integer want_id) {
   struct pollfd fds[3];
-  int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0;
+  int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0, eof = 0;
   if (p->pending.len == 0 && p->err_busy == 0 && timeout > 0 && process_watch_start(p) == 0) {
-    int eof = 0;
     rc = process_fill_blocking(L, p, timeout, &eof, &err_ready);
     if (rc < 0)
       return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
     if (err_ready) p->err_busy = ERR_QUIET_WAITS;
-    lua_settop(L, 1);
-    process_result_table(L);
+    lua_settop(L, 2);
     if (rc == 0) {
       lua_pushinteger(L, 0);
       lua_pushboolean(L, 0);
@@ -570,9 +592,7 @@ static int process_wait(lua_State *L, process_t *p, double timeout) {
       lua_pushboolean(L, err_ready);
       return 5;
     }
-    rc = process_decode_lines(L, p, eof);
-    if (rc == 3) { lua_pushnil(L); lua_pushboolean(L, 0); return 5; }
-    lua_pop(L, 1); lua_pushboolean(L, 0); return 5; /* why -> stderr_ready */
+    return process_wait_done(L, p, eof, 0, want, want_id);
   }
   if (p->out >= 0) { out_i = nfds; fds[nfds].fd = p->out; fds[nfds++].events = POLLIN; }
   if (p->err >= 0) { err_i = nfds; fds[nfds].fd = p->err; fds[nfds++].events = POLLIN; }
@@ -589,14 +609,12 @@ static int process_wait(lua_State *L, process_t *p, double timeout) {
   }
   if (err_ready) p->err_busy = ERR_QUIET_WAITS;
   else if (p->err_busy > 0 && rc >= 0) p->err_busy--;
+  lua_settop(L, 2);
   if (rc > 0 && out_i >= 0 && fds[out_i].revents) {
-    lua_settop(L, 2);
-    rc = process_read_messages(L);
-    if (rc == 3) { lua_pushnil(L); lua_pushboolean(L, err_ready); return 5; }
-    if (rc == 5) { lua_pop(L, 1); lua_pushboolean(L, err_ready); return 5; } /* why -> stderr_ready */
-    return rc; /* nil, err */
+    eof = process_fill(L, p);
+    if (eof < 0) return 2; /* nil, err */
+    return process_wait_done(L, p, eof, err_ready, want, want_id);
   }
-  process_result_table(L);
   lua_pushinteger(L, 0);
   lua_pushboolean(L, p->out < 0);
   lua_pushnil(L);
@@ -615,11 +633,13 @@ static int process_wait_messages(lua_State *L) {
   process_t *p = process_check(L);
   double timeout = luaL_checknumber(L, 3);
   luaL_checktype(L, 2, LUA_TTABLE);
-  return process_wait(L, p, timeout);
+  return process_wait(L, p, timeout, 0, 0);
 }
 
-/* proc:request(msgs, id, method, params, timeout) -> as wait_messages |
- * nil, err. A JSON-RPC request {"jsonrpc":"2.0","id":..,"method":..,
+/* proc:request(msgs, id, method, params, timeout) -> true, result |
+ * as wait_messages | nil, err. true, result: the answer came alone and
+ * was a plain result (see process_wait_done); anything else comes back
+ * as wait_messages returns it. A JSON-RPC request {"jsonrpc":"2.0","id":..,"method":..,
  * "params":..} (params left out when nil) encoded straight into the stdin
  * queue and written, then wait_messages: one crossing from Lua for a whole
  * request on a client's only connection. nil, err when stdin cannot be
@@ -659,7 +679,7 @@ static int process_request(lua_State *L) {
   if (p->line.cap > 65536) mcpt_buf_free(&p->line);
   if ((e = process_flush_pending(p)) != 0)
     return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  return process_wait(L, p, timeout);
+  return process_wait(L, p, timeout, 1, lua_tointeger(L, 3));
 }
 
 /* proc:read_stderr() -> string (maybe empty), eof. At most 64 KiB a call,

@@ -243,12 +243,12 @@ function Client:request(method, params, opts)
     self.waiting[id] = true
     local full = timeout or self.timeout
     local deadline = now() + full
-    msg = transport:request(id, method, params, full < 0.5 and full or 0.5)
-    if msg then
+    local result = transport:request(id, method, params, full < 0.5 and full or 0.5)
+    if result ~= nil then
       self.waiting[id] = nil
-    else
-      msg = self:await(id, method, timeout, deadline)
+      return result
     end
+    msg = self:await(id, method, timeout, deadline)
   else
     msg = self:await(self:start(method, params), method, timeout)
   end

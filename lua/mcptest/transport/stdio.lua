@@ -237,20 +237,18 @@ function Stdio:wait(timeout)
 end
 
 -- A request on the client's only connection, in one C call: encode,
--- write, wait up to `wait` seconds, read and decode. Returns the answer
--- when it came alone; otherwise delivers what came (notifications, server
--- requests, the answer among them) through on_message and returns nil,
--- and the client waits as usual.
+-- write, wait up to `wait` seconds, read and decode. Returns the result
+-- when the answer came alone and was a plain result (decoded without its
+-- envelope); otherwise delivers what came (notifications, server
+-- requests, an error answer...) through on_message and returns nil, and
+-- the client waits as usual.
 function Stdio:request(id, method, params, wait)
   if self.failed then error(self.failed, 0) end
   local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
+  if msgs == true then return n end
   if not msgs then
     self:fail("transport", self:write_failure(n))
     error(self.failed, 0)
-  end
-  if n == 1 and not stderr_ready and not bad_line then
-    local msg = msgs[1]
-    if type(msg) == "table" and msg.id == id and msg.method == nil then return msg end
   end
   if stderr_ready then self:drain_stderr() end
   if n > 0 or bad_line then
