@@ -9,7 +9,17 @@ local errors = require("mcptest.errors")
 local sys = require("mcptest.core.sys")
 
 local Client = {}
-Client.__index = Client
+-- c.stderr is read when asked for: what a stdio server has written on
+-- stderr up to that moment (the transport drains its pipe first), so it is
+-- never a request behind. Everything else is a method.
+Client.__index = function(c, k)
+  local v = Client[k]
+  if v ~= nil or k ~= "stderr" then return v end
+  local t = rawget(c, "transport")
+  if not (t and t.stderr_text) then return "" end
+  if t.drain_stderr then t:drain_stderr() end
+  return t:stderr_text()
+end
 
 local M = { Client = Client, default_timeout = 30 }
 
@@ -37,7 +47,6 @@ function M.new(transport, opts)
     notifications = {},  -- every notification, in order of arrival
     stray = {},          -- responses whose id matched nothing
     timeout = opts.timeout or M.default_timeout,
-    stderr = "",         -- what a stdio server wrote on stderr (refreshed as requests wait)
     -- fields the request path reads start as false, not nil: a nil field
     -- is looked up again in the Client class (a metatable miss per read)
     verbose = opts.verbose or M.default_verbose or false,
@@ -164,10 +173,6 @@ function Client:await(id, method, timeout, deadline)
   deadline = deadline or now() + timeout
   local left = deadline - now()
   while true do
-    if transport.stderr_dirty then
-      transport.stderr_dirty = false
-      self.stderr = transport:stderr_text()
-    end
     local herr = self.handler_error
     if herr then
       self.handler_error = false
@@ -331,7 +336,6 @@ function Client:close()
   self.closed = true
   open_clients[self] = nil
   self.transport:close()
-  if self.transport.stderr_text then self.stderr = self.transport:stderr_text() end
 end
 Client.__close = Client.close
 Client.__gc = function(c) if not c.closed then pcall(Client.close, c) end end

@@ -191,6 +191,16 @@ describe("client core over stdio", function()
     assert.matches("PATH", err.message)
   end)
 
+  it("shows in c.stderr what the server wrote during the call just made", function()
+    local c = connect()
+    for _ = 1, 100 do c:call_tool("echo", { message = "quiet" }) end -- stderr quiet for a while
+    for i = 1, 5 do
+      assert.text_equals(c:call_tool("log", { message = "line " .. i }), "logged")
+      assert.matches("log: line " .. i, c.stderr)
+    end
+    c:close()
+  end)
+
   it("captures stderr without blocking the server", function()
     local c = connect("stderr-flood")
     assert.text_equals(c:call_tool("echo", { message = "ok" }), "ok")

@@ -135,7 +135,6 @@ function Stdio:drain_stderr()
     local chunks = self.stderr_chunks
     chunks[#chunks + 1] = chunk
     self.stderr_size = self.stderr_size + #chunk
-    self.stderr_dirty = true
     while self.stderr_size > self.stderr_max do -- keep the tail only
       local first = chunks[1]
       local excess = self.stderr_size - self.stderr_max
