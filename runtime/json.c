@@ -614,6 +614,7 @@ int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer w
   json_in in;
   int base = lua_gettop(L), have_result = 0, have_id = 0, have_rpc = 0;
   json_in_start(L, &in, s, n);
+  in.depth = 1; /* the envelope counts, as in the full decoder */
   json_skip_ws(&in);
   if (in.p >= in.end || *in.p++ != '{') goto no;
   for (;;) {

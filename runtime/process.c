@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -38,8 +39,9 @@ typedef struct watch_t {
   pthread_t thread, main;
   int running;
   int wake[2];         /* a byte here stops the thread */
-  int blocked;         /* the main thread is in the blocking read */
-  int kicked;          /* this read has been signalled */
+  int gen;             /* the number of the latest blocking read (main thread only) */
+  int blocked;         /* that number while the main thread is in the read, else 0 */
+  int kicked;          /* the number of the read last signalled */
   int kick_err;        /* ... because stderr has bytes */
   int err_fd;          /* stderr, watched while blocked (-1: none) */
   int64_t deadline_ns; /* CLOCK_MONOTONIC */
@@ -180,7 +182,10 @@ static int process_spawn(lua_State *L) {
   p = (process_t *)lua_newuserdatauv(L, sizeof *p, 0);
   memset(p, 0, sizeof *p);
   p->in = p->out = p->err = p->out_block = -1; /* closed until fully spawned */
-  if (getenv("MCPTEST_STDIO_POLL")) p->no_blocking = 1; /* always poll(): to compare (docs/performance.md) */
+  {
+    const char *e = getenv("MCPTEST_STDIO_POLL"); /* always poll(): to compare (docs/performance.md) */
+    if (e && *e && strcmp(e, "0") != 0) p->no_blocking = 1;
+  }
   luaL_setmetatable(L, PROCESS_MT);
   if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
     int e = errno;
@@ -430,6 +435,7 @@ static int process_read_messages(lua_State *L) {
  * ERR_QUIET_WAITS waits in a row saw it quiet. */
 
 #define WATCH_TICK_MS 20
+#define WATCH_IDLE_MS 250
 #define ERR_QUIET_WAITS 64
 
 static void process_on_sigurg(int sig) { (void)sig; }
@@ -440,26 +446,43 @@ static int64_t process_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int process_flag(volatile sig_atomic_t *f) { return __atomic_load_n(f, __ATOMIC_SEQ_CST) != 0; }
+
 static void *process_watch(void *arg) {
   watch_t *w = (watch_t *)arg;
+  int idle_ticks = 0;
   for (;;) {
     struct pollfd fds[2];
-    int n = 1, blocked = __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST);
-    int kicked = __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST);
+    int n = 1, gen = __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST);
+    int kicked = gen && __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST) == gen;
     int err_fd = __atomic_load_n(&w->err_fd, __ATOMIC_SEQ_CST);
+    /* a client that stopped waiting (idle, or doing other work) is looked
+     * at four times a second, not fifty: a read it starts meanwhile is
+     * noticed within WATCH_IDLE_MS */
+    int tick = idle_ticks > 50 ? WATCH_IDLE_MS : WATCH_TICK_MS;
     fds[0].fd = w->wake[0]; fds[0].events = POLLIN; fds[0].revents = 0;
-    if (blocked && !kicked && err_fd >= 0) {
+    if (gen && !kicked && err_fd >= 0) {
       fds[1].fd = err_fd; fds[1].events = POLLIN; fds[1].revents = 0; n = 2;
     }
-    if (poll(fds, (nfds_t)n, WATCH_TICK_MS) > 0 && fds[0].revents) break; /* stop */
-    if (!__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) || __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST)) continue;
+    if (poll(fds, (nfds_t)n, tick) > 0 && fds[0].revents) break; /* stop */
+    if (__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) != gen || !gen) {
+      idle_ticks = gen ? 0 : idle_ticks + 1;
+      continue;
+    }
+    idle_ticks = 0;
+    if (kicked) {
+      /* still in the same read after a kick: the signal came before the
+       * read() began (or was otherwise lost); send it again */
+      pthread_kill(w->main, SIGURG);
+      continue;
+    }
     {
       int err_ready = n == 2 && fds[1].revents != 0;
-      if (err_ready || mcpt_interrupted || mcpt_alarmed ||
+      if (err_ready || process_flag(&mcpt_interrupted) || process_flag(&mcpt_alarmed) ||
           process_now_ns() >= __atomic_load_n(&w->deadline_ns, __ATOMIC_SEQ_CST)) {
         __atomic_store_n(&w->kick_err, err_ready, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&w->kicked, 1, __ATOMIC_SEQ_CST);
-        pthread_kill(w->main, SIGURG);
+        __atomic_store_n(&w->kicked, gen, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) == gen) pthread_kill(w->main, SIGURG);
       }
     }
   }
@@ -497,7 +520,7 @@ static int process_watch_start(process_t *p) {
     return -1;
   }
   w->main = pthread_self();
-  w->blocked = w->kicked = w->kick_err = 0;
+  w->gen = w->blocked = w->kicked = w->kick_err = 0;
   w->err_fd = -1;
   sigfillset(&all); /* the watcher takes no signal: they belong to the main thread */
   pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -531,21 +554,23 @@ static void process_watch_stop(process_t *p) {
 static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int *eof, int *err_ready) {
   watch_t *w = &p->watch;
   ssize_t r;
+  int gen;
   if (p->out_buf.cap - p->out_buf.len < 65536) {
     if (p->out_buf.len > PROCESS_MAX_LINE) return -1;
     if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) luaL_error(L, "not enough memory");
   }
+  if (timeout > 1e6) timeout = 1e6;
+  /* each read has its own number, so a kick meant for an earlier read
+   * is never taken for this one's */
+  gen = w->gen = w->gen == INT_MAX ? 1 : w->gen + 1;
   __atomic_store_n(&w->deadline_ns, process_now_ns() + (int64_t)(timeout * 1e9), __ATOMIC_SEQ_CST);
   __atomic_store_n(&w->err_fd, p->err, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->kicked, 0, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->kick_err, 0, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->blocked, 1, __ATOMIC_SEQ_CST);
-  if (mcpt_interrupted || mcpt_alarmed) r = -1, errno = EINTR; /* arrived just before */
-  else r = read(p->out_block, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
+  __atomic_store_n(&w->blocked, gen, __ATOMIC_SEQ_CST);
+  r = read(p->out_block, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
   __atomic_store_n(&w->blocked, 0, __ATOMIC_SEQ_CST);
   if (r > 0) { p->out_buf.len += (size_t)r; return 1; }
   if (r == 0 || errno != EINTR) { *eof = 1; return 1; }
-  *err_ready = __atomic_load_n(&w->kick_err, __ATOMIC_SEQ_CST);
+  *err_ready = __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST) == gen && __atomic_load_n(&w->kick_err, __ATOMIC_SEQ_CST);
   return 0;
 }
 
@@ -572,14 +597,20 @@ static int process_wait_done(lua_State *L, process_t *p, int eof, int err_ready,
     }
   }
   rc = process_decode_lines(L, p, eof);
-  if (rc == 3) { lua_pushnil(L); lua_pushboolean(L, err_ready); return 5; }
-  lua_pop(L, 1); lua_pushboolean(L, err_ready); return 5; /* why -> stderr_ready */
+  if (rc == 3) lua_pushnil(L);
+  else lua_pop(L, 1); /* why -> stderr_ready */
+  lua_pushboolean(L, err_ready);
+  lua_pushboolean(L, 1); /* read_any */
+  return 6;
 }
 
 static int process_wait(lua_State *L, process_t *p, double timeout, int want, lua_Integer want_id) {
   struct pollfd fds[3];
   int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0, eof = 0;
-  if (p->pending.len == 0 && p->err_busy == 0 && timeout > 0 && process_watch_start(p) == 0) {
+  /* with SIGINT/SIGTERM/SIGALRM already noted (a coroutine does not get the
+   * host's hook), poll() as before: a blocking read would only be cut short */
+  if (p->pending.len == 0 && p->err_busy == 0 && timeout > 0 && !process_flag(&mcpt_interrupted) &&
+      !process_flag(&mcpt_alarmed) && process_watch_start(p) == 0) {
     rc = process_fill_blocking(L, p, timeout, &eof, &err_ready);
     if (rc < 0)
       return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
@@ -590,7 +621,8 @@ static int process_wait(lua_State *L, process_t *p, double timeout, int want, lu
       lua_pushboolean(L, 0);
       lua_pushnil(L);
       lua_pushboolean(L, err_ready);
-      return 5;
+      lua_pushboolean(L, 0);
+      return 6;
     }
     return process_wait_done(L, p, eof, 0, want, want_id);
   }
@@ -619,16 +651,18 @@ static int process_wait(lua_State *L, process_t *p, double timeout, int want, lu
   lua_pushboolean(L, p->out < 0);
   lua_pushnil(L);
   lua_pushboolean(L, err_ready);
-  return 5;
+  lua_pushboolean(L, 0);
+  return 6;
 }
 
 /* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
- * stderr_ready | nil, err. For a client whose only connection is this
+ * stderr_ready, read_any | nil, err. For a client whose only connection is this
  * process: one call polls stdout, stderr and (with bytes queued) stdin for
  * up to timeout seconds, writes what stdin takes, and reads and decodes
  * stdout as read_messages does, instead of a loop step, a poll and a read
  * each crossing into Lua. count is 0 on a timeout or a signal;
- * stderr_ready asks the caller to drain stderr. */
+ * stderr_ready asks the caller to drain stderr; read_any says stdout gave
+ * bytes (perhaps only part of a line): the server is still talking. */
 static int process_wait_messages(lua_State *L) {
   process_t *p = process_check(L);
   double timeout = luaL_checknumber(L, 3);

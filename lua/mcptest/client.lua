@@ -56,6 +56,7 @@ function M.new(transport, opts)
   }, Client)
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
+  transport.on_sent = function(id) c.waiting[id] = true end
   open_clients[c] = true
   return c
 end
@@ -155,13 +156,15 @@ function Client:start(method, params)
   if self.closed then errors.raise("usage", "the client is closed", { method = method }) end
   local id = self.next_id + 1
   self.next_id = id
-  self.waiting[id] = true
   -- one envelope per client, refilled: the transport encodes it at once
   local env = self.envelope
   env.id, env.method, env.params = id, method, params
   if self.verbose then self:log(">>", env) end
   self.transport:send(env)
   env.params = nil
+  -- waited for only once sent: a message that cannot be encoded leaves
+  -- no id behind (nothing is read while a message is sent)
+  self.waiting[id] = true
   return id
 end
 
@@ -245,14 +248,10 @@ function Client:request(method, params, opts)
     -- step; anything but the lone answer goes the general way below
     local id = self.next_id + 1
     self.next_id = id
-    self.waiting[id] = true
     local full = timeout or self.timeout
     local deadline = now() + full
     local result = transport:request(id, method, params, full < 0.5 and full or 0.5)
-    if result ~= nil then
-      self.waiting[id] = nil
-      return result
-    end
+    if result ~= nil then return result end -- never in self.waiting
     msg = self:await(id, method, timeout, deadline)
   else
     msg = self:await(self:start(method, params), method, timeout)

@@ -201,6 +201,28 @@ describe("client core over stdio", function()
     c:close()
   end)
 
+  it("reads a large answer whole when the server exits right after writing it", function()
+    -- a wait that gets part of the line is progress: the exit must not be
+    -- taken for a helper holding stdout while the rest is in the pipe
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local big = string.rep("x", 1024 * 1024)
+    local f = assert(io.open(dir .. "/big.json", "w"))
+    f:write('{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"', big, '"}]}}\n')
+    f:close()
+    for _ = 1, 20 do
+      -- no session: the first request (id 1) gets the file as its answer
+      local t = require("mcptest.transport.stdio").open{
+        command = { "sh", "-c", "read l; exec cat " .. dir .. "/big.json" } }
+      local c = require("mcptest.client").new(t, { timeout = 5 })
+      local r = c:request("tools/call", { name = "big" })
+      assert.are.equal(#big, #r.content[1].text)
+      c:close()
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("captures stderr without blocking the server", function()
     local c = connect("stderr-flood")
     assert.text_equals(c:call_tool("echo", { message = "ok" }), "ok")

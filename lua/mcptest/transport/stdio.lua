@@ -4,6 +4,10 @@
 --   t:send(message_table)          queue one message (raises on a dead peer)
 --   t.on_message = function(msg)   called for each message received
 --   t.on_stderr = function(chunk)  called with stderr bytes (stdio only)
+--   t:request(id, method, params, wait)  (stdio) a whole request in one C call;
+--                                  returns the result when the answer came
+--                                  alone, else calls t.on_sent(id) and
+--                                  delivers what came through on_message
 --   t:failure()                    nil, or the Error that ended the transport
 --   t:close()                      stop the server, bounded in time
 --   t.description                  a short name for messages
@@ -224,7 +228,7 @@ end
 -- call polls, writes, reads and decodes (see docs/performance.md). Returns
 -- true when something was served, as loop.step does.
 function Stdio:wait(timeout)
-  local msgs, n, eof, bad_line, stderr_ready = self.proc:wait_messages(self.msgs, timeout)
+  local msgs, n, eof, bad_line, stderr_ready, read_any = self.proc:wait_messages(self.msgs, timeout)
   if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return true end
   if stderr_ready then self:drain_stderr() end
   if n > 0 or bad_line then
@@ -232,7 +236,8 @@ function Stdio:wait(timeout)
     return true
   end
   if eof then self:ended(); return true end
-  return stderr_ready
+  -- part of a long line is progress too: the server is not idle
+  return stderr_ready or read_any
 end
 
 -- A request on the client's only connection, in one C call: encode,
@@ -246,9 +251,13 @@ function Stdio:request(id, method, params, wait)
   local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
   if msgs == true then return n end
   if not msgs then
-    self:fail("transport", self:write_failure(n))
+    if n.kind == "protocol" then self:fail(n.kind, self.description .. ": " .. n.message)
+    else self:fail("transport", self:write_failure(n)) end
     error(self.failed, 0)
   end
+  -- the request is out and its answer did not come alone: the client
+  -- waits for it the general way, from before anything is delivered
+  self.on_sent(id)
   if stderr_ready then self:drain_stderr() end
   if n > 0 or bad_line then
     if self:deliver(msgs, n, eof, bad_line) then self:ended() end
@@ -281,6 +290,18 @@ function Stdio:check()
   if self.failed or self.closing then return end
   local st, code = self.proc:status()
   if st == "running" then return end
+  -- exited: what it wrote before exiting may still be in the pipe; only a
+  -- stdout that stays open with nothing in it means a helper holds it
+  local msgs, n, eof, bad_line, stderr_ready, read_any = self.proc:wait_messages(self.msgs, 0)
+  if msgs then
+    if stderr_ready then self:drain_stderr() end
+    if n > 0 or bad_line then
+      if self:deliver(msgs, n, eof, bad_line) then self:ended() end
+      return
+    end
+    if eof then return self:ended() end
+    if read_any then return end
+  end
   self:fail("transport", self.description .. (st == "exited" and " exited with code " .. code
     or " was killed by signal " .. code) .. " (a process it started still holds its stdout open)")
 end
