@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 CALLS=${2:-2000}
-WARMUP=${BENCH_WARMUP:-5000}
+WARMUP=${BENCH_WARMUP:-20000}
 SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 [ -f "$SE" ] || scripts/deps.sh
 BIN=build/mcptest

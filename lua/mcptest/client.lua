@@ -11,7 +11,8 @@ local sys = require("mcptest.core.sys")
 local Client = {}
 -- c.stderr is read when asked for: what a stdio server has written on
 -- stderr up to that moment (the transport drains its pipe first), so it is
--- never a request behind. Everything else is a method.
+-- never a request behind. Everything else is a method; M.new copies the
+-- methods into each client, so a method call does not run this function.
 Client.__index = function(c, k)
   local v = Client[k]
   if v ~= nil or k ~= "stderr" then return v end
@@ -53,7 +54,11 @@ function M.new(transport, opts)
     closed = false,
     handler_error = false, -- the first error a handler raised, until a request re-raises it
     envelope = { jsonrpc = "2.0" },
+    call_params = {},    -- call_tool's params, refilled per call
   }, Client)
+  for name, fn in pairs(Client) do
+    if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(c, name, fn) end
+  end
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
   transport.on_sent = function(id) c.waiting[id] = true end
@@ -315,7 +320,11 @@ end
 function Client:list_prompts() return self:list_all("prompts/list", "prompts") end
 
 function Client:call_tool(name, args, opts)
-  return self:request("tools/call", { name = name, arguments = args or json.object() }, opts)
+  -- one params table per client, refilled: every transport encodes a
+  -- request when it is sent and keeps only the encoded bytes
+  local p = self.call_params
+  p.name, p.arguments = name, args or json.object()
+  return self:request("tools/call", p, opts)
 end
 
 function Client:read_resource(uri) return self:request("resources/read", { uri = uri }) end
