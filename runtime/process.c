@@ -44,6 +44,7 @@ typedef struct watch_t {
   int kicked;          /* the number of the read last signalled */
   int kick_err;        /* ... because stderr has bytes */
   int err_fd;          /* stderr, watched while blocked (-1: none) */
+  int idle;            /* the watcher is in a WATCH_IDLE_MS poll */
   int64_t deadline_ns; /* CLOCK_MONOTONIC */
 } watch_t;
 
@@ -382,13 +383,9 @@ static int process_read_lines(lua_State *L) {
   return 3;
 }
 
-/* proc:read_messages([msgs]) -> msgs, count, eof[, bad_line, why]. Like
- * read_lines, but each line is decoded as JSON straight from the buffer
- * (no Lua string per line). A line that is not JSON stops the read: it
- * comes back as bad_line with the decoder's message, after the messages
- * before it. */
 /* Decode the complete lines in out_buf into the table at index 2 (the
- * stack is proc, msgs); returns what read_messages returns. */
+ * stack is proc, msgs); pushes msgs, count, eof (3 values) or, after a
+ * line that is not JSON, also bad_line, why (5). */
 static int process_decode_lines(lua_State *L, process_t *p, int eof) {
   int n = 0;
   size_t start = 0, len;
@@ -412,12 +409,23 @@ static int process_decode_lines(lua_State *L, process_t *p, int eof) {
   return 3;
 }
 
+/* proc:read_messages([msgs]) -> msgs, count, eof, bad_line, why, read_any
+ * (bad_line and why nil unless a line was not JSON; read_any: stdout gave
+ * bytes, perhaps only part of a line). Like read_lines, but each line
+ * is decoded as JSON straight from the buffer (no Lua string per line). A
+ * line that is not JSON stops the read: it comes back as bad_line with the
+ * decoder's message, after the messages before it. */
 static int process_read_messages(lua_State *L) {
   process_t *p = process_check(L);
-  int eof = process_fill(L, p);
+  size_t before = p->out_buf.len;
+  int eof = process_fill(L, p), rc, read_any;
   if (eof < 0) return 2;
+  read_any = p->out_buf.len > before;
   process_result_table(L);
-  return process_decode_lines(L, p, eof);
+  rc = process_decode_lines(L, p, eof);
+  if (rc == 3) { lua_pushnil(L); lua_pushnil(L); }
+  lua_pushboolean(L, read_any);
+  return 6;
 }
 
 /* ===== waiting on a client's only connection =====
@@ -432,7 +440,13 @@ static int process_read_messages(lua_State *L) {
  * SIGALRM arrived (their handlers restart read()). The watcher ticks every
  * WATCH_TICK_MS; it blocks every signal, so they all reach the main
  * thread. Once stderr has been seen busy, waits use poll() until
- * ERR_QUIET_WAITS waits in a row saw it quiet. */
+ * ERR_QUIET_WAITS waits in a row saw it quiet. A kick can still land just
+ * after the read returned (the watcher checks, then signals): the window
+ * is microseconds wide unless the watcher is preempted in it, and it only
+ * opens at a deadline, stderr activity or a signal; a system call made in
+ * it sees EINTR (ours retry or report nothing ready). After a second
+ * without reads the watcher sleeps WATCH_IDLE_MS at a time; a read that
+ * starts then wakes it through the wake pipe ('n'; 'x' stops it). */
 
 #define WATCH_TICK_MS 20
 #define WATCH_IDLE_MS 250
@@ -459,12 +473,19 @@ static void *process_watch(void *arg) {
     /* a client that stopped waiting (idle, or doing other work) is looked
      * at four times a second, not fifty: a read it starts meanwhile is
      * noticed within WATCH_IDLE_MS */
-    int tick = idle_ticks > 50 ? WATCH_IDLE_MS : WATCH_TICK_MS;
+    int tick = !gen && idle_ticks > 50 ? WATCH_IDLE_MS : WATCH_TICK_MS;
     fds[0].fd = w->wake[0]; fds[0].events = POLLIN; fds[0].revents = 0;
     if (gen && !kicked && err_fd >= 0) {
       fds[1].fd = err_fd; fds[1].events = POLLIN; fds[1].revents = 0; n = 2;
     }
-    if (poll(fds, (nfds_t)n, tick) > 0 && fds[0].revents) break; /* stop */
+    if (tick == WATCH_IDLE_MS) __atomic_store_n(&w->idle, 1, __ATOMIC_SEQ_CST);
+    if (tick == WATCH_IDLE_MS && __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST)) tick = 0;
+    if (poll(fds, (nfds_t)n, tick) > 0 && fds[0].revents) {
+      char b = 'x';
+      ssize_t r = read(w->wake[0], &b, 1);
+      if (r != 1 || b == 'x') break; /* stop */
+    }
+    __atomic_store_n(&w->idle, 0, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) != gen || !gen) {
       idle_ticks = gen ? 0 : idle_ticks + 1;
       continue;
@@ -519,8 +540,10 @@ static int process_watch_start(process_t *p) {
     process_close_fd(&p->out_block);
     return -1;
   }
+  /* the main thread's nudges must never block it (the watcher reads one per wake) */
+  fcntl(w->wake[1], F_SETFL, O_WRONLY | O_NONBLOCK);
   w->main = pthread_self();
-  w->gen = w->blocked = w->kicked = w->kick_err = 0;
+  w->gen = w->blocked = w->kicked = w->kick_err = w->idle = 0;
   w->err_fd = -1;
   sigfillset(&all); /* the watcher takes no signal: they belong to the main thread */
   pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -563,9 +586,14 @@ static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int
   /* each read has its own number, so a kick meant for an earlier read
    * is never taken for this one's */
   gen = w->gen = w->gen == INT_MAX ? 1 : w->gen + 1;
+  if (gen == 1) __atomic_store_n(&w->kicked, 0, __ATOMIC_SEQ_CST); /* wrapped: no stale match */
   __atomic_store_n(&w->deadline_ns, process_now_ns() + (int64_t)(timeout * 1e9), __ATOMIC_SEQ_CST);
   __atomic_store_n(&w->err_fd, p->err, __ATOMIC_SEQ_CST);
   __atomic_store_n(&w->blocked, gen, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&w->idle, __ATOMIC_SEQ_CST)) { /* the watcher is in a long poll: wake it */
+    ssize_t nr;
+    do nr = write(w->wake[1], "n", 1); while (nr < 0 && errno == EINTR);
+  }
   r = read(p->out_block, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
   __atomic_store_n(&w->blocked, 0, __ATOMIC_SEQ_CST);
   if (r > 0) { p->out_buf.len += (size_t)r; return 1; }

@@ -12,7 +12,8 @@ local Client = {}
 -- c.stderr is read when asked for: what a stdio server has written on
 -- stderr up to that moment (the transport drains its pipe first), so it is
 -- never a request behind. Everything else is a method; M.new copies the
--- methods into each client, so a method call does not run this function.
+-- methods into each client, so a method call does not run this function
+-- (a method patched into Client later does not reach existing clients).
 Client.__index = function(c, k)
   local v = Client[k]
   if v ~= nil or k ~= "stderr" then return v end
@@ -101,7 +102,12 @@ function Client:answer(msg)
       self:handler_failed(result)
     end
   end
-  if not self.transport:failure() and not self.closed then self:send(reply) end
+  if not self.transport:failure() and not self.closed then
+    -- a server that exited cannot take the reply; that must not stop the
+    -- delivery of what it wrote before (the answer may follow)
+    local ok, err = pcall(self.send, self, reply)
+    if not ok and not (errors.is(err) and err.kind == "transport") then error(err, 0) end
+  end
 end
 
 function Client:dispatch(msg)
@@ -324,7 +330,9 @@ function Client:call_tool(name, args, opts)
   -- request when it is sent and keeps only the encoded bytes
   local p = self.call_params
   p.name, p.arguments = name, args or json.object()
-  return self:request("tools/call", p, opts)
+  local result = self:request("tools/call", p, opts)
+  p.name, p.arguments = nil, nil -- keep no caller's table alive
+  return result
 end
 
 function Client:read_resource(uri) return self:request("resources/read", { uri = uri }) end

@@ -223,6 +223,19 @@ describe("client core over stdio", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("gets the answer a server wrote before exiting, after a server request it can no longer take the reply to", function()
+    -- answering the ping fails (the server is gone); that must not stop
+    -- the delivery of the answer that came in the same read
+    for _ = 1, 30 do
+      local t = require("mcptest.transport.stdio").open{ command = { "sh", "-c",
+        [[read l; printf '%s\n%s\n' '{"jsonrpc":"2.0","id":"s1","method":"ping"}' ]]
+        .. [['{"jsonrpc":"2.0","id":1,"result":{"ok":true}}'; exec 0<&-]] } }
+      local c = require("mcptest.client").new(t, { timeout = 5 })
+      assert.is_true(c:request("tools/call", { name = "x" }).ok)
+      c:close()
+    end
+  end)
+
   it("captures stderr without blocking the server", function()
     local c = connect("stderr-flood")
     assert.text_equals(c:call_tool("echo", { message = "ok" }), "ok")

@@ -251,9 +251,12 @@ function Stdio:request(id, method, params, wait)
   local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
   if msgs == true then return n end
   if not msgs then
-    if n.kind == "protocol" then self:fail(n.kind, self.description .. ": " .. n.message)
-    else self:fail("transport", self:write_failure(n)) end
-    error(self.failed, 0)
+    if n.kind == "protocol" then
+      self:fail(n.kind, self.description .. ": " .. n.message)
+      error(self.failed, 0)
+    end
+    -- not sent (see Stdio:send): the transport ends at stdout's end
+    error(errors.new("transport", self:write_failure(n), { server = self.description }), 0)
   end
   -- the request is out and its answer did not come alone: the client
   -- waits for it the general way, from before anything is delivered
@@ -278,8 +281,10 @@ function Stdio:send(msg)
   if self.failed then error(self.failed, 0) end
   local pending, err = self.proc:send(msg) -- encoded in C straight into the stdin queue
   if not pending then
-    self:fail("transport", self:write_failure(err))
-    error(self.failed, 0)
+    -- the server stopped reading (it exited): this message is lost, but
+    -- what it wrote before may still be in the stdout pipe, so the
+    -- transport ends at stdout's end (ended()), not here
+    error(errors.new("transport", self:write_failure(err), { server = self.description }), 0)
   end
   if pending > 0 then loop.changed() end
 end
@@ -290,18 +295,18 @@ function Stdio:check()
   if self.failed or self.closing then return end
   local st, code = self.proc:status()
   if st == "running" then return end
-  -- exited: what it wrote before exiting may still be in the pipe; only a
-  -- stdout that stays open with nothing in it means a helper holds it
-  local msgs, n, eof, bad_line, stderr_ready, read_any = self.proc:wait_messages(self.msgs, 0)
-  if msgs then
-    if stderr_ready then self:drain_stderr() end
-    if n > 0 or bad_line then
-      if self:deliver(msgs, n, eof, bad_line) then self:ended() end
-      return
-    end
-    if eof then return self:ended() end
-    if read_any then return end
+  -- exited: what it wrote before exiting may still be in the pipe (read
+  -- without writing stdin first: that would only fail); only a stdout that
+  -- stays open with nothing in it means a helper holds it
+  local msgs, n, eof, bad_line, _, read_any = self.proc:read_messages(self.msgs)
+  if not msgs then return self:fail(n.kind, self.description .. ": " .. n.message) end
+  self:drain_stderr()
+  if n > 0 or bad_line then
+    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
+    return
   end
+  if eof then return self:ended() end
+  if read_any then return end
   self:fail("transport", self.description .. (st == "exited" and " exited with code " .. code
     or " was killed by signal " .. code) .. " (a process it started still holds its stdout open)")
 end
