@@ -203,17 +203,24 @@ function Stdio:ended()
   end
 end
 
--- Deliver every complete message stdout has (decoded in C, straight from
--- the pipe buffer); returns eof.
-function Stdio:read_messages()
-  local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
-  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return false end
-  return self:deliver(msgs, n, eof, bad_line)
+-- What one read gave, as proc:read_messages, wait_messages and request
+-- return it: drain stderr when asked, deliver the messages, end the
+-- transport at stdout's end. Returns true when it delivered or ended.
+function Stdio:take(msgs, n, eof, bad_line, stderr_ready)
+  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return true end
+  if stderr_ready then self:drain_stderr() end
+  if n > 0 or bad_line then
+    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
+    return true
+  end
+  if eof then self:ended(); return true end
+  return false
 end
 
 function Stdio:on_ready(fd)
   if fd == self.out_fd then
-    if self:read_messages() then self:ended() end
+    local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
+    self:take(msgs, n, eof, bad_line)
     return
   end
   if fd == self.err_fd then return self:drain_stderr() end
@@ -226,18 +233,11 @@ end
 
 -- The client's wait when this transport is the loop's only source: one C
 -- call polls, writes, reads and decodes (see docs/performance.md). Returns
--- true when something was served, as loop.step does.
+-- true when something was served, as loop.step does; part of a long line
+-- is progress too (the server is not idle).
 function Stdio:wait(timeout)
   local msgs, n, eof, bad_line, stderr_ready, read_any = self.proc:wait_messages(self.msgs, timeout)
-  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return true end
-  if stderr_ready then self:drain_stderr() end
-  if n > 0 or bad_line then
-    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
-    return true
-  end
-  if eof then self:ended(); return true end
-  -- part of a long line is progress too: the server is not idle
-  return stderr_ready or read_any
+  return self:take(msgs, n, eof, bad_line, stderr_ready) or stderr_ready or read_any
 end
 
 -- A request on the client's only connection, in one C call: encode,
@@ -250,23 +250,14 @@ function Stdio:request(id, method, params, wait)
   if self.failed then error(self.failed, 0) end
   local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
   if msgs == true then return n end
-  if not msgs then
-    if n.kind == "protocol" then
-      self:fail(n.kind, self.description .. ": " .. n.message)
-      error(self.failed, 0)
-    end
+  if not msgs and n.kind ~= "protocol" then
     -- not sent (see Stdio:send): the transport ends at stdout's end
     error(errors.new("transport", self:write_failure(n), { server = self.description }), 0)
   end
   -- the request is out and its answer did not come alone: the client
   -- waits for it the general way, from before anything is delivered
   self.on_sent(id)
-  if stderr_ready then self:drain_stderr() end
-  if n > 0 or bad_line then
-    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
-  elseif eof then
-    self:ended()
-  end
+  self:take(msgs, n, eof, bad_line, stderr_ready)
 end
 
 -- A write failed: say the server exited when it did (EPIPE is a symptom).
@@ -299,14 +290,7 @@ function Stdio:check()
   -- without writing stdin first: that would only fail); only a stdout that
   -- stays open with nothing in it means a helper holds it
   local msgs, n, eof, bad_line, _, read_any = self.proc:read_messages(self.msgs)
-  if not msgs then return self:fail(n.kind, self.description .. ": " .. n.message) end
-  self:drain_stderr()
-  if n > 0 or bad_line then
-    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
-    return
-  end
-  if eof then return self:ended() end
-  if read_any then return end
+  if self:take(msgs, n, eof, bad_line, true) or read_any then return end
   self:fail("transport", self.description .. (st == "exited" and " exited with code " .. code
     or " was killed by signal " .. code) .. " (a process it started still holds its stdout open)")
 end
