@@ -27,7 +27,9 @@ ok() { # ok DESCRIPTION 'CONDITION': one TAP line per check; CONDITION is shell 
   else
     echo "not ok $N - $desc"
     FAILED=$((FAILED + 1))
-    { echo "#   status: $(cat "$TMP/status" 2>/dev/null)"; head -c 600 "$TMP/body" 2>/dev/null | sed 's/^/#   /'; echo; } >&2
+    # the body may hold tokens, codes or secrets: never print their values
+    { echo "#   status: $(cat "$TMP/status" 2>/dev/null)"; head -c 600 "$TMP/body" 2>/dev/null \
+        | sed -E 's/"(access_token|refresh_token|client_secret|device_code|code)":"[^"]*"/"\1":"[redacted]"/g; s/(name="csrf_token" value=")[^"]*/\1[redacted]/g; s/^/#   /'; echo; } >&2
   fi
 }
 

@@ -51,11 +51,20 @@ end
 
 function H.body(resp) return json.decode(resp.body) end
 
+-- A body fit for a failure message: the values of tokens, codes and
+-- secrets masked (an unexpected 200 must not print them).
+local SECRET_FIELDS = { access_token = true, refresh_token = true, client_secret = true, device_code = true, code = true }
+function H.shown(body)
+  return (tostring(body):gsub('"([%w_]+)":"[^"]*"', function(k)
+    if SECRET_FIELDS[k] then return '"' .. k .. '":"[redacted]"' end
+  end))
+end
+
 -- Assert an OAuth error response and return its body.
 function H.err(resp, status, code)
-  assert.are.equal(status, resp.status, resp.body)
+  assert.are.equal(status, resp.status, H.shown(resp.body))
   local b = json.decode(resp.body)
-  assert.are.equal(code, b.error, resp.body)
+  assert.are.equal(code, b.error, H.shown(resp.body))
   assert.are.equal("application/json", resp.headers["Content-Type"])
   return b
 end
