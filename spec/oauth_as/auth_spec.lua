@@ -361,16 +361,6 @@ describe("fixture auth", function()
       assert.matches('scope="x\\"y"', challenge(r2), 1, true)
       assert.matches('error_description="this operation needs scope x\\"y"', challenge(r2), 1, true)
     end)
-
-    it("the MCP transport's challenge uses the same builder", function()
-      local fake = { url = H.BASE, config = {}, route = function() end }
-      local m = require("mcptest.fixture.mcp").new(fake)
-      assert.are.equal('Bearer realm="mcp", resource_metadata="' .. H.BASE .. '/.well-known/oauth-protected-resource/mcp/oauth"',
-        m:challenge("/mcp/oauth"))
-      assert.are.equal('Bearer realm="mcp"', m:challenge("/mcp/open"))
-      assert.are.equal('Bearer realm="mcp", scope="a\\"b", error="insufficient_scope", error_description="the \\\\ tool"',
-        m:challenge("/mcp/open", { error = "insufficient_scope", scope = 'a"b', error_description = "the \\ tool" }))
-    end)
   end)
 
   describe("shared helpers", function()
