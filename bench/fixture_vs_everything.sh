@@ -3,7 +3,8 @@
 # echo over Streamable HTTP, the fixture (`mcptest serve`) against the
 # pinned @modelcontextprotocol/server-everything (streamableHttp mode), with
 # wrk on loopback. Every answer is checked (bench/fixture_echo.wrk.lua).
-# Only 127.0.0.1 is ever contacted; both servers are stopped at the end.
+# Only 127.0.0.1 is ever contacted or listened on (server-everything through
+# spec/lib/loopback.js); both servers are stopped at the end.
 #
 #   bench/fixture_vs_everything.sh [path/to/mcptest]
 #   env: DURATION (10s), CONNECTIONS (50), THREADS (2), MIN_RATIO (5; 0 = report only)
@@ -19,6 +20,7 @@ EVERYTHING=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/i
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk, or scripts/deps.sh)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no mcptest binary at $BIN" >&2; exit 2; }
 [ -f "$EVERYTHING" ] || { echo "server-everything missing: run scripts/deps.sh" >&2; exit 2; }
+. scripts/env.sh # the Node 20 deps.sh installed when the system one is older
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../spec/lib/scratch.sh" bench # TMP, PIDS, cleanup on exit
 
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
@@ -57,7 +59,7 @@ for i in $(seq 1 50); do
   if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || { echo "no free port" >&2; exit 2; }
-PORT=$PORT timeout 600 node "$EVERYTHING" streamableHttp >"$TMP/everything.out" 2>&1 &
+PORT=$PORT timeout 600 node -r ./spec/lib/loopback.js "$EVERYTHING" streamableHttp >"$TMP/everything.out" 2>&1 &
 PIDS+=($!)
 for i in $(seq 1 200); do grep -q 'listening' "$TMP/everything.out" 2>/dev/null && break; sleep 0.05; done
 EURL=http://127.0.0.1:$PORT/mcp

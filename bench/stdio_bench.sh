@@ -14,6 +14,7 @@ CALLS=${2:-2000}
 WARMUP=${BENCH_WARMUP:-20000}
 SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 [ -f "$SE" ] || scripts/deps.sh
+. scripts/env.sh # the Node 20 deps.sh installed when the system one is older
 BIN=build/mcptest
 FLOOR=build/stdio_floor
 CPU=${BENCH_CPU:-0}
@@ -29,12 +30,12 @@ echo "pinning: ${PIN[*]:-none}"
 echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us  poll_floor_cpu_us  cpu_ratio_vs_poll_floor"
 ratios=(); cpus=(); rsss=(); pcpus=()
 for r in $(seq 1 "$ROUNDS"); do
-  f=$("${PIN[@]}" "$FLOOR" "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
+  f=$(timeout 600 "${PIN[@]}" "$FLOOR" "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
   # the same floor waiting in poll() on stdout and stderr, as a multiplexing client must
-  p=$("${PIN[@]}" "$FLOOR" --poll "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
-  m=$("${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
+  p=$(timeout 600 "${PIN[@]}" "$FLOOR" --poll "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>/dev/null)
+  m=$(timeout 600 "${PIN[@]}" "$BIN" bench/stdio_echo.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
   [ -n "$m" ] || { echo "bench/stdio_echo.lua failed:"; cat "$ERR"; exit 1; }
-  n=$("${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
+  n=$(timeout 600 "${PIN[@]}" "$BIN" bench/stdio_minimal.lua "$CALLS" "$WARMUP" -- "${SERVER[@]}" 2>"$ERR" | json_line)
   [ -n "$n" ] || { echo "bench/stdio_minimal.lua failed:"; cat "$ERR"; exit 1; }
   fr=$(echo "$f" | field calls_per_s); mr=$(echo "$m" | field calls_per_s); nr=$(echo "$n" | field calls_per_s)
   fc=$(echo "$f" | field cpu_us_per_call); mc=$(echo "$m" | field cpu_us_per_call); nc=$(echo "$n" | field cpu_us_per_call)

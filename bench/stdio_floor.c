@@ -4,7 +4,7 @@
  * mcptest writes (initialize, notifications/initialized, tools/call echo)
  * to its stdin and reads each reply line from its stdout, doing no JSON
  * work at all. Its calls per second and CPU per call are the floor
- * mcptest is measured against (bench/run.sh).
+ * mcptest is measured against (bench/stdio_bench.sh).
  *
  * usage: stdio_floor CALLS WARMUP -- SERVER ARGV...
  * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"user_us_per_call":U,"sys_us_per_call":S,"max_rss_kib":K}

@@ -14,8 +14,9 @@ local rfds, lines = { (p:fds()) }, {}
 local function rpc(msg)
   p:write(json.encode(msg, "\n"))
   while true do
-    poll.wait(rfds, nil, 10)
-    local _, n = p:read_lines(lines)
+    if not poll.wait(rfds, nil, 30) then error("no answer in 30 s") end
+    local _, n, eof = p:read_lines(lines)
+    if n == 0 and eof then error("the server closed its stdout") end
     for i = 1, n do -- a notification may come before the answer
       local m = json.decode(lines[i])
       if m.id == msg.id then return m end

@@ -469,3 +469,39 @@ describe("TLS", function()
     c:close()
   end)
 end)
+
+describe("TLS flags of the verbs", function()
+  local cert, srv
+  local BIN = os.getenv("MCPTEST_BIN") or (H.SRC .. "/build/mcptest")
+  setup(function()
+    cert = H.make_cert()
+    srv = H.start_fault(cert)
+  end)
+  teardown(function()
+    if srv then srv.stop() end
+    if cert then cert.cleanup() end
+  end)
+
+  local function tools(flags)
+    local err = os.tmpname()
+    local p = io.popen("'" .. BIN .. "' tools --url " .. srv.url("ok") .. " --timeout 3 " .. flags .. " 2>" .. err)
+    local out = p:read("a")
+    local _, _, code = p:close()
+    local f = io.open(err); local e = f:read("a"); f:close(); os.remove(err)
+    return code, out, e
+  end
+
+  it("refuses the self-signed server, trusts it with --cacert, skips checks with --insecure (warning)", function()
+    local code, _, err = tools("")
+    assert.are.equal(3, code)
+    assert.matches("TLS certificate verification failed", err, 1, true)
+    local out
+    code, out = tools("--cacert '" .. cert.cert .. "'")
+    assert.are.equal(0, code)
+    assert.matches("echo", out, 1, true)
+    code, out, err = tools("--insecure")
+    assert.are.equal(0, code)
+    assert.matches("echo", out, 1, true)
+    assert.matches("insecure", err:lower(), 1, true)
+  end)
+end)

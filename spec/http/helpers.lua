@@ -1,6 +1,6 @@
 -- spec/http/helpers.lua: start and stop the servers the HTTP specs talk to.
--- Every server listens on 127.0.0.1 (server-everything listens on all
--- interfaces, but is only ever reached through 127.0.0.1), is bounded in
+-- Every server listens on 127.0.0.1 (server-everything through
+-- spec/lib/loopback.js, its own listen takes every interface), is bounded in
 -- time, and is killed by stop() or, failing that, by the process handle's
 -- __gc when the run ends.
 local process = require("mcptest.core.process")
@@ -12,6 +12,7 @@ local H = {}
 H.SRC = os.getenv("MCPTEST_SRC") or "."
 H.SE = H.SRC .. "/.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 H.FAULT = H.SRC .. "/spec/http/fault_server.js"
+H.LOOPBACK = H.SRC .. "/spec/lib/loopback.js"
 
 local function env_with(extra)
   local env = sys.environ()
@@ -61,7 +62,7 @@ end
 -- { url = base, proc = ..., stop = fn }.
 function H.start_everything(mode)
   local port = H.free_port()
-  local proc = assert(process.spawn{ argv = { "timeout", "300", "node", H.SE, mode },
+  local proc = assert(process.spawn{ argv = { "timeout", "300", "node", "-r", H.LOOPBACK, H.SE, mode },
                                      env = env_with{ PORT = tostring(port) } })
   local base = "http://127.0.0.1:" .. port
   local s = { base = base, proc = proc }

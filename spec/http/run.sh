@@ -19,6 +19,7 @@ if [ ! -x "$BIN" ]; then
 fi
 SE=.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 [ -f "$SE" ] || scripts/deps.sh
+. scripts/env.sh # the Node 20 deps.sh installed when the system one is older
 for tool in node openssl; do
   command -v "$tool" >/dev/null || { echo "spec/http/run.sh: $tool is needed" >&2; exit 2; }
 done
