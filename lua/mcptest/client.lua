@@ -67,10 +67,9 @@ function M.new(transport, opts)
   return c
 end
 
+-- callers check self.verbose first (the quiet path makes no call)
 function Client:log(dir, msg)
-  if self.verbose then
-    io.stderr:write(dir, " ", json.encode(msg), "\n")
-  end
+  io.stderr:write(dir, " ", json.encode(msg), "\n")
 end
 
 function Client:send(msg)
@@ -205,9 +204,9 @@ function Client:await(id, method, timeout, deadline)
     local failed = transport:failure(id) -- id: HTTP fails one request alone
     if failed then
       self.waiting[id] = nil
-      local e = errors.new(failed.kind, failed.message, { method = method, url = failed.url,
-                                                          http_status = failed.http_status })
-      for k, v in pairs(failed) do if e[k] == nil then e[k] = v end end -- curl_code, www_authenticate...
+      -- a copy naming this request (a transport's failure is shared by all)
+      local e = errors.new(failed.kind, failed.message, { method = method })
+      for k, v in pairs(failed) do if e[k] == nil then e[k] = v end end -- url, http_status, curl_code...
       error(e, 0)
     end
     if left <= 0 then
@@ -276,15 +275,10 @@ end
 -- c:try(method, params) -> true, result | false, error (never raises for
 -- server or transport failures).
 function Client:try(method, params, opts)
-  local ok, res = pcall(function()
-    local id = self:start(method, params)
-    return { outcome(self:await(id, method, opts and opts.timeout), method) }
-  end)
-  if not ok then
-    if errors.is(res) then return false, res end
-    error(res, 0)
-  end
-  return res[1], res[2]
+  local ok, res = pcall(self.request, self, method, params, opts)
+  if ok then return true, res end
+  if errors.is(res) then return false, res end
+  error(res, 0)
 end
 
 function Client:notify(method, params)

@@ -8,6 +8,7 @@
 --   http.header_lines(headers) -> {"Name: value", ...}, dropped
 --   http.redact_header(name, value) -> value fit for logs (only mcptest's own
 --                                       protocol headers are shown)
+--   http.shown_url(url) -> url fit for messages and logs (no userinfo, no query)
 -- request() is mcp.http.request (DESIGN.md): it looks blocking, but the
 -- loop keeps serving every other connection meanwhile.
 local core = require("mcptest.core.http")
@@ -40,17 +41,26 @@ function source.timeout()
   return t, changed
 end
 
+local registered = false
+
 function source.on_timeout()
   core.on_timeout()
-  if #timers == 0 then return end
-  local due, t = {}, now()
-  for i = #timers, 1, -1 do
-    if timers[i].at <= t then due[#due + 1] = table.remove(timers, i) end
+  if #timers > 0 then
+    local due, t = {}, now()
+    for i = #timers, 1, -1 do
+      if timers[i].at <= t then due[#due + 1] = table.remove(timers, i) end
+    end
+    for i = #due, 1, -1 do due[i].fn() end
   end
-  for i = #due, 1, -1 do due[i].fn() end
+  -- idle (no transfer, no timer): leave the loop, so that a stdio client
+  -- alone in it gets its one-call wait back (loop.sole); start() and
+  -- after() register again
+  if #timers == 0 and core.active() == 0 then
+    registered = false
+    loop.unregister(source)
+  end
 end
 
-local registered = false
 local function ensure_registered()
   if not registered then
     registered = true
@@ -163,6 +173,13 @@ function M.redact_header(name, value)
   return "<redacted>"
 end
 
+-- A URL as messages, logs and reports may show it: credentials in its
+-- userinfo and its query (?api_key=..., a legacy ?sessionId=...) hidden.
+function M.shown_url(url)
+  url = tostring(url)
+  return (url:gsub("^(%a[%w+.-]*://)[^/?#]*@", "%1***@"):gsub("%?[^#]*", "?..."))
+end
+
 -- Parse WWW-Authenticate: { scheme = "Bearer", params = { realm = "mcp", ... } }
 -- (the first challenge; parameter names lower-cased).
 function M.parse_www_authenticate(value)
@@ -229,7 +246,7 @@ function M.apply_tls(opts, tls, url)
     opts.insecure = true
     if url and url:match("^https:") and not warned[url] then
       warned[url] = true
-      io.stderr:write("mcptest: warning: TLS certificate verification is disabled for ", url,
+      io.stderr:write("mcptest: warning: TLS certificate verification is disabled for ", M.shown_url(url),
                       " (insecure); the server's identity is not checked\n")
     end
   end
@@ -286,19 +303,20 @@ function M.request(o)
     if fin then done, failure = true, e end
   end)
   if not req then return nil, err end
+  local shown = M.shown_url(o.url)
   local deadline = now() + timeout + 1
   while not done do
     local left = deadline - now()
     if left <= 0 then
       req:abort()
-      return nil, errors.new("timeout", method .. " " .. o.url .. ": no complete response within "
-        .. timeout .. " s", { url = o.url })
+      return nil, errors.new("timeout", method .. " " .. shown .. ": no complete response within "
+        .. timeout .. " s", { url = shown })
     end
     loop.step(left)
   end
   if failure then
-    failure.url = o.url
-    failure.message = M.describe_failure(failure, method, o.url)
+    failure.url = shown
+    failure.message = M.describe_failure(failure, method, shown)
     return nil, failure
   end
   return { status = req:status(), headers = req:headers(), body = table.concat(chunks) }

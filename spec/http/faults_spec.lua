@@ -216,6 +216,34 @@ describe("Streamable HTTP against a fault server", function()
     assert.matches("Couldn't connect", err.message)
   end)
 
+  it("never shows a URL's password or query in errors, events or verbose output", function()
+    local port = H.free_port()
+    local err = H.error_of(mcp.connect, { url = "http://alice:s3cretPW@127.0.0.1:" .. port .. "/mcp?api_key=K3Y",
+                                          timeout = 2 })
+    local shown = tostring(err) .. " " .. tostring(err.url)
+    assert.matches("127.0.0.1:" .. port, shown, 1, true)
+    assert.is_nil(shown:find("s3cretPW", 1, true), shown)
+    assert.is_nil(shown:find("K3Y", 1, true), shown)
+    -- a live session, verbose: the URL in every logged line is the shown one
+    local log = os.tmpname()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(string.format([[local mcp = require("mcptest")
+local c = mcp.connect{ url = %q, timeout = 5, verbose = true }
+c:ping()
+for _, e in ipairs(c.events or {}) do io.stderr:write(require("mcptest.json").encode(e), "\n") end
+c:close()
+]], (srv.url("ok"):gsub("^http://", "http://alice:s3cretPW@")) .. "?api_key=K3Y"))
+    f:close()
+    local bin = os.getenv("MCPTEST_BIN") or "build/mcptest"
+    os.execute(string.format("%s %s >%s 2>&1", bin, script, log))
+    local out = io.open(log):read("a")
+    os.remove(log); os.remove(script)
+    assert.matches("POST", out, 1, true)
+    assert.is_nil(out:find("s3cretPW", 1, true), out)
+    assert.is_nil(out:find("K3Y", 1, true), out)
+  end)
+
   it("mcp.http.request returns status, lower-case headers and body", function()
     local r = assert(mcp.http.request{ url = srv.url("ok"), method = "POST",
       headers = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream" },
@@ -238,6 +266,14 @@ describe("Streamable HTTP review fixes", function()
   teardown(function() if srv then srv.stop(); srv = nil end end)
   local core = require("mcptest.core.http")
   local loop = require("mcptest.loop")
+
+  it("leaves the loop once HTTP is idle, so a stdio client alone gets its one-call path back", function()
+    assert(mcp.http.request{ url = srv.url("ok"), timeout = 5 })
+    local c = mcp.connect{ command = { "node", H.SRC .. "/spec/fixtures/stdio_server.js" } }
+    assert.are.equal(c.transport, loop.sole)
+    assert.text_equals(c:call_tool("echo", { message = "x" }), "x")
+    c:close()
+  end)
   local errors = require("mcptest.errors")
   local BIN = os.getenv("MCPTEST_BIN") or (H.SRC .. "/build/mcptest")
 

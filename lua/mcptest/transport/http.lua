@@ -13,7 +13,9 @@
 -- Every client message is its own POST; replies come as JSON or as an SSE
 -- stream (which may carry server requests and notifications first). After
 -- initialize, a standalone GET stream carries server-initiated messages.
--- Messages never hold secrets: header values are redacted in verbose logs.
+-- Messages never hold secrets: header values are redacted in verbose logs,
+-- and t.url, which every message names, is the URL as http.shown_url shows
+-- it (t.target, the URL requested, may hold credentials or a key).
 local http = require("mcptest.http")
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
@@ -69,9 +71,11 @@ function M.open(opts)
     errors.raise("usage", "url must be an http:// or https:// URL, got " .. snippet(url))
   end
   local client = require("mcptest.client")
+  local shown = http.shown_url(url)
   local t = setmetatable({
-    url = url,
-    description = "MCP server at " .. url,
+    url = shown,        -- for messages; target is what is requested
+    target = url,
+    description = "MCP server at " .. shown,
     kind = "streamable-http",
     timeout = opts.timeout or client.default_timeout or 30,
     verbose = opts.verbose or client.default_verbose,
@@ -104,7 +108,7 @@ function M.open(opts)
     local v = os.getenv(var)
     if v == nil or v == "" then
       errors.raise("auth", "env var `" .. var .. "` (named by `bearer_token_env`) is not set or is empty"
-        .. " in this process; export a valid token into it.", { url = url })
+        .. " in this process; export a valid token into it.", { url = shown })
     end
     for i = #base, 1, -1 do
       if base[i]:lower():match("^authorization:") then table.remove(base, i) end
@@ -114,7 +118,6 @@ function M.open(opts)
   end
   t.base_headers = base
   t.curl = http.apply_tls({ url = url, method = "POST", connect_timeout = t.timeout }, opts.tls, url)
-  t.tls = opts.tls
   t:rebuild_headers()
   return t
 end
@@ -122,7 +125,7 @@ end
 -- Options for one more request, sharing URL, TLS and timeouts.
 function Http:curl_opts(method, headers, url)
   local base = self.curl
-  return { method = method, url = url or self.url, headers = headers,
+  return { method = method, url = url or self.target, headers = headers,
            connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
 end
 
@@ -680,7 +683,6 @@ end
 function Http:resume(st)
   local headers = self:get_headers_from(st.parser.last_id)
   st.mode, st.resumed, st.session = nil, true, self.session_id
-  st.resumed_at = require("mcptest.core.sys").now()
   local o = self:curl_opts("GET", headers)
   o.ctx = st
   local req, err = http.start(o, Http.post_cb)
@@ -834,7 +836,6 @@ function Http:close()
   if self.legacy then
     self.legacy:close()
   elseif self.session_id and not self.failed then
-    local sid = self.session_id
     local done, status = false, nil
     local req = http.start(self:curl_opts("DELETE", self.get_headers), function(r, _, fin)
       if fin then done, status = true, r:status() end
@@ -847,7 +848,6 @@ function Http:close()
       self:note("DELETE " .. self.url .. " (end of session) -> "
         .. (done and ("HTTP " .. tostring(status)) or "no answer"))
     end
-    self.ended_session = sid ~= nil
   end
   self.closed = true
 end

@@ -30,7 +30,7 @@ local function origin_of(u) return (u:match("^(https?://[^/?#]+)") or ""):lower(
 -- The endpoint as messages and logs may show it: its query (which holds
 -- the session id, e.g. ?sessionId=...) hidden.
 function M.shown(endpoint)
-  return (endpoint:gsub("%?.*$", "?..."))
+  return http.shown_url(endpoint)
 end
 
 -- Switch transport t to the legacy transport; init_st is the initialize
@@ -38,8 +38,8 @@ end
 function M.start(t, init_st, status, detail)
   local first = { { method = init_st.method, id = init_st.msg_id }, init_st.body }
   local lg = setmetatable({ t = t, url = t.url, queue = { first }, posts = {},
-                            refused = "HTTP " .. status .. (detail and (" (" .. detail .. ")") or ""),
-                            init_id = init_st.id }, Legacy)
+                            refused = "HTTP " .. status .. (detail and (" (" .. detail .. ")") or "") },
+                   Legacy)
   t.legacy = lg
   t.kind = "sse"
   t.description = "legacy HTTP+SSE server at " .. t.url
@@ -116,10 +116,11 @@ end
 function Legacy:on_event(data, ev)
   if self.failed then return end
   if ev == "endpoint" then
-    local ep = M.resolve(self.url, (data:gsub("^%s+", ""):gsub("%s+$", "")))
-    if origin_of(ep) ~= origin_of(self.url) then
+    local ep = M.resolve(self.t.target, (data:gsub("^%s+", ""):gsub("%s+$", "")))
+    if origin_of(ep) ~= origin_of(self.t.target) then
       return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
-        .. " named an endpoint on another origin (" .. origin_of(ep) .. "); refusing to post there"))
+        .. " named an endpoint on another origin (" .. http.shown_url(origin_of(ep))
+        .. "); refusing to post there"))
     end
     self.endpoint = ep
     self.shown_endpoint = M.shown(ep)

@@ -3,7 +3,7 @@
 -- The transport interface every transport offers the client core:
 --   t:send(message_table)          queue one message (raises on a dead peer)
 --   t.on_message = function(msg)   called for each message received
---   t.on_stderr = function(chunk)  called with stderr bytes (stdio only)
+--   t:stderr_text()                what the server wrote on stderr (stdio only)
 --   t:request(id, method, params, wait)  (stdio) a whole request in one C call;
 --                                  returns the result when the answer came
 --                                  alone, else calls t.on_sent(id) and
@@ -158,14 +158,18 @@ function Stdio:drain_stderr()
   end
 end
 
+-- proc:status() in words, nil while running.
+local function exit_words(st, code)
+  if st == "exited" then return "exited with code " .. code end
+  if st == "signaled" then return "was killed by signal " .. code end
+end
+
 local function exit_description(proc)
-  if proc == nil then return "closed its stdout" end
   -- give the child a moment to be reaped after closing its stdout
   local sys = require("mcptest.core.sys")
   for _ = 1, 20 do
-    local st, code = proc:status()
-    if st == "exited" then return "exited with code " .. code end
-    if st == "signaled" then return "was killed by signal " .. code end
+    local words = exit_words(proc:status())
+    if words then return words end
     sys.sleep(0.005)
   end
   return "closed its stdout"
@@ -207,7 +211,10 @@ end
 -- return it: drain stderr when asked, deliver the messages, end the
 -- transport at stdout's end. Returns true when it delivered or ended.
 function Stdio:take(msgs, n, eof, bad_line, stderr_ready)
-  if not msgs then self:fail(n.kind, self.description .. ": " .. n.message); return true end
+  if not msgs then -- a stdin write inside wait_messages fails as on_ready's flush does
+    self:fail(n.kind, n.kind == "transport" and self:write_failure(n) or self.description .. ": " .. n.message)
+    return true
+  end
   if stderr_ready then self:drain_stderr() end
   if n > 0 or bad_line then
     if self:deliver(msgs, n, eof, bad_line) then self:ended() end
@@ -291,8 +298,8 @@ function Stdio:check()
   -- stays open with nothing in it means a helper holds it
   local msgs, n, eof, bad_line, _, read_any = self.proc:read_messages(self.msgs)
   if self:take(msgs, n, eof, bad_line, true) or read_any then return end
-  self:fail("transport", self.description .. (st == "exited" and " exited with code " .. code
-    or " was killed by signal " .. code) .. " (a process it started still holds its stdout open)")
+  self:fail("transport", self.description .. " " .. exit_words(st, code)
+    .. " (a process it started still holds its stdout open)")
 end
 
 local GRACE = 0.5
