@@ -115,6 +115,13 @@ static void http_unlink_dirty(http_ctx *c, http_req *r) {
   r->next_dirty = NULL;
 }
 
+/* Keep an easy handle for the next request (up to HTTP_POOL_MAX). */
+static void http_park_easy(http_ctx *c, CURL *e) {
+  curl_easy_reset(e); /* drops our pointers; connections stay in the multi */
+  if (c && c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
+  else curl_easy_cleanup(e);
+}
+
 /* Take the easy handle out of the multi and park it in the pool. */
 static void http_release_easy(http_req *r) {
   http_ctx *c = r->ctx;
@@ -128,24 +135,17 @@ static void http_release_easy(http_req *r) {
     if (r->next_active) r->next_active->prev_active = r->prev_active;
     r->prev_active = r->next_active = NULL;
   }
-  curl_easy_reset(e); /* drops our pointers; connections stay in the multi */
-  if (c && c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
-  else curl_easy_cleanup(e);
+  http_park_easy(c, e);
   curl_slist_free_all(r->hdrs);
   r->hdrs = NULL;
 }
 
 /* Push an mcptest.Error table (no leading nil) for a failed transfer. */
 static void http_push_error(lua_State *L, http_req *r) {
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport");
-  lua_setfield(L, -2, "kind");
-  lua_pushstring(L, r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
-  lua_setfield(L, -2, "message");
+  mcpt_error(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport", "%s",
+             r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
   lua_pushinteger(L, (lua_Integer)r->result);
   lua_setfield(L, -2, "curl_code");
-  if (luaL_getmetatable(L, "mcptest.Error") == LUA_TTABLE) lua_setmetatable(L, -2);
-  else lua_pop(L, 1);
 }
 
 static http_ctx *http_getctx(lua_State *L) {
@@ -429,9 +429,7 @@ static int http_request(lua_State *L) {
 nomem:
   curl_slist_free_all(r->hdrs);
   r->hdrs = NULL;
-  curl_easy_reset(e);
-  if (c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
-  else curl_easy_cleanup(e);
+  http_park_easy(c, e);
   return luaL_error(L, "not enough memory");
 }
 

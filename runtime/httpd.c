@@ -63,8 +63,8 @@ typedef struct httpd_req {
   char method[16];
   char *uri;        /* raw request target, with the query string */
   char *path;       /* decoded path, from MHD */
-  char *body;
-  size_t blen, bcap, discarded;
+  mcpt_buf body;     /* the request body, up to max_body */
+  size_t discarded;
   char *sbuf;       /* stream bytes not yet taken by MHD */
   size_t soff, slen, scap;
   int sclosed;      /* 0 open, 1 end normally, 2 cut (close abruptly) */
@@ -149,7 +149,7 @@ static void httpd_completed(void *cls, struct MHD_Connection *conn, void **con_c
   if (r->known) httpd_note_closed(d, r->id);
   free(r->uri);
   free(r->path);
-  free(r->body);
+  mcpt_buf_free(&r->body);
   free(r->sbuf);
   free(r);
   *con_cls = NULL;
@@ -189,25 +189,13 @@ static enum MHD_Result httpd_access(void *cls, struct MHD_Connection *conn, cons
   if (*upload_size > 0) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large || r->blen + n > d->max_body) {
+    if (r->too_large || r->body.len + n > d->max_body) {
       r->too_large = 1;
-      free(r->body);
-      r->body = NULL;
-      r->blen = r->bcap = 0;
+      mcpt_buf_free(&r->body);
       r->discarded += n;
       return r->discarded > HTTPD_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
-    if (r->blen + n > r->bcap) {
-      size_t cap = r->bcap ? r->bcap : 1024;
-      char *nb;
-      while (cap < r->blen + n) cap *= 2;
-      if (!(nb = (char *)realloc(r->body, cap))) return MHD_NO;
-      r->body = nb;
-      r->bcap = cap;
-    }
-    memcpy(r->body + r->blen, upload, n);
-    r->blen += n;
-    return MHD_YES;
+    return mcpt_buf_add(&r->body, upload, n) == 0 ? MHD_YES : MHD_NO;
   }
   if (r->drop) return MHD_NO; /* resumed only to be closed */
   if (r->state == HTTPD_RECEIVING) {
@@ -253,9 +241,18 @@ static httpd_t *httpd_check(lua_State *L) {
   return d;
 }
 
-/* Find a request Lua may still act on; NULL when it is gone. */
-static httpd_req *httpd_req_arg(lua_State *L, httpd_t *d) {
-  return httpd_find(d, luaL_checkinteger(L, 2));
+/* The request named by argument 2 that Lua may still act on; NULL when
+ * it is gone. */
+static httpd_req *httpd_req_arg(lua_State *L) {
+  return httpd_find(httpd_check(L), luaL_checkinteger(L, 2));
+}
+
+/* Close r's connection without (more of) an answer once MHD runs. */
+static void httpd_cut(httpd_req *r) {
+  r->drop = 1;
+  r->sclosed = 2;
+  r->soff = r->slen = 0;
+  httpd_resume(r);
 }
 
 /* httpd.start{port=, max_body=, timeout=, max_connections=, verbose=}
@@ -367,7 +364,7 @@ static void httpd_push_request(lua_State *L, httpd_req *r) {
   lua_setfield(L, -2, "path");
   lua_pushstring(L, q ? q + 1 : "");
   lua_setfield(L, -2, "query_string");
-  lua_pushlstring(L, r->body ? r->body : "", r->blen);
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
   lua_setfield(L, -2, "body");
   if (r->too_large) {
     lua_pushboolean(L, 1);
@@ -484,8 +481,7 @@ static int httpd_queue(lua_State *L, httpd_req *r, int status, struct MHD_Respon
 
 /* d:respond(id, status, headers, body) -> true | false, "gone" */
 static int httpd_respond(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   int status = (int)luaL_checkinteger(L, 3);
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 5, "", &blen);
@@ -500,8 +496,7 @@ static int httpd_respond(lua_State *L) {
 /* d:stream(id, status, headers) -> true | false, "gone": start a response
  * of unknown length (chunked); feed it with write(), end it with finish(). */
 static int httpd_stream(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   int status = (int)luaL_checkinteger(L, 3);
   struct MHD_Response *resp;
   int rc;
@@ -513,8 +508,7 @@ static int httpd_stream(lua_State *L) {
 
 /* d:write(id, data) -> true | false, reason: append to a stream */
 static int httpd_write(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   size_t n;
   const char *s = luaL_checklstring(L, 3, &n);
   if (!r) { lua_pushboolean(L, 0); lua_pushliteral(L, "gone"); return 2; }
@@ -522,9 +516,7 @@ static int httpd_write(lua_State *L) {
     lua_pushboolean(L, 0); lua_pushliteral(L, "not an open stream"); return 2;
   }
   if (r->slen + n > HTTPD_STREAM_MAX) { /* the client stopped reading */
-    r->sclosed = 2;
-    r->drop = 1;
-    httpd_resume(r);
+    httpd_cut(r);
     lua_pushboolean(L, 0); lua_pushliteral(L, "client not reading"); return 2;
   }
   if (r->slen + n > r->scap) {
@@ -552,8 +544,7 @@ static int httpd_write(lua_State *L) {
 /* d:finish(id [, "cut"]) -> true | false: end a stream after what was
  * written ("cut": then close the connection without the final chunk). */
 static int httpd_finish(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   const char *how = luaL_optstring(L, 3, "end");
   if (!r || r->state != HTTPD_STREAMING) { lua_pushboolean(L, 0); return 1; }
   if (!r->sclosed) r->sclosed = strcmp(how, "cut") == 0 ? 2 : 1;
@@ -564,13 +555,9 @@ static int httpd_finish(lua_State *L) {
 
 /* d:drop(id) -> true | false: close the connection, answering nothing */
 static int httpd_drop(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   if (!r || r->state == HTTPD_ANSWERED) { lua_pushboolean(L, 0); return 1; }
-  r->drop = 1;
-  r->sclosed = 2;
-  r->soff = r->slen = 0;
-  httpd_resume(r);
+  httpd_cut(r);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -579,8 +566,7 @@ static int httpd_drop(lua_State *L) {
  * a request still waiting for its answer, then close it (the "garbage
  * bytes" fault: what the client reads is not HTTP at all). */
 static int httpd_raw(lua_State *L) {
-  httpd_t *d = httpd_check(L);
-  httpd_req *r = httpd_req_arg(L, d);
+  httpd_req *r = httpd_req_arg(L);
   size_t n;
   const char *s = luaL_checklstring(L, 3, &n);
   const union MHD_ConnectionInfo *ci;
@@ -614,12 +600,7 @@ static void httpd_drop_all(httpd_t *d) {
   size_t b;
   for (b = 0; b < HTTPD_BUCKETS; b++) {
     httpd_req *r;
-    for (r = d->buckets[b]; r; r = r->hnext) {
-      r->drop = 1;
-      r->sclosed = 2;
-      r->soff = r->slen = 0;
-      httpd_resume(r);
-    }
+    for (r = d->buckets[b]; r; r = r->hnext) httpd_cut(r);
   }
 }
 

@@ -307,7 +307,7 @@ static int json_encode(lua_State *L) {
   json_encode_value(L, ctx, b, 1, 0);
   if (suffix) json_put(L, b, suffix, sn);
   lua_pushlstring(L, b->data, b->len);
-  if (b->cap > 65536) mcpt_buf_free(b); /* do not hold on to a big buffer */
+  mcpt_buf_reset(b);
   return 1;
 }
 
@@ -712,15 +712,12 @@ static int json_object(lua_State *L) { return json_mark(L, JSON_OBJECT_MT); }
 static int json_is_array(lua_State *L) {
   int r = 0;
   if (lua_type(L, 1) == LUA_TTABLE) {
-    if (lua_getmetatable(L, 1)) {
+    if (lua_getmetatable(L, 1)) { /* marked: only the array mark counts */
       luaL_getmetatable(L, JSON_ARRAY_MT);
       r = lua_rawequal(L, -1, -2);
       lua_pop(L, 2);
-    }
-    if (!r) {
-      int has_mt = lua_getmetatable(L, 1);
-      if (has_mt) lua_pop(L, 1);
-      else r = json_sequence_length(L, 1) > 0;
+    } else {
+      r = json_sequence_length(L, 1) > 0;
     }
   }
   lua_pushboolean(L, r);

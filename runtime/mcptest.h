@@ -21,7 +21,9 @@ void mcpt_close(lua_State *L);
 void mcpt_open_modules(lua_State *L);
 
 /* util.c: shared helpers (prefix mcpt_). */
-/* Push nil plus an error table {kind=, message=} (metatable mcptest.Error). */
+/* Push an error table {kind=, message=} (metatable mcptest.Error). */
+void mcpt_error(lua_State *L, const char *kind, const char *fmt, ...);
+/* Push nil plus such an error table; returns 2. */
 int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...);
 /* The signal (SIGINT, SIGTERM) that interrupted the run, 0 if none. */
 #include <signal.h>
@@ -43,6 +45,10 @@ int mcpt_buf_reserve(mcpt_buf *b, size_t extra);
 int mcpt_buf_add(mcpt_buf *b, const void *s, size_t n);
 /* Free heap storage; the buffer is empty again. */
 void mcpt_buf_free(mcpt_buf *b);
+/* Empty a reused buffer; storage over MCPT_BUF_KEEP bytes is freed, so one
+ * big message does not stay allocated. */
+#define MCPT_BUF_KEEP 65536
+void mcpt_buf_reset(mcpt_buf *b);
 
 /* Monotonic clock in seconds. */
 double mcpt_now(void);

@@ -251,19 +251,30 @@ static int process_flush_pending(process_t *p) {
   return 0;
 }
 
+/* What write(), send() and flush() return once the queue was written:
+ * pending_bytes, or nil, err. */
+static int process_flushed(lua_State *L, process_t *p) {
+  int e = process_flush_pending(p);
+  if (e != 0) return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
+  lua_pushinteger(L, (lua_Integer)p->pending.len);
+  return 1;
+}
+
+/* Move the message encoded in p->line (send, request) to the stdin queue. */
+static void process_queue_line(lua_State *L, process_t *p) {
+  if (mcpt_buf_add(&p->pending, p->line.data, p->line.len)) luaL_error(L, "not enough memory");
+  if (p->line.cap > 65536) mcpt_buf_free(&p->line); /* do not hold on to a big buffer */
+}
+
 /* proc:write(data) -> pending_bytes | nil, err. Queues what the pipe
  * does not take now; poll for POLLOUT on stdin_fd and call flush(). */
 static int process_write(lua_State *L) {
   process_t *p = process_check(L);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  int e;
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
   if (mcpt_buf_add(&p->pending, s, n)) return luaL_error(L, "not enough memory");
-  if ((e = process_flush_pending(p)) != 0)
-    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  lua_pushinteger(L, (lua_Integer)p->pending.len);
-  return 1;
+  return process_flushed(L, p);
 }
 
 /* proc:send(message) -> pending_bytes | nil, err. The message encoded as
@@ -271,44 +282,44 @@ static int process_write(lua_State *L) {
  * does. Raises on values JSON cannot hold. */
 static int process_send(lua_State *L) {
   process_t *p = process_check(L);
-  int e;
   luaL_checkany(L, 2);
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
   /* encoded apart first: a value JSON cannot hold raises midway, and the
    * queue must not keep half a message */
   p->line.len = 0;
   mcpt_json_encode(L, 2, &p->line);
-  if (mcpt_buf_add(&p->line, "\n", 1) || mcpt_buf_add(&p->pending, p->line.data, p->line.len))
-    return luaL_error(L, "not enough memory");
-  if (p->line.cap > 65536) mcpt_buf_free(&p->line); /* do not hold on to a big buffer */
-  if ((e = process_flush_pending(p)) != 0)
-    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  lua_pushinteger(L, (lua_Integer)p->pending.len);
-  return 1;
+  if (mcpt_buf_add(&p->line, "\n", 1)) return luaL_error(L, "not enough memory");
+  process_queue_line(L, p);
+  return process_flushed(L, p);
 }
 
 /* proc:flush() -> pending_bytes | nil, err */
 static int process_flush(lua_State *L) {
   process_t *p = process_check(L);
-  int e;
   if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
-  if ((e = process_flush_pending(p)) != 0)
-    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  lua_pushinteger(L, (lua_Integer)p->pending.len);
-  return 1;
+  return process_flushed(L, p);
+}
+
+/* At least 64 KiB free in out_buf for the next read: 0, or -1 with nil,
+ * err pushed when the buffered line is already over PROCESS_MAX_LINE. */
+static int process_out_room(lua_State *L, process_t *p) {
+  if (p->out_buf.cap - p->out_buf.len >= 65536) return 0;
+  if (p->out_buf.len > PROCESS_MAX_LINE) {
+    mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
+    return -1;
+  }
+  if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) luaL_error(L, "not enough memory");
+  return 0;
 }
 
 /* Read what stdout has now into out_buf. Returns 1 at end of file (or
- * on a read error), 0 otherwise; raises on a line over PROCESS_MAX_LINE. */
+ * on a read error), 0 otherwise; -1 (nil, err pushed) on a line over
+ * PROCESS_MAX_LINE. */
 static int process_fill(lua_State *L, process_t *p) {
   if (p->out < 0) return 1;
   for (;;) {
     ssize_t r;
-    if (p->out_buf.cap - p->out_buf.len < 65536) {
-      if (p->out_buf.len > PROCESS_MAX_LINE)
-        return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20)), -1;
-      if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) return luaL_error(L, "not enough memory");
-    }
+    if (process_out_room(L, p)) return -1;
     r = read(p->out, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
     if (r > 0) {
       size_t asked = p->out_buf.cap - p->out_buf.len;
@@ -573,15 +584,12 @@ static void process_watch_stop(process_t *p) {
 
 /* One blocking read of stdout into out_buf, ended by the watcher. 1 when
  * bytes or the end of stdout came (*eof set), 0 when the read was cut
- * short (deadline, signal, stderr: *err_ready). */
+ * short (deadline, signal, stderr: *err_ready), -1 as process_fill. */
 static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int *eof, int *err_ready) {
   watch_t *w = &p->watch;
   ssize_t r;
   int gen;
-  if (p->out_buf.cap - p->out_buf.len < 65536) {
-    if (p->out_buf.len > PROCESS_MAX_LINE) return -1;
-    if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) luaL_error(L, "not enough memory");
-  }
+  if (process_out_room(L, p)) return -1;
   if (timeout > 1e6) timeout = 1e6;
   /* each read has its own number, so a kick meant for an earlier read
    * is never taken for this one's */
@@ -602,9 +610,16 @@ static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int
   return 0;
 }
 
-/* Wait up to timeout seconds for this process's pipes, write what stdin
- * takes, read and decode stdout. The msgs table is at stack index 2.
- * Returns as wait_messages. */
+/* What a wait returns when stdout gave nothing (stack: proc, msgs). */
+static int process_wait_none(lua_State *L, int eof, int err_ready) {
+  lua_pushinteger(L, 0);
+  lua_pushboolean(L, eof);
+  lua_pushnil(L);
+  lua_pushboolean(L, err_ready);
+  lua_pushboolean(L, 0); /* read_any */
+  return 6;
+}
+
 /* What a wait returns once stdout had bytes (stack: proc, msgs). With
  * want set, a lone answer {"jsonrpc":"2.0","id":want_id,"result":..} comes
  * back as true, result: no envelope table, no dispatch. */
@@ -632,6 +647,9 @@ static int process_wait_done(lua_State *L, process_t *p, int eof, int err_ready,
   return 6;
 }
 
+/* Wait up to timeout seconds for this process's pipes, write what stdin
+ * takes, read and decode stdout. The msgs table is at stack index 2.
+ * Returns as wait_messages. */
 static int process_wait(lua_State *L, process_t *p, double timeout, int want, lua_Integer want_id) {
   struct pollfd fds[3];
   int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0, eof = 0;
@@ -640,18 +658,10 @@ static int process_wait(lua_State *L, process_t *p, double timeout, int want, lu
   if (p->pending.len == 0 && p->err_busy == 0 && timeout > 0 && !process_flag(&mcpt_interrupted) &&
       !process_flag(&mcpt_alarmed) && process_watch_start(p) == 0) {
     rc = process_fill_blocking(L, p, timeout, &eof, &err_ready);
-    if (rc < 0)
-      return mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
+    if (rc < 0) return 2; /* nil, err */
     if (err_ready) p->err_busy = ERR_QUIET_WAITS;
     lua_settop(L, 2);
-    if (rc == 0) {
-      lua_pushinteger(L, 0);
-      lua_pushboolean(L, 0);
-      lua_pushnil(L);
-      lua_pushboolean(L, err_ready);
-      lua_pushboolean(L, 0);
-      return 6;
-    }
+    if (rc == 0) return process_wait_none(L, 0, err_ready);
     return process_wait_done(L, p, eof, 0, want, want_id);
   }
   if (p->out >= 0) { out_i = nfds; fds[nfds].fd = p->out; fds[nfds++].events = POLLIN; }
@@ -675,12 +685,7 @@ static int process_wait(lua_State *L, process_t *p, double timeout, int want, lu
     if (eof < 0) return 2; /* nil, err */
     return process_wait_done(L, p, eof, err_ready, want, want_id);
   }
-  lua_pushinteger(L, 0);
-  lua_pushboolean(L, p->out < 0);
-  lua_pushnil(L);
-  lua_pushboolean(L, err_ready);
-  lua_pushboolean(L, 0);
-  return 6;
+  return process_wait_none(L, p->out < 0, err_ready);
 }
 
 /* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
@@ -736,9 +741,8 @@ static int process_request(lua_State *L) {
     if (mcpt_buf_add(&p->line, ",\"params\":", 10)) return luaL_error(L, "not enough memory");
     mcpt_json_encode(L, 5, &p->line);
   }
-  if (mcpt_buf_add(&p->line, "}\n", 2) || mcpt_buf_add(&p->pending, p->line.data, p->line.len))
-    return luaL_error(L, "not enough memory");
-  if (p->line.cap > 65536) mcpt_buf_free(&p->line);
+  if (mcpt_buf_add(&p->line, "}\n", 2)) return luaL_error(L, "not enough memory");
+  process_queue_line(L, p);
   if ((e = process_flush_pending(p)) != 0)
     return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
   return process_wait(L, p, timeout, 1, lua_tointeger(L, 3));

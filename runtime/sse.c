@@ -35,11 +35,6 @@ typedef struct sse_parser {
   size_t max_event;
 } sse_parser;
 
-static void sse_buf_reset(mcpt_buf *b) {
-  if (b->cap > 65536) mcpt_buf_free(b); /* keep small buffers */
-  b->len = 0;
-}
-
 static sse_parser *sse_check(lua_State *L) {
   return (sse_parser *)luaL_checkudata(L, 1, SSE_MT);
 }
@@ -48,8 +43,8 @@ static sse_parser *sse_check(lua_State *L) {
 static int sse_too_big(lua_State *L, sse_parser *p) {
   p->failed = 1;
   p->has_pend = p->has_data = 0;
-  sse_buf_reset(&p->pend);
-  sse_buf_reset(&p->data);
+  mcpt_buf_reset(&p->pend);
+  mcpt_buf_reset(&p->data);
   lua_pushnil(L);
   lua_setiuservalue(L, 1, SSE_UV_EVENT);
   lua_pushfstring(L, "an SSE event is larger than %I bytes (the max_event_size limit)", (lua_Integer)p->max_event);
@@ -79,7 +74,7 @@ static void sse_dispatch(lua_State *L, sse_parser *p) {
   lua_getiuservalue(L, 1, SSE_UV_ON_EVENT);
   lua_pushlstring(L, p->data.data, p->data.len);
   p->has_data = 0;
-  sse_buf_reset(&p->data);
+  mcpt_buf_reset(&p->data);
   if (lua_getiuservalue(L, 1, SSE_UV_EVENT) == LUA_TNIL) {
     lua_pop(L, 1);
     lua_pushliteral(L, "message");
@@ -91,14 +86,14 @@ static void sse_dispatch(lua_State *L, sse_parser *p) {
   lua_call(L, 4, 0);
 }
 
-/* One data line for the pending event; 0, or -1 when it is too big. */
+/* One data line for the pending event; 0, or -1 when it is too big. (A
+ * line is only handled once complete: nothing is pending in p->pend.) */
 static int sse_add_data(sse_parser *p, const char *v, size_t n) {
-  size_t pend = p->has_pend ? p->pend.len : 0;
   if (p->has_data) {
     if (p->data.len + 1 + n > p->max_event) return -1;
     if (mcpt_buf_add(&p->data, "\n", 1) || mcpt_buf_add(&p->data, v, n)) return -1;
   } else {
-    if (n + pend > p->max_event) return -1;
+    if (n > p->max_event) return -1;
     p->data.len = 0;
     if (mcpt_buf_add(&p->data, v, n)) return -1;
     p->has_data = 1;
@@ -166,7 +161,7 @@ static int sse_feed(lua_State *L) {
       p->has_pend = 0;
       /* the callback may feed again and reuse pend: hand it a copy */
       lua_pushlstring(L, p->pend.data, p->pend.len);
-      sse_buf_reset(&p->pend);
+      mcpt_buf_reset(&p->pend);
       {
         size_t ln;
         const char *line = lua_tolstring(L, -1, &ln);
@@ -201,8 +196,8 @@ static int sse_finish(lua_State *L) {
   if (lua_getiuservalue(L, 1, SSE_UV_EVENT) != LUA_TNIL) cut = 1;
   lua_pop(L, 1);
   p->has_pend = p->has_data = 0;
-  sse_buf_reset(&p->pend);
-  sse_buf_reset(&p->data);
+  mcpt_buf_reset(&p->pend);
+  mcpt_buf_reset(&p->data);
   lua_pushnil(L);
   lua_setiuservalue(L, 1, SSE_UV_EVENT);
   lua_pushboolean(L, cut);

@@ -15,21 +15,32 @@ volatile sig_atomic_t mcpt_interrupted = 0;
 volatile sig_atomic_t mcpt_alarmed = 0;
 double mcpt_alarm_seconds = 0;
 
-int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...) {
-  va_list ap;
-  lua_pushnil(L);
-  lua_createtable(L, 0, 2);
+static void push_verror(lua_State *L, const char *kind, const char *fmt, va_list ap) {
+  lua_createtable(L, 0, 3);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
-  va_start(ap, fmt);
   lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
   lua_setfield(L, -2, "message");
   /* Errors share one metatable, registered by mcptest.errors under this name. */
   if (luaL_getmetatable(L, "mcptest.Error") == LUA_TTABLE)
     lua_setmetatable(L, -2);
   else
     lua_pop(L, 1);
+}
+
+void mcpt_error(lua_State *L, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  push_verror(L, kind, fmt, ap);
+  va_end(ap);
+}
+
+int mcpt_fail(lua_State *L, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  lua_pushnil(L);
+  va_start(ap, fmt);
+  push_verror(L, kind, fmt, ap);
+  va_end(ap);
   return 2;
 }
 
@@ -73,4 +84,9 @@ void mcpt_buf_free(mcpt_buf *b) {
   b->data = NULL;
   b->len = b->cap = 0;
   b->heap = 0;
+}
+
+void mcpt_buf_reset(mcpt_buf *b) {
+  if (b->cap > MCPT_BUF_KEEP) mcpt_buf_free(b);
+  b->len = 0;
 }
