@@ -7,6 +7,30 @@ local json = require("mcptest.json")
 local DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 
 describe("oauth fixture event log", function()
+  it("goes to stderr without config.log: events with verbose only, internal errors always", function()
+    local real = io.stderr
+    local lines = {}
+    io.stderr = { write = function(_, ...) lines[#lines + 1] = table.concat({ ... }) end }
+    local ok, err = pcall(function()
+      local quiet = H.new({})
+      H.cc(quiet, "dev-confidential-client", "dev-confidential-secret")
+      assert.are.same({}, lines)
+      local loud = H.new({ verbose = true })
+      H.cc(loud, "dev-confidential-client", "dev-confidential-secret")
+      assert.is_true(#lines >= 1)
+      assert.matches("^mcptest serve: oauth: ", lines[1])
+      lines = {}
+      local broken = H.new({})
+      broken.well_known = function() error("boom") end
+      assert.are.equal(500, broken:handle({ method = "GET", path = "/.well-known/oauth-authorization-server",
+                                            headers = {}, query_string = "" }).status)
+      assert.are.equal(1, #lines)
+      assert.matches("internal error on /.well%-known/oauth%-authorization%-server: .*boom", lines[1])
+    end)
+    io.stderr = real
+    if not ok then error(err, 0) end
+  end)
+
   it("logs each flow without tokens, codes, verifiers, device codes or client secrets", function()
     local lines = {}
     local oauth = H.new({ auto_approve = true, log = function(l) lines[#lines + 1] = l end })
