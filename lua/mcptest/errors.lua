@@ -1,12 +1,22 @@
 -- mcptest.errors: the one error type (mcptest.Error) every failure is raised as.
 -- Fields: kind ("jsonrpc", "transport", "timeout", "auth", "protocol",
 -- "usage"), message, and where they apply code, data, http_status, url,
--- method. tostring() gives one readable line; messages never hold secrets.
+-- method; `where` is "file:line" of the script line that made the call
+-- which failed (the first frame outside mcptest's own code), so reports
+-- point at the test, not at lua/mcptest/. tostring() gives one readable
+-- line; messages pass through the secrets scrubber, so they never hold a
+-- registered secret.
 local M = {}
 
-local Error = {}
+-- The metatable is shared with the C modules, which make errors too
+-- (runtime/util.c): whoever comes first creates it under this name.
+local registry = debug.getregistry()
+local Error = registry["mcptest.Error"] or {}
+registry["mcptest.Error"] = Error
 Error.__index = Error
 Error.__name = "mcptest.Error"
+
+local secrets -- mcptest.secrets, set on first use (it requires nothing of ours)
 
 function Error.__tostring(e)
   local head = e.kind .. " error"
@@ -15,16 +25,35 @@ function Error.__tostring(e)
   if e.method then s = s .. " (in " .. e.method .. ")" end
   if e.http_status then s = s .. " [HTTP " .. tostring(e.http_status) .. "]" end
   if e.url and not tostring(e.message):find(e.url, 1, true) then s = s .. " [" .. e.url .. "]" end
-  return s
+  secrets = secrets or require("mcptest.secrets")
+  return secrets.scrub(s)
+end
+M.Error = Error
+
+-- Is this chunk one of mcptest's own (embedded, or loaded from a checkout
+-- with MCPTEST_LUA_DIR)?
+local function ours(source)
+  return source:find("^@lua/mcptest/") or source:find("^@stdlib/mcptest/")
+      or source:find("/lua/mcptest/[^/]+") or source:find("/stdlib/mcptest/[^/]+")
 end
 
--- C modules look the metatable up by this name (runtime/util.c).
-debug.getregistry()["mcptest.Error"] = Error
-M.Error = Error
+-- "file:line" of the first Lua frame above `level` that is not mcptest's.
+function M.caller(level)
+  level = (level or 1) + 1
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return nil end
+    if info.what ~= "C" and info.currentline > 0 and not ours(info.source) then
+      return info.short_src .. ":" .. info.currentline
+    end
+    level = level + 1
+  end
+end
 
 function M.new(kind, message, fields)
   local e = fields or {}
   e.kind, e.message = kind, message
+  if e.where == nil then e.where = M.caller(2) end
   return setmetatable(e, Error)
 end
 

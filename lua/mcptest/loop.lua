@@ -1,10 +1,23 @@
 -- mcptest.loop: the single event loop of a Lua state.
--- Sources (transports, later listeners and HTTP streams) register the
+-- Sources (transports, HTTP transfers, the fixture's daemon) register the
 -- descriptors they want watched; step() sleeps in one poll over all of
--- them and calls each ready source back. A blocking-looking call (a
--- request) is a loop of step() until its answer arrives, so every other
--- connection keeps being served meanwhile (server requests, stderr).
+-- them, calls each ready source back, runs the timers that are due and
+-- resumes the tasks that were woken. A blocking-looking call (a request)
+-- either steps the loop until its answer arrives (the main script) or, in
+-- a task, suspends until woken, so many requests can be in flight at once
+-- on one client or across clients.
+--   loop.register(src) / unregister(src) / changed()
+--   loop.after(seconds, fn) -> timer      timer:cancel()
+--   loop.step(timeout) -> served
+--   loop.spawn(fn, ...) -> task           a coroutine the loop schedules
+--   loop.task() -> the running task, or nil (main script, foreign coroutine)
+--   loop.suspend(seconds)                 (in a task) wait until woken or timed out
+--   loop.wake(task)
+--   loop.join(tasks, deadline) -> true | false (deadline passed)
 local poll = require("mcptest.core.poll")
+local sys = require("mcptest.core.sys")
+
+local now = sys.now
 
 local M = {}
 
@@ -14,24 +27,15 @@ local rfds, wfds = {}, {}
 local dirty = true
 local timed = {}       -- sources that also offer :timeout()
 
--- The only registered source, when there is exactly one and it has no
--- timers: a client waiting on it alone may let it wait by itself
--- (src:wait(timeout), one C call) instead of a loop step.
-M.sole = nil
-local function update_sole()
-  M.sole = (#sources == 1 and #timed == 0) and sources[1] or nil
-end
-
 -- A source is a table with :fds() -> read_fds (array), write_fds (array|nil)
 -- and :on_ready(fd, what). Call M.changed() when its descriptors change.
 -- A source may also offer :timeout() -> seconds until it needs service (nil:
 -- no deadline), fds_changed; step() then caps its wait by that and calls
--- src:on_timeout() after every poll (curl's timers, reconnect delays).
+-- src:on_timeout() after every poll (curl's own timers).
 function M.register(src)
   sources[#sources + 1] = src
   if src.timeout then timed[#timed + 1] = src end
   dirty = true
-  update_sole()
 end
 
 function M.unregister(src)
@@ -42,10 +46,12 @@ function M.unregister(src)
     if timed[i] == src then table.remove(timed, i) end
   end
   dirty = true
-  update_sole()
 end
 
 function M.changed() dirty = true end
+
+-- The registered sources (a copy), for tests and diagnostics.
+function M.sources() return table.move(sources, 1, #sources, 1, {}) end
 
 local function rebuild()
   rfds, wfds, by_fd = {}, {}, {}
@@ -59,6 +65,164 @@ local function rebuild()
   dirty = false
 end
 
+-- ===== timers: one binary heap of {at, seq, fn} for the whole state =====
+
+local heap = {}
+local seq = 0
+
+local function before(a, b) return a.at < b.at or (a.at == b.at and a.seq < b.seq) end
+
+local function sift_up(i)
+  while i > 1 do
+    local p = i // 2
+    if before(heap[i], heap[p]) then heap[i], heap[p] = heap[p], heap[i]; i = p else return end
+  end
+end
+
+local function pop()
+  local top = heap[1]
+  local last = table.remove(heap)
+  local n = #heap
+  if n > 0 then
+    heap[1] = last
+    local i = 1
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= n and before(heap[l], heap[m]) then m = l end
+      if r <= n and before(heap[r], heap[m]) then m = r end
+      if m == i then break end
+      heap[i], heap[m] = heap[m], heap[i]
+      i = m
+    end
+  end
+  return top
+end
+
+local Timer = {}
+Timer.__index = Timer
+-- A cancelled timer stays in the heap with no function until it is due
+-- (cheaper than removing it from the middle).
+function Timer:cancel() self.fn = nil end
+
+function M.after(seconds, fn)
+  seq = seq + 1
+  local t = setmetatable({ at = now() + math.max(0, seconds), seq = seq, fn = fn }, Timer)
+  heap[#heap + 1] = t
+  sift_up(#heap)
+  return t
+end
+
+-- Seconds until the first live timer (nil: none).
+local function next_timer()
+  while heap[1] and heap[1].fn == nil do pop() end
+  local t = heap[1]
+  if not t then return nil end
+  local left = t.at - now()
+  return left > 0 and left or 0
+end
+
+local function run_timers()
+  local t = now()
+  while heap[1] and heap[1].at <= t do
+    local timer = pop()
+    local fn = timer.fn
+    if fn then
+      timer.fn = nil
+      fn()
+    end
+  end
+end
+
+-- ===== tasks: coroutines the loop resumes when woken =====
+
+local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> task
+local runnable = {}                               -- tasks to resume, in order
+local Task = {}
+Task.__index = Task
+
+function M.task() return tasks[coroutine.running()] end
+function M.is_task(v) return getmetatable(v) == Task end
+
+function M.wake(task)
+  if task.done or task.runnable then return end
+  task.runnable = true
+  runnable[#runnable + 1] = task
+end
+
+-- The task's coroutine ended: keep what it returned (or raised) and wake
+-- whoever joins it.
+local function finish(task, ok, ...)
+  task.done = true
+  tasks[task.co] = nil
+  if ok then task.results = table.pack(...) else task.error = (...) end
+  for _, w in ipairs(task.joiners) do M.wake(w) end
+  task.joiners = {}
+end
+
+local function resume(task, ...)
+  local co = task.co
+  local r = table.pack(coroutine.resume(co, ...))
+  if coroutine.status(co) == "dead" then finish(task, table.unpack(r, 1, r.n)) end
+end
+
+-- Resume every woken task whose coroutine is suspended (one that is
+-- running, or resumed us, is left for a later round).
+local function run_tasks()
+  if #runnable == 0 then return end
+  local list = runnable
+  runnable = {}
+  for i = 1, #list do
+    local task = list[i]
+    task.runnable = false
+    if not task.done then
+      if coroutine.status(task.co) == "suspended" then resume(task)
+      else M.wake(task) end
+    end
+  end
+end
+
+-- Start fn(...) as a task; it runs at once until it first waits.
+function M.spawn(fn, ...)
+  local task = setmetatable({ co = coroutine.create(fn), done = false, runnable = false,
+                              joiners = {} }, Task)
+  tasks[task.co] = task
+  resume(task, ...)
+  return task
+end
+
+-- In a task: give the loop back until woken, or until `seconds` passed.
+function M.suspend(seconds)
+  local task = tasks[coroutine.running()]
+  assert(task, "loop.suspend outside a task")
+  local timer = seconds and M.after(seconds, function() M.wake(task) end)
+  coroutine.yield()
+  if timer then timer:cancel() end
+end
+
+-- Wait until every task in the list is done (from the main script or
+-- another task). Returns false when the deadline passed first.
+function M.join(list, deadline)
+  local me = M.task()
+  while true do
+    local pending
+    for _, t in ipairs(list) do
+      if not t.done then pending = t; break end
+    end
+    if not pending then return true end
+    local left = deadline and deadline - now()
+    if left and left <= 0 then return false end
+    if sys.interrupted() then error("interrupted!", 0) end
+    if me then
+      pending.joiners[#pending.joiners + 1] = me
+      M.suspend(left and math.min(left, 0.5) or 0.5)
+    else
+      M.step(left and math.min(left, 0.5) or 0.5)
+    end
+  end
+end
+
+-- ===== one step =====
+
 -- Call back the source of each ready (fd, what) pair poll.wait returned;
 -- a tail call per pair, so the request path builds no table.
 local function serve(served, fd, what, ...)
@@ -71,28 +235,34 @@ local function serve(served, fd, what, ...)
   return serve(served, ...)
 end
 
--- Wait up to timeout seconds for any source to become ready and serve it.
--- Returns true when something was served.
+-- Wait up to timeout seconds for any source to become ready and serve it,
+-- then run due timers and woken tasks. Returns true when something was
+-- served (a descriptor, a timer or a task).
 function M.step(timeout)
+  if #runnable > 0 then timeout = 0 end
   local ntimed = #timed
   for i = 1, ntimed do
     local t, changed = timed[i]:timeout()
     if changed then dirty = true end
     if t and (timeout == nil or timeout < 0 or t < timeout) then timeout = t end
   end
+  local tt = next_timer()
+  if tt and (timeout == nil or timeout < 0 or tt < timeout) then timeout = tt end
   if dirty then rebuild() end
-  if ntimed > 0 then
-    -- with no descriptors, poll() just sleeps until the first deadline
-    if #rfds == 0 and #wfds == 0 and (timeout == nil or timeout < 0) then timeout = 0.05 end
-  elseif #rfds == 0 and #wfds == 0 then
-    if timeout and timeout > 0 then require("mcptest.core.sys").sleep(math.min(timeout, 0.05)) end
-    return false
+  local served = false
+  if #rfds == 0 and #wfds == 0 then
+    -- nothing to watch: sleep until the first deadline
+    if timeout == nil or timeout < 0 or timeout > 0.05 then timeout = 0.05 end
+    if timeout > 0 then sys.sleep(timeout) end
+  else
+    served = serve(false, poll.wait(rfds, wfds, timeout))
   end
-  local served = serve(false, poll.wait(rfds, wfds, timeout))
   for i = ntimed, 1, -1 do
     local src = timed[i]
     if src then src:on_timeout() end
   end
+  if heap[1] and heap[1].at <= now() then served = true; run_timers() end
+  if #runnable > 0 then served = true; run_tasks() end
   return served
 end
 

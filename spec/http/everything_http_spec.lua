@@ -44,7 +44,7 @@ assert(loadfile(SRC .. "/spec/integration/everything_scenarios.lua", "t", _ENV))
       local sid = c.session_id
       -- watch every POST the calls make: req:connection() tells the local
       -- port of the connection that carried it and whether curl opened one
-      local http = require("mcptest.http")
+      local http = require("mcptest.transport.curl")
       local real, posts = http.start, {}
       http.start = function(o, on)
         local req, err = real(o, on)

@@ -267,10 +267,10 @@ describe("Streamable HTTP review fixes", function()
   local core = require("mcptest.core.http")
   local loop = require("mcptest.loop")
 
-  it("leaves the loop once HTTP is idle, so a stdio client alone gets its one-call path back", function()
+  it("leaves the loop once HTTP is idle, so a stdio client alone is the only source polled", function()
     assert(mcp.http.request{ url = srv.url("ok"), timeout = 5 })
     local c = mcp.connect{ command = { "node", H.SRC .. "/spec/fixtures/stdio_server.js" } }
-    assert.are.equal(c.transport, loop.sole)
+    assert.are.same({ c.transport }, loop.sources())
     assert.text_equals(c:call_tool("echo", { message = "x" }), "x")
     c:close()
   end)
@@ -293,7 +293,7 @@ describe("Streamable HTTP review fixes", function()
 
   -- run fn with mcptest.http.start replaced by a version that fails GETs
   local function with_failing_get(fn)
-    local http = require("mcptest.http")
+    local http = require("mcptest.transport.curl")
     local real = http.start
     http.start = function(o, on)
       if o.method == "GET" then return nil, errors.new("transport", "injected: no GET today") end

@@ -1,7 +1,7 @@
 -- Unit specs: the incremental SSE parser, header handling, WWW-Authenticate
 -- parsing and legacy endpoint resolution (no server needed).
 local sse = require("mcptest.transport.sse")
-local http = require("mcptest.http")
+local http = require("mcptest.transport.curl")
 local legacy = require("mcptest.transport.legacy_sse")
 local sys = require("mcptest.core.sys")
 

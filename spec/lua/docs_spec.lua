@@ -32,7 +32,7 @@ describe("documentation coverage", function()
   it("documents every client method", function()
     -- internal plumbing the client core uses itself
     local internal = { start = true, await = true, dispatch = true, answer = true, send = true,
-                       log = true, list_all = true, handler_failed = true }
+                       log = true, list_all = true, handler_failed = true, wake = true }
     check("c:", require("mcptest.client").Client, internal)
   end)
 

@@ -38,7 +38,7 @@ end
 function M.connect(opts)
   check_options(opts)
   local client = require("mcptest.client")
-  local lifecycle = require("mcptest.lifecycle")
+  local lifecycle = require("mcptest.client.lifecycle")
   local transport
   if opts.command then
     transport = require("mcptest.transport.stdio").open(opts)
@@ -66,9 +66,37 @@ function M.connect(opts)
   return c
 end
 
+-- mcp.spawn(fn, ...) -> task: run fn(...) as a task. A request made in a
+-- task suspends it until the answer comes, so the other tasks and the
+-- main script go on: many requests in flight at once, on one client or
+-- across clients. mcp.join waits for tasks.
+function M.spawn(fn, ...)
+  if type(fn) ~= "function" then errors.raise("usage", "mcp.spawn expects a function", nil, 2) end
+  return require("mcptest.loop").spawn(fn, ...)
+end
+
+-- mcp.join(task_or_tasks[, timeout_s]) -> the results of a single task,
+-- or true for a list. Raises the first error a task raised (its test
+-- fails as if the error were its own), or a timeout error.
+function M.join(tasks, timeout)
+  local loop = require("mcptest.loop")
+  local list = tasks
+  if loop.is_task(tasks) then list = { tasks } end
+  if type(list) ~= "table" then errors.raise("usage", "mcp.join expects a task or a list of tasks", nil, 2) end
+  local sys = require("mcptest.core.sys")
+  if not loop.join(list, timeout and sys.now() + timeout) then
+    errors.raise("timeout", string.format("mcp.join: tasks still running after %g s", timeout), nil, 2)
+  end
+  for _, t in ipairs(list) do
+    if t.error ~= nil then error(t.error, 0) end
+  end
+  if list ~= tasks then return table.unpack(tasks.results, 1, tasks.results.n) end
+  return true
+end
+
 -- mcp.http.request{ method=, url=, headers=, body=, timeout=, tls= }: raw HTTP
 -- (lower-case response header names), loaded on first use.
-M.http = { request = function(o) return require("mcptest.http").request(o) end }
+M.http = setmetatable({}, { __index = function(_, k) return require("mcptest.http")[k] end })
 
 -- mcp.fixture.start{...}: the fixture server (lua/mcptest/fixture/init.lua),
 -- loaded on first use so scripts that do not need it start fast.

@@ -16,7 +16,7 @@
 -- Messages never hold secrets: header values are redacted in verbose logs,
 -- and t.url, which every message names, is the URL as http.shown_url shows
 -- it (t.target, the URL requested, may hold credentials or a key).
-local http = require("mcptest.http")
+local http = require("mcptest.transport.curl")
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
 local sse = require("mcptest.transport.sse")
@@ -267,6 +267,7 @@ function Http:fail_request(st, err)
   if st.id ~= nil then
     if self.inflight[st.id] == st then self.inflight[st.id] = nil end
     self.req_errors[st.id] = err
+    if self.on_failed then self.on_failed(st.id) end
     self:note("request " .. describe_msg(st) .. " failed: " .. tostring(err.message))
   else
     -- a notification or a response the server refused: nobody waits for

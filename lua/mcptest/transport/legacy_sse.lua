@@ -5,7 +5,7 @@
 -- and server messages all arrive as `message` events on that one stream.
 -- It lives inside the Streamable HTTP transport (t.legacy), which keeps
 -- the interface the client sees; nothing here is called by the client.
-local http = require("mcptest.http")
+local http = require("mcptest.transport.curl")
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
 local sse = require("mcptest.transport.sse")
@@ -73,6 +73,7 @@ function Legacy:fail(err)
   if self.req then self.req:abort() end
   for st in pairs(self.posts) do if st.req then st.req:abort() end end
   self.t:note("legacy HTTP+SSE: " .. tostring(err.message))
+  if self.t.on_failed then self.t.on_failed(nil) end
 end
 
 function Legacy:on_stream(req, chunk, done, err)

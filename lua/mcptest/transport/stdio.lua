@@ -4,10 +4,8 @@
 --   t:send(message_table)          queue one message (raises on a dead peer)
 --   t.on_message = function(msg)   called for each message received
 --   t:stderr_text()                what the server wrote on stderr (stdio only)
---   t:request(id, method, params, wait)  (stdio) a whole request in one C call;
---                                  returns the result when the answer came
---                                  alone, else calls t.on_sent(id) and
---                                  delivers what came through on_message
+--   t.on_failed = function(id)     set by the client: called when the
+--                                  transport (id nil) or one request failed
 --   t:failure()                    nil, or the Error that ended the transport
 --   t:close()                      stop the server, bounded in time
 --   t.description                  a short name for messages
@@ -128,6 +126,7 @@ function Stdio:fail(kind, message)
   self:drain_stderr()
   self.failed = errors.new(kind, message .. self:last_stderr(), { server = self.description })
   loop.unregister(self)
+  if self.on_failed then self.on_failed(nil) end
 end
 
 function Stdio:failure() return self.failed or nil end
@@ -207,8 +206,7 @@ function Stdio:ended()
   end
 end
 
--- What one read gave, as proc:read_messages, wait_messages and request
--- return it: drain stderr when asked, deliver the messages, end the
+-- What one read gave, as proc:read_messages returns it: drain stderr when asked, deliver the messages, end the
 -- transport at stdout's end. Returns true when it delivered or ended.
 function Stdio:take(msgs, n, eof, bad_line, stderr_ready)
   if not msgs then -- a stdin write inside wait_messages fails as on_ready's flush does
@@ -236,35 +234,6 @@ function Stdio:on_ready(fd)
     if not pending then return self:fail("transport", self:write_failure(err)) end
     if pending == 0 then loop.changed() end
   end
-end
-
--- The client's wait when this transport is the loop's only source: one C
--- call polls, writes, reads and decodes (see docs/performance.md). Returns
--- true when something was served, as loop.step does; part of a long line
--- is progress too (the server is not idle).
-function Stdio:wait(timeout)
-  local msgs, n, eof, bad_line, stderr_ready, read_any = self.proc:wait_messages(self.msgs, timeout)
-  return self:take(msgs, n, eof, bad_line, stderr_ready) or stderr_ready or read_any
-end
-
--- A request on the client's only connection, in one C call: encode,
--- write, wait up to `wait` seconds, read and decode. Returns the result
--- when the answer came alone and was a plain result (decoded without its
--- envelope); otherwise delivers what came (notifications, server
--- requests, an error answer...) through on_message and returns nil, and
--- the client waits as usual.
-function Stdio:request(id, method, params, wait)
-  if self.failed then error(self.failed, 0) end
-  local msgs, n, eof, bad_line, stderr_ready = self.proc:request(self.msgs, id, method, params, wait)
-  if msgs == true then return n end
-  if not msgs and n.kind ~= "protocol" then
-    -- not sent (see Stdio:send): the transport ends at stdout's end
-    error(errors.new("transport", self:write_failure(n), { server = self.description }), 0)
-  end
-  -- the request is out and its answer did not come alone: the client
-  -- waits for it the general way, from before anything is delivered
-  self.on_sent(id)
-  self:take(msgs, n, eof, bad_line, stderr_ready)
 end
 
 -- A write failed: say the server exited when it did (EPIPE is a symptom).

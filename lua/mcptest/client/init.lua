@@ -43,7 +43,8 @@ function M.new(transport, opts)
   local c = setmetatable({
     transport = transport,
     next_id = 0,
-    waiting = {},        -- id -> true while a request is in flight
+    waiting = {},        -- id -> true (or the task waiting) while a request is in flight
+    received = 0,        -- responses dispatched so far (a task's wait tells progress by it)
     responses = {},      -- id -> response message, until taken
     handlers = {},       -- method -> function(params, client)
     notifications = {},  -- every notification, in order of arrival
@@ -62,7 +63,12 @@ function M.new(transport, opts)
   end
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
-  transport.on_sent = function(id) c.waiting[id] = true end
+  -- a transport that failed (one request, or all of them) wakes the
+  -- tasks waiting, so they see the failure at once
+  transport.on_failed = function(id)
+    if id ~= nil then return c:wake(id) end
+    for wid in pairs(c.waiting) do c:wake(wid) end
+  end
   open_clients[c] = true
   return c
 end
@@ -122,9 +128,12 @@ function Client:dispatch(msg)
     return
   end
   local id = msg.id
-  if id ~= nil and self.waiting[id] then
+  self.received = self.received + 1
+  local w = id ~= nil and self.waiting[id]
+  if w then
     self.waiting[id] = nil
     self.responses[id] = msg
+    if w ~= true then loop.wake(w) end
   elseif id == json.null and type(msg.error) == "table" then
     -- an error the server could not tie to a request (parse error, invalid
     -- request): it answers the oldest request in flight, at once
@@ -133,8 +142,10 @@ function Client:dispatch(msg)
       if type(wid) == "number" and (oldest == nil or wid < oldest) then oldest = wid end
     end
     if oldest then
+      local ow = self.waiting[oldest]
       self.waiting[oldest] = nil
       self.responses[oldest] = msg
+      if ow ~= true then loop.wake(ow) end
     end
     self.stray[#self.stray + 1] = msg
   else
@@ -147,6 +158,7 @@ end
 -- that owns the handler fails rather than passing silently.
 function Client:handler_failed(err)
   if not self.handler_error then self.handler_error = err end
+  for wid in pairs(self.waiting) do self:wake(wid) end
 end
 
 -- The responses whose id matched no request, for messages.
@@ -178,17 +190,28 @@ function Client:start(method, params)
   return id
 end
 
+-- A response, or a failure of the transport, for request id: the task
+-- waiting for it (if a task waits) runs again.
+function Client:wake(id)
+  local w = self.waiting[id]
+  if w ~= true and w ~= nil then loop.wake(w) end
+end
+
 -- Wait for the response to id; returns the response message or raises
--- transport/timeout errors.
+-- transport/timeout errors. The main script steps the loop while it
+-- waits; a task (loop.spawn) suspends until its answer, a failure or a
+-- half-second tick wakes it, so other tasks run meanwhile.
 function Client:await(id, method, timeout, deadline)
   local responses, transport = self.responses, self.transport
   timeout = timeout or self.timeout
   deadline = deadline or now() + timeout
+  local task = loop.task()
   local left = deadline - now()
   while true do
     local herr = self.handler_error
     if herr then
       self.handler_error = false
+      self.waiting[id] = nil
       error(herr, 0)
     end
     local msg = responses[id]
@@ -221,8 +244,11 @@ function Client:await(id, method, timeout, deadline)
     -- an idle half second: let the transport check its peer is still there
     local wait = left < 0.5 and left or 0.5
     local served
-    if loop.sole == transport and transport.wait then
-      served = transport:wait(wait) -- the only connection: it waits by itself
+    if task then
+      if self.waiting[id] then self.waiting[id] = task end
+      local before = self.received
+      loop.suspend(wait)
+      served = self.received ~= before
     else
       served = loop.step(wait)
     end
@@ -247,25 +273,11 @@ local function outcome(msg, method)
 end
 
 -- c:request(method, params[, opts]) -> result; raises mcptest.Error.
+-- The one request path, for every transport and era: send, wait, read.
 function Client:request(method, params, opts)
   local timeout = opts and opts.timeout
   if timeout then check_timeout(timeout, method) end
-  local msg
-  local transport = self.transport
-  if loop.sole == transport and transport.request and not self.verbose
-     and not self.handler_error and not self.closed then
-    -- the only connection, quiet: the transport sends and waits in one
-    -- step; anything but the lone answer goes the general way below
-    local id = self.next_id + 1
-    self.next_id = id
-    local full = timeout or self.timeout
-    local deadline = now() + full
-    local result = transport:request(id, method, params, full < 0.5 and full or 0.5)
-    if result ~= nil then return result end -- never in self.waiting
-    msg = self:await(id, method, timeout, deadline)
-  else
-    msg = self:await(self:start(method, params), method, timeout)
-  end
+  local msg = self:await(self:start(method, params), method, timeout)
   local result = msg.result
   if result ~= nil and msg.error == nil then return result end
   local _, err = outcome(msg, method)

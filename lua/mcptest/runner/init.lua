@@ -4,11 +4,12 @@
 -- and the cleanup: every client a script left open is closed, every
 -- server it started is stopped.
 local errors = require("mcptest.errors")
+local secrets = require("mcptest.secrets")
 
 local M = {}
 
 local handler_names = {
-  tap = "TAP", junit = "junit", json = "mcptest.reporters.json",
+  tap = "TAP", junit = "junit", json = "mcptest.runner.reporters.json",
   terminal = false, plain = "plainTerminal", utf = "utfTerminal",
 }
 
@@ -65,7 +66,12 @@ function M.run(files, opts)
        and outside_test[element and element.descriptor or "file"] then
       unreachable, unreachable_msg = true, tostring(message)
     end
-    return rewrite(element, message, trace)
+    -- an mcptest error names the script line that made the failing call
+    -- (errors.caller), not the line inside mcptest that raised it
+    if errors.is(message) and message.where then
+      return secrets.scrub(message.where .. ": " .. tostring(message))
+    end
+    return secrets.scrub(rewrite(element, message, trace))
   end
   local sys = require("mcptest.core.sys")
   -- A time limit per test (and per file's top-level code), for what

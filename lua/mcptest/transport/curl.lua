@@ -1,7 +1,7 @@
--- mcptest.http: HTTP for the rest of mcptest, on mcptest.core.http
+-- mcptest.transport.curl: HTTP for the rest of mcptest, on mcptest.core.http
 -- (libcurl's multi interface) driven by the one event loop.
 --   http.start(opts, on) -> req      non-blocking; on(req, chunk, done, err, opts.ctx)
---   http.after(seconds, fn) -> timer  a loop timer (timer:cancel())
+--   http.after(seconds, fn) -> timer  loop.after (timer:cancel())
 --   http.request{ method=, url=, headers=, body=, timeout=, tls= }
 --       -> { status=, headers= (lower-case names), body= } | nil, err
 --   http.expand(value) -> value with ${VAR} from the environment, names
@@ -20,42 +20,21 @@ local M = { core = core }
 
 local now = sys.now
 
--- ===== timers and the loop source =====
+-- ===== the loop source: curl's descriptors and its own timeouts =====
 
-local timers = {}        -- array of { at =, fn = }
 local source = {}
 
 function source.fds() return core.fds() end
 function source.on_ready(_, fd, what) return core.action(fd, what) end
-
-function source.timeout()
-  local t, changed = core.timeout()
-  local n = #timers
-  if n > 0 then
-    local first = timers[1].at
-    for i = 2, n do if timers[i].at < first then first = timers[i].at end end
-    local left = first - now()
-    if left < 0 then left = 0 end
-    if t == nil or left < t then t = left end
-  end
-  return t, changed
-end
+function source.timeout() return core.timeout() end
 
 local registered = false
 
 function source.on_timeout()
   core.on_timeout()
-  if #timers > 0 then
-    local due, t = {}, now()
-    for i = #timers, 1, -1 do
-      if timers[i].at <= t then due[#due + 1] = table.remove(timers, i) end
-    end
-    for i = #due, 1, -1 do due[i].fn() end
-  end
-  -- idle (no transfer, no timer): leave the loop, so that a stdio client
-  -- alone in it gets its one-call wait back (loop.sole); start() and
-  -- after() register again
-  if #timers == 0 and core.active() == 0 then
+  -- idle (no transfer): leave the loop, so other sources poll fewer
+  -- descriptors; start() registers again
+  if core.active() == 0 then
     registered = false
     loop.unregister(source)
   end
@@ -68,20 +47,8 @@ local function ensure_registered()
   end
 end
 
-local Timer = {}
-Timer.__index = Timer
-function Timer:cancel()
-  for i = #timers, 1, -1 do
-    if timers[i] == self then table.remove(timers, i) end
-  end
-end
-
-function M.after(seconds, fn)
-  ensure_registered()
-  local t = setmetatable({ at = now() + seconds, fn = fn }, Timer)
-  timers[#timers + 1] = t
-  return t
-end
+-- A loop timer (kept here for the transports that call http.after).
+M.after = loop.after
 
 -- Start a request (see runtime/http.c for the options); on(req, chunk,
 -- done, err, ctx) is called as data arrives, ctx being opts.ctx (so one

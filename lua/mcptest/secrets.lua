@@ -1,0 +1,65 @@
+-- mcptest.secrets: every value mcptest sends as a credential (tokens,
+-- client secrets, codes, verifiers, keys, assertions, DPoP proofs) is
+-- registered here once, and every string that leaves mcptest for a person
+-- or a report (error messages, reports, verbose traces, logs, generated
+-- Lua) passes through scrub(), which replaces each registered value with
+-- a label such as "[secret: token from MCP_TOKEN]". Only names travel.
+--   secrets.register(value, label)   remember a secret (label: what it is, never the value)
+--   secrets.scrub(s) -> s            a string with every registered secret replaced
+--   secrets.fingerprint(value) -> "sha256:1a2b3c4d"   a short, one-way name for a token
+--   secrets.count() -> n             how many are registered (tests)
+local M = {}
+
+-- Values shorter than this are not registered: replacing a 3-letter
+-- "secret" everywhere would garble output and protect nothing.
+M.MIN_LENGTH = 6
+
+local known = {}   -- value -> label
+local ordered = {} -- values, longest first (a secret containing another is replaced whole)
+local n = 0
+
+function M.register(value, label)
+  if type(value) ~= "string" or #value < M.MIN_LENGTH or known[value] then return value end
+  known[value] = label or "secret"
+  n = n + 1
+  ordered[#ordered + 1] = value
+  table.sort(ordered, function(a, b) return #a > #b end)
+  return value
+end
+
+function M.count() return n end
+
+-- Forget every registered value (tests only: a process keeps its secrets).
+function M.reset()
+  known, ordered, n = {}, {}, 0
+end
+
+function M.scrub(s)
+  if n == 0 or type(s) ~= "string" then return s end
+  for i = 1, #ordered do
+    local v = ordered[i]
+    local at = s:find(v, 1, true)
+    if at then
+      local label = "[secret: " .. known[v] .. "]"
+      local parts, pos = {}, 1
+      while at do
+        parts[#parts + 1] = s:sub(pos, at - 1)
+        parts[#parts + 1] = label
+        pos = at + #v
+        at = s:find(v, pos, true)
+      end
+      parts[#parts + 1] = s:sub(pos)
+      s = table.concat(parts)
+    end
+  end
+  return s
+end
+
+-- A short one-way name for a token ("sha256:" and 8 hex digits), for
+-- status output that must tell tokens apart without showing them.
+function M.fingerprint(value)
+  local digest = require("mcptest.core.crypto").sha256(tostring(value))
+  return "sha256:" .. digest:sub(1, 4):gsub(".", function(c) return string.format("%02x", c:byte()) end)
+end
+
+return M
