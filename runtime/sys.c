@@ -120,5 +120,7 @@ static const luaL_Reg sys_funcs[] = {
 
 int luaopen_mcptest_core_sys(lua_State *L) {
   luaL_newlib(L, sys_funcs);
+  lua_pushliteral(L, MCPTEST_VERSION); /* from CMake's project(VERSION) */
+  lua_setfield(L, -2, "version");
   return 1;
 }

@@ -4,7 +4,7 @@
 -- loaded, so a trivial run starts fast.
 local M = {}
 
-local VERSION = "0.1.0"
+local VERSION = require("mcptest.protocol").VERSION
 
 -- Options every verb accepts; value = number of arguments it takes.
 local OPTIONS = {

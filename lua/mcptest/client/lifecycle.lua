@@ -3,11 +3,12 @@
 -- legacy era (2025-11-25 and older): initialize, then notifications/initialized.
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
+local protocol = require("mcptest.protocol")
 
 local M = {}
 
-M.LATEST_LEGACY = "2025-11-25"
-M.legacy_versions = { "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05" }
+M.LATEST_LEGACY = protocol.LATEST_LEGACY
+M.legacy_versions = protocol.LEGACY_VERSIONS
 local known = {}
 for _, v in ipairs(M.legacy_versions) do known[v] = true end
 
@@ -44,7 +45,7 @@ function M.client_capabilities(opts)
   return caps
 end
 
-M.client_info = { name = "mcptest", version = "0.1.0" }
+M.client_info = protocol.CLIENT_INFO
 
 -- Start a legacy-era session on a connected client.
 function M.initialize(c, opts)

@@ -140,12 +140,7 @@ function M.redact_header(name, value)
   return "<redacted>"
 end
 
--- A URL as messages, logs and reports may show it: credentials in its
--- userinfo and its query (?api_key=..., a legacy ?sessionId=...) hidden.
-function M.shown_url(url)
-  url = tostring(url)
-  return (url:gsub("^(%a[%w+.-]*://)[^/?#]*@", "%1***@"):gsub("%?[^#]*", "?..."))
-end
+M.shown_url = require("mcptest.url").shown
 
 -- Parse WWW-Authenticate: { scheme = "Bearer", params = { realm = "mcp", ... } }
 -- (the first challenge; parameter names lower-cased).
