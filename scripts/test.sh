@@ -56,11 +56,11 @@ run_suite() { # build_dir, label
   passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-0}))
   [ "$rc" != 0 ] && [ "${cf:-0}" = 0 ] && record "$label ctest" 1
   export MCPTEST_BIN=$SRC/$dir/mcptest MCPTEST_SRC=$SRC
-  for spec in $(find spec -name '*_spec.lua' -not -path 'spec/fixtures/*' | sort); do
+  for spec in $(find spec -name '*_spec.lua' -not -path 'spec/data/*' | sort); do
     echo "== $label: $spec"
     run_tap "$label $spec" 600 "$MCPTEST_BIN" run "$spec" -o tap
   done
-  for script in $(find spec -name '*_test.sh' -not -path 'spec/fixtures/*' | sort); do
+  for script in $(find spec -name '*_test.sh' -not -path 'spec/data/*' | sort); do
     echo "== $label: $script"
     run_tap "$label $script" 900 bash "$script"
   done

@@ -3,7 +3,7 @@
 local mcp = require("mcptest")
 local sys = require("mcptest.core.sys")
 local SRC = os.getenv("MCPTEST_SRC") or "."
-local SERVER = SRC .. "/spec/fixtures/stdio_server.js"
+local SERVER = SRC .. "/spec/data/stdio_server.js"
 
 describe("concurrent requests", function()
   local fx

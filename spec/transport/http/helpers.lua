@@ -1,4 +1,4 @@
--- spec/http/helpers.lua: start and stop the servers the HTTP specs talk to.
+-- spec/transport/http/helpers.lua: start and stop the servers the HTTP specs talk to.
 -- Every server listens on 127.0.0.1 (server-everything through
 -- spec/lib/loopback.js, its own listen takes every interface), is bounded in
 -- time, and is killed by stop() or, failing that, by the process handle's
@@ -11,7 +11,7 @@ local mcp = require("mcptest")
 local H = {}
 H.SRC = os.getenv("MCPTEST_SRC") or "."
 H.SE = H.SRC .. "/.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-H.FAULT = H.SRC .. "/spec/http/fault_server.js"
+H.FAULT = H.SRC .. "/spec/transport/http/fault_server.js"
 H.LOOPBACK = H.SRC .. "/spec/lib/loopback.js"
 
 local function env_with(extra)

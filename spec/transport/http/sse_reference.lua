@@ -1,4 +1,4 @@
--- spec/http/sse_reference.lua: the SSE parser as it was in Lua before it
+-- spec/transport/http/sse_reference.lua: the SSE parser as it was in Lua before it
 -- moved to C (runtime/sse.c); kept as the oracle of a differential test
 -- in sse_spec.lua. Not loaded by mcptest itself.
 -- mcptest.transport.sse: an incremental Server-Sent Events parser

@@ -1,5 +1,5 @@
 -- Integration: server-everything (pinned) over Streamable HTTP on 127.0.0.1:
--- the scenarios every transport passes (spec/integration/everything_scenarios.lua,
+-- the scenarios every transport passes (spec/transport/everything_scenarios.lua,
 -- sampling and elicitation answered over HTTP among them), plus logging
 -- notifications kept in c.notifications and session reuse.
 local mcp = require("mcptest")
@@ -7,7 +7,7 @@ local H = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "hel
 
 local SRC = os.getenv("MCPTEST_SRC") or "."
 -- loaded into this file's environment, where busted put describe and it
-assert(loadfile(SRC .. "/spec/integration/everything_scenarios.lua", "t", _ENV))(){
+assert(loadfile(SRC .. "/spec/transport/everything_scenarios.lua", "t", _ENV))(){
   name = "server-everything over Streamable HTTP",
   connect = function()
     local server = H.start_everything("streamableHttp")

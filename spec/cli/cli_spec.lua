@@ -2,7 +2,7 @@
 -- messages, output formats, options. MCPTEST_BIN names the binary.
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
 local SRC = os.getenv("MCPTEST_SRC") or "."
-local FIX = SRC .. "/spec/fixtures/cli/"
+local FIX = SRC .. "/spec/data/cli/"
 local sys = require("mcptest.core.sys")
 
 -- Run a command line; returns exit code, stdout, stderr.
@@ -260,7 +260,7 @@ describe("mcptest options", function()
 end)
 
 describe("mcptest verbs (tools, call) over --stdio", function()
-  local SERVER = "node " .. SRC .. "/spec/fixtures/stdio_server.js normal"
+  local SERVER = "node " .. SRC .. "/spec/data/stdio_server.js normal"
 
   it("tools lists every page of tool names; --json gives the array", function()
     local code, out = run("tools --stdio '" .. SERVER .. "'")
@@ -312,7 +312,7 @@ describe("mcptest selection options, the other way round", function()
     local f = os.tmpname()
     local h = io.open(f, "w")
     h:write('local c = require("mcptest").connect{ command = { "node", "' .. SRC
-      .. '/spec/fixtures/stdio_server.js", "normal" } }\n'
+      .. '/spec/data/stdio_server.js", "normal" } }\n'
       .. 'it("waits", function() c:call_tool("sleep", { ms = 60000 }) end)\n')
     h:close()
     local t0 = sys.now()

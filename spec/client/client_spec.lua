@@ -1,11 +1,11 @@
 -- The client core and the stdio transport against real processes
--- (spec/fixtures/stdio_server.js): pagination, errors, server requests,
+-- (spec/data/stdio_server.js): pagination, errors, server requests,
 -- misbehaving servers, cleanup.
 local mcp = require("mcptest")
 local json = require("mcptest.json")
 local sys = require("mcptest.core.sys")
 
-local SERVER = (os.getenv("MCPTEST_SRC") or ".") .. "/spec/fixtures/stdio_server.js"
+local SERVER = (os.getenv("MCPTEST_SRC") or ".") .. "/spec/data/stdio_server.js"
 local function connect(mode, opts)
   opts = opts or {}
   opts.command = { "node", SERVER, mode or "normal" }

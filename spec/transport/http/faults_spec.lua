@@ -1,4 +1,4 @@
--- Bad and unusual servers (spec/http/fault_server.js): every failure is a
+-- Bad and unusual servers (spec/transport/http/fault_server.js): every failure is a
 -- clear mcptest.Error naming the URL and the cause, within the request
 -- timeout; resumption, session expiry, the GET stream, headers, legacy.
 local mcp = require("mcptest")
@@ -269,7 +269,7 @@ describe("Streamable HTTP review fixes", function()
 
   it("leaves the loop once HTTP is idle, so a stdio client alone is the only source polled", function()
     assert(mcp.http.request{ url = srv.url("ok"), timeout = 5 })
-    local c = mcp.connect{ command = { "node", H.SRC .. "/spec/fixtures/stdio_server.js" } }
+    local c = mcp.connect{ command = { "node", H.SRC .. "/spec/data/stdio_server.js" } }
     assert.are.same({ c.transport }, loop.sources())
     assert.text_equals(c:call_tool("echo", { message = "x" }), "x")
     c:close()

@@ -1,6 +1,6 @@
-// spec/http/fault_server.js: a small MCP server over Streamable HTTP that
+// spec/transport/http/fault_server.js: a small MCP server over Streamable HTTP that
 // misbehaves on purpose, one scenario per path prefix (/<scenario>/mcp),
-// for spec/http/faults_spec.lua. Node built-ins only (http, https, crypto).
+// for spec/transport/http/faults_spec.lua. Node built-ins only (http, https, crypto).
 //
 // usage: node fault_server.js [--tls CERT KEY] [--max-seconds S]
 // Listens on 127.0.0.1, on a free port, and prints "PORT <n>" first.

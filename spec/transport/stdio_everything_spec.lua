@@ -3,7 +3,7 @@ local SRC = os.getenv("MCPTEST_SRC") or "."
 local SE = SRC .. "/.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
 -- loaded into this file's environment, where busted put describe and it
-assert(loadfile(SRC .. "/spec/integration/everything_scenarios.lua", "t", _ENV))(){
+assert(loadfile(SRC .. "/spec/transport/everything_scenarios.lua", "t", _ENV))(){
   name = "server-everything over stdio",
   connect = function() return { command = { "node", SE, "stdio" } } end,
   extra = function(client)
