@@ -7,6 +7,7 @@
 --   secrets.register(value, label)   remember a secret (label: what it is, never the value)
 --   secrets.scrub(s) -> s            a string with every registered secret replaced
 --   secrets.fingerprint(value) -> "sha256:1a2b3c4d"   a short, one-way name for a token
+--   secrets.log(...)                 write the pieces to stderr, scrubbed (verbose traces)
 --   secrets.count() -> n             how many are registered (tests)
 local M = {}
 
@@ -53,6 +54,10 @@ function M.scrub(s)
     end
   end
   return s
+end
+
+function M.log(...)
+  io.stderr:write(M.scrub(table.concat({ ... })))
 end
 
 -- A short one-way name for a token ("sha256:" and 8 hex digits), for

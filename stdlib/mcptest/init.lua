@@ -43,7 +43,8 @@ function M.connect(opts)
   if opts.command then
     transport = require("mcptest.transport.stdio").open(opts)
   else
-    transport = require("mcptest.transport.http").open(opts)
+    local auth = require("mcptest.auth").for_server(opts, require("mcptest.url").shown(opts.url))
+    transport = require("mcptest.transport.http").open(opts, auth)
   end
   local c = client.new(transport, opts)
   if opts.url then -- HTTP: session events, and how to start a new session after a 404

@@ -6,6 +6,7 @@
 local json = require("mcptest.json")
 local loop = require("mcptest.loop")
 local errors = require("mcptest.errors")
+local secrets = require("mcptest.secrets")
 local sys = require("mcptest.core.sys")
 
 local Client = {}
@@ -63,9 +64,9 @@ function M.new(transport, opts)
   end
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
   transport.on_message = function(msg) c:dispatch(msg) end
-  -- a transport that failed (one request, or all of them) wakes the
-  -- tasks waiting, so they see the failure at once
-  transport.on_failed = function(id)
+  -- a transport that failed (one request, or all of them), or has a
+  -- request waiting for service(), wakes the tasks waiting, so they act at once
+  transport.on_wake = function(id)
     if id ~= nil then return c:wake(id) end
     for wid in pairs(c.waiting) do c:wake(wid) end
   end
@@ -75,7 +76,7 @@ end
 
 -- callers check self.verbose first (the quiet path makes no call)
 function Client:log(dir, msg)
-  io.stderr:write(dir, " ", json.encode(msg), "\n")
+  secrets.log(dir, " ", json.encode(msg), "\n")
 end
 
 function Client:send(msg)

@@ -19,6 +19,7 @@
 local http = require("mcptest.transport.curl")
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
+local secrets = require("mcptest.secrets")
 local sse = require("mcptest.transport.sse")
 
 local M = {}
@@ -63,9 +64,11 @@ end
 
 -- ===== opening =====
 
--- opts: url, headers, auth = { bearer_token_env = }, tls = { ca_file, insecure },
--- timeout, verbose, reinitialize (default true)
-function M.open(opts)
+-- opts: url, headers, tls = { ca_file, insecure }, timeout, verbose,
+-- reinitialize (default true). auth: the credential chain's object for
+-- this server (mcptest.auth.for_server): the transport asks it for its
+-- headers and hands it every 401/403 (the seam; see auth/init.lua).
+function M.open(opts, auth)
   local url = opts.url
   if type(url) ~= "string" or not url:match("^https?://[^/]") then
     errors.raise("usage", "url must be an http:// or https:// URL, got " .. snippet(url))
@@ -80,6 +83,9 @@ function M.open(opts)
     timeout = opts.timeout or client.default_timeout or 30,
     verbose = opts.verbose or client.default_verbose,
     reinitialize = opts.reinitialize ~= false,
+    auth = auth,
+    renewals = {},      -- kind ("session", "auth") -> what to renew, while queued
+    auth_gen = 0,       -- times the auth object renewed the credentials
     inflight = {},      -- request id -> POST state
     req_errors = {},    -- request id -> Error, until the client takes it
     events = {},        -- session events, in order
@@ -94,27 +100,12 @@ function M.open(opts)
     local name = line:match("^([^:]+)"):lower()
     if RESERVED[name] then
       t:note("ignoring the " .. line:match("^([^:]+)") .. " header from options: mcptest sets it itself")
-    else
-      if name == "authorization" then t.sends_auth = "header" end
+    elseif name ~= "authorization" then -- the auth object sends credentials
       base[#base + 1] = line
     end
   end
   for _, name in ipairs(dropped) do
     t:note("dropped the " .. name .. " header: the variable in its value is unset or empty")
-  end
-  local auth = opts.auth
-  if type(auth) == "table" and auth.bearer_token_env then
-    local var = auth.bearer_token_env
-    local v = os.getenv(var)
-    if v == nil or v == "" then
-      errors.raise("auth", "env var `" .. var .. "` (named by `bearer_token_env`) is not set or is empty"
-        .. " in this process; export a valid token into it.", { url = shown })
-    end
-    for i = #base, 1, -1 do
-      if base[i]:lower():match("^authorization:") then table.remove(base, i) end
-    end
-    base[#base + 1] = "Authorization: Bearer " .. v
-    t.sends_auth, t.token_env = "env", var
   end
   t.base_headers = base
   t.curl = http.apply_tls({ url = url, method = "POST", connect_timeout = t.timeout }, opts.tls, url)
@@ -133,7 +124,9 @@ end
 -- every legacy POST), plain_get_headers (a GET outside any session: the
 -- legacy stream), post_headers and get_headers (in the session).
 function Http:rebuild_headers()
-  local base = self.base_headers
+  local base = table.move(self.base_headers, 1, #self.base_headers, 1, {})
+  local creds = self.auth and self.auth:headers() or {}
+  for i = 1, #creds do base[#base + 1] = creds[i] end
   local post = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
   local get = { "Accept: text/event-stream" }
   for i = 1, #base do post[#post + 1] = base[i]; get[#get + 1] = base[i] end
@@ -163,7 +156,7 @@ end
 -- ===== logging (verbose only, secrets redacted) =====
 
 function Http:note(text)
-  if self.verbose then io.stderr:write("mcptest: http: ", text, "\n") end
+  if self.verbose then secrets.log("mcptest: http: ", text, "\n") end
 end
 
 function Http:log_headers(method, url, lines)
@@ -173,7 +166,7 @@ function Http:log_headers(method, url, lines)
     local name, value = line:match("^([^:]+):%s*(.*)$")
     shown[i] = name .. ": " .. http.redact_header(name, value)
   end
-  io.stderr:write("mcptest: http: ", method, " ", url, "\n    ", table.concat(shown, "\n    "), "\n")
+  secrets.log("mcptest: http: ", method, " ", url, "\n    ", table.concat(shown, "\n    "), "\n")
 end
 
 -- ===== sending =====
@@ -222,6 +215,7 @@ function Http:post(method, msg_id, body, retried)
     id = (method ~= nil and msg_id ~= nil) and msg_id or nil,
     session = (not is_init) and self.session_id or nil,
     req = false, mode = false, parser = false, answered = false, finished = false, t = self,
+    auth_gen = self.auth_gen, -- which credentials it carries (see renew_auth)
   }
   if st.id ~= nil then self.inflight[st.id] = st end
   local headers = is_init and self.init_headers or self.post_headers
@@ -267,7 +261,7 @@ function Http:fail_request(st, err)
   if st.id ~= nil then
     if self.inflight[st.id] == st then self.inflight[st.id] = nil end
     self.req_errors[st.id] = err
-    if self.on_failed then self.on_failed(st.id) end
+    if self.on_wake then self.on_wake(st.id) end
     self:note("request " .. describe_msg(st) .. " failed: " .. tostring(err.message))
   else
     -- a notification or a response the server refused: nobody waits for
@@ -527,26 +521,13 @@ local function error_body_message(body)
   return snippet(body)
 end
 
+-- The auth failure for a 401/403 that will not be retried (legacy
+-- transport, a notification): the chain's own message.
 function Http:auth_error(status, req, method_desc, url)
-  local ch = http.parse_www_authenticate(req:header("www-authenticate"))
-  local lines = { "auth failed: HTTP " .. status .. " from " .. url .. ", server advertises "
-    .. http.describe_challenge(ch) .. "." }
-  local scope = ch and ch.params.scope
-  if status == 403 and scope then
-    lines[#lines + 1] = "  the token lacks permission (the server asks for scope \"" .. scope
-      .. "\"); check scope or audience."
-  elseif self.sends_auth == "env" then
-    lines[#lines + 1] = "  the token from env var `" .. self.token_env .. "` was rejected; mint a fresh one or re-login."
-  elseif self.sends_auth == "header" then
-    lines[#lines + 1] = "  the Authorization header given in the options was rejected; check the token it holds."
-  else
-    lines[#lines + 1] = "  no credentials were supplied; pass --bearer-token-env <VAR> or run mcptest login "
-      .. self.url .. "."
-  end
-  lines[#lines + 1] = "Diagnose with: mcptest doctor --url " .. self.url .. " --bearer-token-env "
-    .. (self.token_env or "VAR")
-  return errors.new("auth", table.concat(lines, "\n"), { http_status = status, url = url,
-    www_authenticate = ch, method_desc = method_desc })
+  local ctx = { status = status, www_authenticate = req:header("www-authenticate"), url = url,
+                method_desc = method_desc, retried = true }
+  local _, err = self.auth:on_challenge(ctx)
+  return err
 end
 
 function Http:http_error(st, req)
@@ -555,7 +536,19 @@ function Http:http_error(st, req)
   local what = describe_msg(st)
   local verb = st.resumed and "GET (resuming the stream of " .. what .. ")" or what
   if status == 401 or status == 403 then
-    return self:fail_request(st, self:auth_error(status, req, what, self.url))
+    local ctx = { status = status, www_authenticate = req:header("www-authenticate"), url = self.url,
+                  method_desc = what, retried = st.retried }
+    if st.id == nil or st.retried then -- nobody waits to retry it, or it was retried already
+      return self:fail_request(st, self:auth_error(status, req, what, self.url))
+    end
+    if st.auth_gen ~= self.auth_gen then
+      -- sent before the credentials were last renewed: send it again with
+      -- the new ones rather than renew once per refused request
+      st.finished = true
+      self.posts[st] = nil
+      return self:post(st.method, st.msg_id, st.body, true)
+    end
+    return self:retry_after(st, "auth", ctx)
   end
   if st.is_init and not self.initialized_once and not st.retried
      and (status == 400 or status == 404 or status == 405) then
@@ -598,19 +591,18 @@ function Http:record_event(name, params)
   local ev = { jsonrpc = "2.0", method = "mcptest/" .. name, params = params, event = name }
   self.events[#self.events + 1] = ev
   if self.verbose then
-    io.stderr:write("mcptest: ", self.url, ": ", params.message or name, "\n")
+    secrets.log("mcptest: ", self.url, ": ", params.message or name, "\n")
   end
 end
 
 -- A 404 to a request that carried the session id: the session is gone.
 function Http:session_expired(st)
   self.posts[st] = nil
-  if self.restarting or (st.session ~= self.session_id and self.session_id ~= nil) then
+  if self.renewals.session or (st.session ~= self.session_id and self.session_id ~= nil) then
     -- a new session is (being) made already: just send again in it
+    if self.renewals.session then return self:retry_after(st, "session", true) end
     st.finished = true
-    if self.restarting then self.retry_queue[#self.retry_queue + 1] = st
-    else self:post(st.method, st.msg_id, st.body, true) end
-    return
+    return self:post(st.method, st.msg_id, st.body, true)
   end
   if not self.reinitialize or st.retried or not self.restart_session then
     self:record_event("sessionExpired", { reinitialized = false,
@@ -621,41 +613,92 @@ function Http:session_expired(st)
           or (self.reinitialize and "" or "; reinitialize = false, so mcptest does not start a new session")),
       { http_status = 404 }))
   end
-  st.finished = true
-  if st.id ~= nil and self.inflight[st.id] == st then self.inflight[st.id] = nil end
-  self.retry_queue[#self.retry_queue + 1] = st
-  self.need_restart = true
-  self.needs_service = true
+  return self:retry_after(st, "session", true)
 end
 
--- Run by the client outside callbacks: start a new session, then send
--- again what the old one refused.
-function Http:service()
-  self.needs_service = false
-  if not self.need_restart or self.restarting then return end
-  self.need_restart = false
-  self.restarting = true
+-- ===== retry once after a renewal =====
+
+-- A request the server refused for a reason a renewal may cure (an expired
+-- session; credentials the auth object may refresh): keep it, and let the
+-- client run the renewal outside callbacks (service), where requests may
+-- nest; then send it once more, or fail it with why the renewal failed.
+function Http:retry_after(st, kind, what)
+  st.finished = true
+  self.posts[st] = nil
+  if st.id ~= nil and self.inflight[st.id] == st then self.inflight[st.id] = nil end
+  st.renewal = kind
+  self.retry_queue[#self.retry_queue + 1] = st
+  if not self.renewals[kind] then self.renewals[kind] = what end
+  self.needs_service = true
+  if st.id ~= nil and self.on_wake then self.on_wake(st.id) end -- a task waiting runs service()
+end
+
+-- Each renewal: true, or false and the error that ends the requests waiting on it.
+function Http:renew_session()
   self:record_event("sessionExpired", { reinitialized = true,
     message = "session expired (HTTP 404); starting a new session and retrying" })
   self:close_get_stream()
   self.session_id, self.protocol_version = nil, nil
   self:rebuild_headers()
   local ok, err = pcall(self.restart_session)
-  self.restarting = false
-  local queue = self.retry_queue
-  self.retry_queue = {}
   if not ok then
-    for _, st in ipairs(queue) do
-      st.finished = false
-      self:fail_request(st, errors.new("transport", "session expired at " .. self.url
-        .. " (HTTP 404) and a new session could not be started: " .. tostring(errors.is(err) and err.message or err),
-        { http_status = 404 }))
-    end
-    return
+    return false, errors.new("transport", "session expired at " .. self.url
+      .. " (HTTP 404) and a new session could not be started: " .. tostring(errors.is(err) and err.message or err),
+      { http_status = 404 })
   end
-  self:record_event("sessionRestarted", { message = "new session started; retrying "
-    .. #queue .. " message(s)" })
-  for _, st in ipairs(queue) do self:post(st.method, st.msg_id, st.body, true) end
+  return true
+end
+
+function Http:renew_auth(ctx)
+  local ok, err = self.auth:on_challenge(ctx)
+  if not ok then return false, err end
+  self:note("credentials renewed after HTTP " .. ctx.status .. "; retrying")
+  self.auth_gen = self.auth_gen + 1
+  self:rebuild_headers()
+  return true
+end
+
+-- Run by the client outside callbacks: each queued renewal once, then send
+-- again (once) what waited on it.
+function Http:service()
+  self.needs_service = false
+  if self.renewing then return end
+  self.renewing = true
+  local outcome = {}
+  for _, kind in ipairs({ "session", "auth" }) do
+    local what = self.renewals[kind]
+    if what then
+      local ok, err
+      if kind == "session" then ok, err = self:renew_session() else ok, err = self:renew_auth(what) end
+      outcome[kind] = ok or err
+      -- requests refused while it ran wait for the next renewal
+      if self.renewals[kind] == what then self.renewals[kind] = nil end
+    end
+  end
+  self.renewing = false
+  local queue, later = self.retry_queue, {}
+  self.retry_queue = {}
+  local restarted = 0
+  for _, st in ipairs(queue) do
+    local result = outcome[st.renewal]
+    if result == nil then
+      later[#later + 1] = st
+    elseif result == true then
+      restarted = restarted + 1
+      self:post(st.method, st.msg_id, st.body, true)
+    else
+      st.finished = false
+      local e = errors.new(result.kind, result.message)
+      for k, v in pairs(result) do if e[k] == nil then e[k] = v end end
+      self:fail_request(st, e)
+    end
+  end
+  if outcome.session == true then
+    self:record_event("sessionRestarted", { message = "new session started; retrying "
+      .. restarted .. " message(s)" })
+  end
+  for _, st in ipairs(later) do self.retry_queue[#self.retry_queue + 1] = st end
+  if #later > 0 then self.needs_service = true end
 end
 
 -- ===== resuming a POST stream (GET + Last-Event-ID) =====

@@ -73,7 +73,7 @@ function Legacy:fail(err)
   if self.req then self.req:abort() end
   for st in pairs(self.posts) do if st.req then st.req:abort() end end
   self.t:note("legacy HTTP+SSE: " .. tostring(err.message))
-  if self.t.on_failed then self.t.on_failed(nil) end
+  if self.t.on_wake then self.t.on_wake(nil) end
 end
 
 function Legacy:on_stream(req, chunk, done, err)

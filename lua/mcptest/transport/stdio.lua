@@ -4,8 +4,9 @@
 --   t:send(message_table)          queue one message (raises on a dead peer)
 --   t.on_message = function(msg)   called for each message received
 --   t:stderr_text()                what the server wrote on stderr (stdio only)
---   t.on_failed = function(id)     set by the client: called when the
---                                  transport (id nil) or one request failed
+--   t.on_wake = function(id)       set by the client: the transport failed
+--                                  (id nil) or request id failed or needs
+--                                  the client's service(): wake its waiter
 --   t:failure()                    nil, or the Error that ended the transport
 --   t:close()                      stop the server, bounded in time
 --   t.description                  a short name for messages
@@ -126,7 +127,7 @@ function Stdio:fail(kind, message)
   self:drain_stderr()
   self.failed = errors.new(kind, message .. self:last_stderr(), { server = self.description })
   loop.unregister(self)
-  if self.on_failed then self.on_failed(nil) end
+  if self.on_wake then self.on_wake(nil) end
 end
 
 function Stdio:failure() return self.failed or nil end
