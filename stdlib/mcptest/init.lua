@@ -39,12 +39,15 @@ function M.connect(opts)
   check_options(opts)
   local client = require("mcptest.client")
   local lifecycle = require("mcptest.client.lifecycle")
+  -- the transports see the run's defaults (--timeout, --verbose) too
+  local topts = setmetatable({ timeout = opts.timeout or client.default_timeout,
+                               verbose = opts.verbose or client.default_verbose }, { __index = opts })
   local transport
   if opts.command then
-    transport = require("mcptest.transport.stdio").open(opts)
+    transport = require("mcptest.transport.stdio").open(topts)
   else
     local auth = require("mcptest.auth").for_server(opts, require("mcptest.url").shown(opts.url))
-    transport = require("mcptest.transport.http").open(opts, auth)
+    transport = require("mcptest.transport.http").open(topts, auth)
   end
   local c = client.new(transport, opts)
   if opts.url then -- HTTP: session events, and how to start a new session after a 404

@@ -73,15 +73,14 @@ function M.open(opts, auth)
   if type(url) ~= "string" or not url:match("^https?://[^/]") then
     errors.raise("usage", "url must be an http:// or https:// URL, got " .. snippet(url))
   end
-  local client = require("mcptest.client")
   local shown = http.shown_url(url)
   local t = setmetatable({
     url = shown,        -- for messages; target is what is requested
     target = url,
     description = "MCP server at " .. shown,
     kind = "streamable-http",
-    timeout = opts.timeout or client.default_timeout or 30,
-    verbose = opts.verbose or client.default_verbose,
+    timeout = opts.timeout or 30, -- mcp.connect fills in the run's defaults
+    verbose = opts.verbose,
     reinitialize = opts.reinitialize ~= false,
     auth = auth,
     renewals = {},      -- kind ("session", "auth") -> what to renew, while queued
