@@ -98,6 +98,61 @@ function M.join(tasks, timeout)
   return true
 end
 
+-- mcp.oauth: the OAuth client's steps, so a suite can test a server's auth
+-- itself (docs/auth.md): discover, register, login (any grant), refresh.
+M.oauth = {
+  discover = function(url, opts)
+    local d, err = require("mcptest.auth.discovery").discover(url, opts)
+    if not d then error(err, 0) end
+    return d
+  end,
+  register = function(as_metadata, client_metadata)
+    local reg, err = require("mcptest.auth.oauth").register(as_metadata, client_metadata)
+    if not reg then error(err, 0) end
+    return reg
+  end,
+  login = function(cfg) return require("mcptest.auth.session").login(cfg) end,
+  refresh = function(url) return require("mcptest.auth.session").refresh(url) end,
+}
+
+-- mcp.tokens: the token cache (~/.mcptest/auth/, MCPTEST_HOME moves it),
+-- filed by server URL.
+M.tokens = {
+  get = function(url)
+    local session = require("mcptest.auth.session")
+    return require("mcptest.auth.cache").tokens(session.cache_url(url))
+  end,
+  list = function() return require("mcptest.auth.cache").list() end,
+  put = function(url, t)
+    if type(t) ~= "table" or type(t.access_token) ~= "string" then
+      errors.raise("usage", "mcp.tokens.put(url, t): t needs an access_token")
+    end
+    local session = require("mcptest.auth.session")
+    local cache = require("mcptest.auth.cache")
+    local key = session.cache_url(url)
+    require("mcptest.secrets").register(t.access_token, "access token")
+    if t.refresh_token then require("mcptest.secrets").register(t.refresh_token, "refresh token") end
+    return cache.with_lock(key, function() return cache.put_tokens(key, t) end)
+  end,
+  -- mark the cached token expired (its refresh token kept): the next
+  -- connect refreshes it
+  expire = function(url)
+    local session = require("mcptest.auth.session")
+    local cache = require("mcptest.auth.cache")
+    local key = session.cache_url(url)
+    return cache.with_lock(key, function()
+      local t = cache.tokens(key)
+      if not t then return nil end
+      t.expires_at = os.time() - 1
+      return cache.put_tokens(key, t)
+    end)
+  end,
+  remove = function(url)
+    local session = require("mcptest.auth.session")
+    return require("mcptest.auth.cache").remove_tokens(session.cache_url(url))
+  end,
+}
+
 -- mcp.http.request{ method=, url=, headers=, body=, timeout=, tls= }: raw HTTP
 -- (lower-case response header names), loaded on first use.
 M.http = setmetatable({}, { __index = function(_, k) return require("mcptest.http")[k] end })

@@ -23,6 +23,9 @@
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local curl = require("mcptest.transport.curl")
+local url_mod = require("mcptest.url")
+local message = require("mcptest.auth.message")
+local session = require("mcptest.auth.session")
 
 local M = {}
 
@@ -52,12 +55,15 @@ function M.for_server(opts, url)
     end
     local v = os.getenv(var)
     if v == nil or v == "" then
-      errors.raise("auth", M.unset_env_message(var), { url = url })
+      errors.raise("auth", message.unset_env_message(var), { url = url })
     end
     secrets.register(v, "token from " .. var)
     a.source, a.token_env = "env", var
     a.lines = { "Authorization: Bearer " .. v }
     return a
+  end
+  if explicit and explicit.oauth ~= nil then
+    return session.new(opts, url, explicit.oauth)
   end
   local line = authorization_line((curl.header_lines(opts.headers)))
   if line then
@@ -65,49 +71,23 @@ function M.for_server(opts, url)
     local token = line:match("^[^:]+:%s*%a+%s+(%S+)")
     if token then secrets.register(token, "token in the Authorization header") end
     a.source, a.lines = "header", { line }
+    return a
   end
+  -- a token cached for this server by an earlier login
+  if session.cached(opts.url) then return session.new(opts, url, nil) end
   return a
 end
+
+M.cache_url = session.cache_url
 
 function Auth:headers() return self.lines end
 
 -- Static credentials cannot be renewed: every challenge ends in the message.
 function Auth:on_challenge(ctx)
-  return nil, M.failure(ctx, self)
+  return nil, message.failure(ctx, self)
 end
 
--- ===== messages (DESIGN.md, "The auth failure message") =====
-
-function M.unset_env_message(var)
-  return "env var `" .. var .. "` (named by `bearer_token_env`) is not set or is empty"
-    .. " in this process; export a valid token into it."
-end
-
--- The auth failure error for a 401/403: ctx as for on_challenge, a the
--- chain that supplied (or did not supply) the credential.
-function M.failure(ctx, a)
-  local status, url = ctx.status, ctx.url
-  local server_url = a and a.url or url
-  local ch = curl.parse_www_authenticate(ctx.www_authenticate)
-  local lines = { "auth failed: HTTP " .. status .. " from " .. url .. ", server advertises "
-    .. curl.describe_challenge(ch) .. "." }
-  local scope = ch and ch.params.scope
-  local source = a and a.source or "none"
-  if status == 403 and scope then
-    lines[#lines + 1] = "  the token lacks permission (the server asks for scope \"" .. scope
-      .. "\"); check scope or audience."
-  elseif source == "env" then
-    lines[#lines + 1] = "  the token from env var `" .. a.token_env .. "` was rejected; mint a fresh one or re-login."
-  elseif source == "header" then
-    lines[#lines + 1] = "  the Authorization header given in the options was rejected; check the token it holds."
-  else
-    lines[#lines + 1] = "  no credentials were supplied; pass --bearer-token-env <VAR> or run mcptest login "
-      .. server_url .. "."
-  end
-  lines[#lines + 1] = "Diagnose with: mcptest doctor --url " .. server_url .. " --bearer-token-env "
-    .. (a and a.token_env or "VAR")
-  return errors.new("auth", table.concat(lines, "\n"), { http_status = status, url = url,
-    www_authenticate = ch, method_desc = ctx.method_desc })
-end
+M.failure = message.failure
+M.unset_env_message = message.unset_env_message
 
 return M

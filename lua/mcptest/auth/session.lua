@@ -1,0 +1,208 @@
+-- mcptest.auth.session: an OAuth-backed credential source behind the auth
+-- seam (see auth/init.lua for the interface the transport uses).
+-- It sends the token cached for the server (or one it obtained), refreshes
+-- it proactively within MARGIN seconds of expiry and once on a 401, always
+-- under the cache entry's lock (so parallel runs refresh once), and, when
+-- the configuration allows a grant without a person (client credentials),
+-- mints a new token when there is nothing to refresh. Interactive grants
+-- (authorization code, device) run only from `mcptest login` or
+-- mcp.oauth.login, or on a 401 in an interactive terminal outside CI.
+--
+--   session.new(opts, shown_url, oauth_cfg | nil) -> source
+--   session.cached(url) -> true when the cache holds tokens for url
+--   session.cache_url(url) -> the URL the cache files the server under
+--   session.login(cfg) -> token set    (mcp.oauth.login; cfg.url, cfg.grant, ...)
+--   session.refresh(url) -> token set  (mcp.oauth.refresh)
+local errors = require("mcptest.errors")
+local secrets = require("mcptest.secrets")
+local url_mod = require("mcptest.url")
+local sys = require("mcptest.core.sys")
+local cache = require("mcptest.auth.cache")
+local oauth = require("mcptest.auth.oauth")
+local discovery = require("mcptest.auth.discovery")
+local message = require("mcptest.auth.message")
+
+local M = {}
+
+M.MARGIN = 60 -- seconds before expiry a token is refreshed
+
+local Source = {}
+Source.__index = Source
+
+function M.cache_url(u)
+  return url_mod.canonical_resource(u) or u
+end
+
+function M.cached(u)
+  if type(u) ~= "string" then return false end
+  local ok, t = pcall(cache.tokens, M.cache_url(u))
+  return ok and t ~= nil and type(t.access_token) == "string"
+end
+
+local function expiring(t)
+  return t.expires_at ~= nil and t.expires_at - os.time() <= M.MARGIN
+end
+
+local function register_set(t)
+  if t.access_token then secrets.register(t.access_token, "access token") end
+  if t.refresh_token then secrets.register(t.refresh_token, "refresh token") end
+  return t
+end
+
+-- What a refresh or a re-mint needs, rebuilt from the stored set (no
+-- discovery: the set keeps its issuer, token endpoint and client).
+local function ctx_from_set(t)
+  local client = { client_id = t.client_id, auth_method = t.auth_method }
+  if t.client_secret_env then
+    local v = os.getenv(t.client_secret_env)
+    if v and v ~= "" then client.client_secret = secrets.register(v, "client secret from " .. t.client_secret_env) end
+  elseif t.issuer then
+    local reg = cache.client(t.issuer)
+    if reg and reg.client_id == t.client_id and reg.client_secret then
+      client.client_secret = secrets.register(reg.client_secret, "client secret of " .. reg.client_id)
+    end
+  end
+  return { d = { issuer = t.issuer, as = { issuer = t.issuer, token_endpoint = t.token_endpoint,
+                                           token_endpoint_auth_methods_supported = t.auth_methods } },
+           client = client, resource = t.resource, scope = t.scope, client_secret_env = t.client_secret_env }
+end
+
+-- A new token set for an expired (or refused) one, without a person:
+-- refresh when there is a refresh token, else mint again with client
+-- credentials when the secret is at hand. nil, why when neither works.
+local function renew(t)
+  local ctx = ctx_from_set(t)
+  if t.refresh_token then
+    local nt, err = oauth.refresh(ctx, t)
+    if nt then
+      nt.auth_method, nt.auth_methods = t.auth_method, t.auth_methods
+      return nt
+    end
+    if err.oauth_error ~= "invalid_grant" and err.kind ~= "auth" then return nil, err end
+    -- a dead refresh token: drop it, so no run tries it again
+    t.refresh_token = nil
+    cache.put_tokens(t.url, t)
+    if t.grant ~= "client_credentials" then return nil, err end
+  end
+  if t.grant == "client_credentials" and ctx.client.client_secret then
+    local nt, err = oauth.grant(ctx, "client_credentials")
+    if not nt then return nil, err end
+    nt.auth_method, nt.auth_methods = t.auth_method, t.auth_methods
+    return nt
+  end
+  return nil, errors.new("auth", "no refresh token, and the " .. tostring(t.grant) .. " grant needs a person")
+end
+
+-- Under the entry's lock: the cached set if it is still good (another run
+-- may have just renewed it), else a renewed one, stored before it is used.
+-- `refused`: the access token the server refused (a 401), renewed even if
+-- it has not expired.
+local function fresh_tokens(key, refused)
+  return cache.with_lock(key, function()
+    local t = cache.tokens(key)
+    if not t then return nil, errors.new("auth", "no cached token for " .. key) end
+    register_set(t)
+    if not expiring(t) and t.access_token ~= refused then return t end
+    local nt, err = renew(t)
+    if not nt then return nil, err, t end
+    cache.put_tokens(key, nt)
+    return register_set(nt)
+  end)
+end
+
+function M.new(opts, shown, cfg)
+  local key = M.cache_url(opts.url)
+  local s = setmetatable({ url = shown, key = key, source = cfg and "oauth" or "cache",
+                           cfg = cfg, target = opts.url, tls = opts.tls, lines = {}, attempts = 0 }, Source)
+  local t = cache.tokens(key)
+  if t then
+    register_set(t)
+    if expiring(t) then
+      local nt, err = fresh_tokens(key)
+      if nt then t = nt else s.expired, s.renew_error, t = true, err and tostring(err.message), nil end
+    end
+  elseif cfg and cfg.grant == "client_credentials" then
+    -- nothing cached: a machine grant needs no person, so get a token now
+    t = M.login(setmetatable({ url = opts.url, tls = opts.tls }, { __index = cfg }))
+  end
+  s:use(t)
+  return s
+end
+
+function Source:use(t)
+  self.tokens = t
+  self.lines = t and { "Authorization: Bearer " .. t.access_token } or {}
+end
+
+function Source:headers() return self.lines end
+
+-- A 401: renew once (refresh, or what another run renewed meanwhile);
+-- a 403 or a second refusal ends in the message.
+function Source:on_challenge(ctx)
+  if ctx.retried or ctx.status ~= 401 then return nil, message.failure(ctx, self) end
+  if not self.tokens then
+    if self.cfg and self.cfg.grant == "client_credentials" then
+      local ok, t = pcall(M.login, setmetatable({ url = self.target, tls = self.tls }, { __index = self.cfg }))
+      if ok then self:use(t); return true end
+      self.renew_error = errors.is(t) and t.message or tostring(t)
+    end
+    return nil, message.failure(ctx, self)
+  end
+  local t, err = fresh_tokens(self.key, self.tokens.access_token)
+  if not t then
+    self.expired = true
+    self.renew_error = err and tostring(err.message)
+    return nil, message.failure(ctx, self)
+  end
+  self:use(t)
+  return true
+end
+
+-- ===== mcp.oauth.login / refresh =====
+
+-- cfg: url, grant ("authorization_code" default, "client_credentials",
+-- "device_code"), client_id, client_secret_env, scope, no_browser,
+-- callback_port, register, tls, say (prints), on_device, on_authorize_url.
+function M.login(cfg)
+  if type(cfg) ~= "table" or type(cfg.url) ~= "string" then
+    errors.raise("usage", "mcp.oauth.login needs { url = \"https://server/mcp\", grant = ... }")
+  end
+  local grant = cfg.grant or "authorization_code"
+  local d, err = discovery.discover(cfg.url, { tls = cfg.tls })
+  if not d then error(err, 0) end
+  local client = oauth.client_for(d, { client_id = cfg.client_id, client_secret_env = cfg.client_secret_env,
+    grant = grant, scope = cfg.scope, register = cfg.register })
+  local scope = cfg.scope or d.scopes
+  local ctx = { d = d, client = client, resource = d.resource, scope = scope, client_secret_env = cfg.client_secret_env }
+  local t, gerr = oauth.grant(ctx, grant, cfg)
+  if not t and gerr.oauth_error == "invalid_client" and client.registered and not cfg.client_id then
+    -- the AS forgot our registration: drop it and register once more
+    cache.remove_client(d.issuer)
+    ctx.client = oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true })
+    t, gerr = oauth.grant(ctx, grant, cfg)
+  end
+  if not t then error(gerr, 0) end
+  t.auth_method = oauth.choose_auth_method(d.as, ctx.client)
+  t.auth_methods = d.as.token_endpoint_auth_methods_supported
+  local key = M.cache_url(cfg.url)
+  cache.with_lock(key, function() cache.put_tokens(key, t) end)
+  return t
+end
+
+function M.refresh(u)
+  local key = M.cache_url(u)
+  local t, err = cache.with_lock(key, function()
+    local cur = cache.tokens(key)
+    if not cur then return nil, errors.new("auth", "no cached token for " .. url_mod.shown(u) .. "; run mcptest login " .. url_mod.shown(u)) end
+    register_set(cur)
+    local nt, rerr = renew(cur)
+    if not nt then return nil, rerr end
+    cache.put_tokens(key, nt)
+    return register_set(nt)
+  end)
+  if not t then error(err, 0) end
+  return t
+end
+
+M.now = sys.now
+return M
