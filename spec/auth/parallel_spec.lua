@@ -44,6 +44,12 @@ describe("the token cache under parallel runs", function()
   end)
   teardown(function() if fx then fx:stop() end end)
 
+  -- token responses the fixture issued, per grant type
+  local function issued(grant)
+    local r = assert(mcp.http.request{ url = fx.url .. "/", timeout = 5 })
+    return (mcp.json.decode(r.body).token_requests or {})[grant] or 0
+  end
+
   local function check_all(results, before)
     local seen
     for i, r in ipairs(results) do
@@ -62,8 +68,10 @@ describe("the token cache under parallel runs", function()
   it("refreshes once for 16 runs with an expired login token", function()
     local t = mcp.oauth.login{ url = url, grant = "authorization_code", say = function() end }
     mcp.tokens.expire(url)
+    local refreshes = issued("refresh_token")
     local results = run_many(16, SRC .. "/spec/data/auth/cached_call.lua", { URL = url })
     check_all(results, t.access_token)
+    assert.are.equal(refreshes + 1, issued("refresh_token")) -- exactly one refresh request
     -- the refresh token rotated once: the old one was never used twice
     -- (the fixture revokes the grant on reuse, which would fail runs)
     assert.are_not.equal(t.refresh_token, mcp.tokens.get(url).refresh_token)
@@ -73,7 +81,9 @@ describe("the token cache under parallel runs", function()
     local t = mcp.oauth.login{ url = url, grant = "client_credentials", client_id = "dev-confidential-client",
                                client_secret_env = "MCPTEST_SPEC_CC_SECRET" }
     mcp.tokens.expire(url)
+    local minted = issued("client_credentials")
     check_all(run_many(16, SRC .. "/spec/data/auth/cached_call.lua", { URL = url }), t.access_token)
+    assert.are.equal(minted + 1, issued("client_credentials")) -- exactly one new token request
   end)
 
   it("goes on when a run holding the lock is killed", function()
