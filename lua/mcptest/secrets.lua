@@ -4,7 +4,10 @@
 -- or a report (error messages, reports, verbose traces, logs, generated
 -- Lua) passes through scrub(), which replaces each registered value with
 -- a label such as "[secret: token from MCP_TOKEN]". Only names travel.
---   secrets.register(value, label)   remember a secret (label: what it is, never the value)
+--   secrets.register(value, label[, ephemeral])   remember a secret (label: what it is,
+--                                    never the value); ephemeral ones (a DPoP proof
+--                                    per request) are kept only while among the
+--                                    last MAX_EPHEMERAL, so the list stays short
 --   secrets.scrub(s) -> s            a string with every registered secret replaced
 --   secrets.fingerprint(value) -> "sha256:1a2b3c4d"   a short, one-way name for a token
 --   secrets.log(...)                 write the pieces to stderr, scrubbed (verbose traces)
@@ -15,16 +18,33 @@ local M = {}
 -- "secret" everywhere would garble output and protect nothing.
 M.MIN_LENGTH = 6
 
+M.MAX_EPHEMERAL = 32
+
 local known = {}   -- value -> label
 local ordered = {} -- values, longest first (a secret containing another is replaced whole)
 local n = 0
+local ephemeral = {} -- ephemeral values, oldest first
 
-function M.register(value, label)
+local function longest_first(a, b) return #a > #b end
+
+local function forget(value)
+  known[value] = nil
+  n = n - 1
+  for i = 1, #ordered do
+    if ordered[i] == value then table.remove(ordered, i); break end
+  end
+end
+
+function M.register(value, label, is_ephemeral)
   if type(value) ~= "string" or #value < M.MIN_LENGTH or known[value] then return value end
   known[value] = label or "secret"
   n = n + 1
   ordered[#ordered + 1] = value
-  table.sort(ordered, function(a, b) return #a > #b end)
+  table.sort(ordered, longest_first)
+  if is_ephemeral then
+    ephemeral[#ephemeral + 1] = value
+    if #ephemeral > M.MAX_EPHEMERAL then forget(table.remove(ephemeral, 1)) end
+  end
   return value
 end
 
@@ -32,7 +52,7 @@ function M.count() return n end
 
 -- Forget every registered value (tests only: a process keeps its secrets).
 function M.reset()
-  known, ordered, n = {}, {}, 0
+  known, ordered, n, ephemeral = {}, {}, 0, {}
 end
 
 function M.scrub(s)

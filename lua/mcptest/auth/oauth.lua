@@ -24,10 +24,16 @@ local crypto = require("mcptest.core.crypto")
 local sys = require("mcptest.core.sys")
 local loop = require("mcptest.loop")
 local cache = require("mcptest.auth.cache")
+local jwt = require("mcptest.auth.jwt")
 
 local M = {}
 
 M.DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+M.JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+M.TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+M.ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+M.ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+M.ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 M.CALLBACK_PORTS = { 8085, 8099 } -- seed 002's range
 M.TIMEOUT = 30
 
@@ -47,6 +53,13 @@ local function env_secret(var, what)
   end
   secrets.register(v, what .. " from " .. var)
   return v
+end
+
+-- The JWS alg for a PEM private key: ES256 (P-256) or RS256 (RSA).
+function M.key_alg(pem)
+  local jwk, err = crypto.public_jwk(pem)
+  if not jwk then return nil, err end
+  return jwk.kty == "EC" and "ES256" or "RS256", jwk
 end
 
 -- RFC 7591 dynamic registration.
@@ -79,6 +92,9 @@ local function choose_auth_method(as, client)
     for _, v in ipairs(supported) do if v == m then return true end end
     return false
   end
+  if client.private_key then
+    if supported == nil or listed("private_key_jwt") then return "private_key_jwt" end
+  end
   if client.auth_method and (supported == nil or listed(client.auth_method)) then return client.auth_method end
   if supported == nil then return has_secret and "client_secret_basic" or "none" end
   if has_secret and listed("client_secret_basic") then return "client_secret_basic" end
@@ -96,14 +112,28 @@ end
 -- fresh registration). Returns { client_id, client_secret, auth_method,
 -- registered = true when it came from (cached) registration }.
 function M.client_for(d, cfg)
+  local private_key = cfg.private_key_env and env_secret(cfg.private_key_env, "private_key_env")
+  if private_key and not M.key_alg(private_key) then
+    errors.raise("auth", "env var `" .. cfg.private_key_env .. "` (named by `private_key_env`) does not hold"
+      .. " a PEM private key (P-256 or RSA)")
+  end
   if cfg.client_id then
-    local c = { client_id = cfg.client_id }
+    local c = { client_id = cfg.client_id, private_key = private_key }
     if cfg.client_secret_env then c.client_secret = env_secret(cfg.client_secret_env, "client_secret_env") end
     c.auth_method = choose_auth_method(d.as, c)
     return c
   end
+  if cfg.client_metadata_url and d.as.client_id_metadata_document_supported == true then
+    -- CIMD: the client id is the URL of its metadata document
+    local c = { client_id = cfg.client_metadata_url, private_key = private_key, cimd = true }
+    c.auth_method = private_key and "private_key_jwt" or "none"
+    return c
+  end
   local issuer = d.issuer
   local grant = cfg.grant or "authorization_code"
+  if grant == "jwt_bearer" then
+    return { client_id = nil, auth_method = "none" } -- RFC 7523: client authentication is optional
+  end
   local cached = not cfg.register and cache.client(issuer)
   if cached and cached.client_id and (cached.grant_types == nil or table.concat(cached.grant_types, " "):find(
        grant == "device_code" and M.DEVICE_GRANT or grant, 1, true)) then
@@ -147,11 +177,20 @@ function M.token_request(ctx, params)
   local endpoint = as.token_endpoint
   if not endpoint then return nil, auth_error("the authorization server " .. tostring(as.issuer) .. " has no token_endpoint") end
   local form = {}
-  for k, v in pairs(params) do form[k] = v end
+  for k, v in pairs(params) do if k ~= "_nonce_retry" then form[k] = v end end
   if ctx.resource and form.resource == nil then form.resource = ctx.resource end
   local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
   local method = choose_auth_method(as, client)
-  if method == "client_secret_basic" and client.client_secret then
+  if method == "private_key_jwt" and client.private_key then
+    local alg = M.key_alg(client.private_key)
+    local now = os.time()
+    local assertion = jwt.sign({ iss = client.client_id, sub = client.client_id, aud = as.issuer,
+      jti = random_string(16), iat = now, exp = now + 60 }, client.private_key, alg)
+    secrets.register(assertion, "client assertion")
+    form.client_id = client.client_id
+    form.client_assertion_type = M.ASSERTION_TYPE
+    form.client_assertion = assertion
+  elseif method == "client_secret_basic" and client.client_secret then
     local basic = crypto.base64_encode(url_mod.encode(client.client_id) .. ":" .. url_mod.encode(client.client_secret))
     secrets.register(basic, "client credentials of " .. client.client_id)
     headers.Authorization = "Basic " .. basic
@@ -160,9 +199,21 @@ function M.token_request(ctx, params)
   else
     form.client_id = client.client_id
   end
+  if ctx.dpop then headers.DPoP = ctx.dpop:proof("POST", endpoint) end
   local r, err = curl.request{ method = "POST", url = endpoint, headers = headers, body = url_mod.encode_pairs(form),
                                timeout = ctx.timeout or M.TIMEOUT }
   if not r then return nil, err end
+  if ctx.dpop and r.headers["dpop-nonce"] then
+    ctx.dpop.nonce = r.headers["dpop-nonce"]
+    local doc0 = json.try_decode(r.body)
+    if type(doc0) == "table" and doc0.error == "use_dpop_nonce" and not params._nonce_retry then
+      -- RFC 9449 8: one retry with the server's nonce
+      local again = {}
+      for k, v in pairs(params) do again[k] = v end
+      again._nonce_retry = true
+      return M.token_request(ctx, again)
+    end
+  end
   local ct = url_mod.media_type(r.headers["content-type"]) or ""
   local doc = json.try_decode(r.body)
   if type(doc) ~= "table" then
@@ -180,8 +231,13 @@ function M.token_request(ctx, params)
     return nil, auth_error("the token endpoint " .. url_mod.shown(endpoint) .. " answered HTTP " .. r.status
       .. " without an access_token", { http_status = r.status })
   end
-  if doc.token_type and doc.token_type:lower() ~= "bearer" and doc.token_type:lower() ~= "dpop" then
-    return nil, auth_error("the token endpoint issued a " .. tostring(doc.token_type) .. " token; mcptest sends Bearer tokens")
+  local tt = doc.token_type and doc.token_type:lower()
+  if tt and tt ~= "bearer" and tt ~= "dpop" and tt ~= "n_a" then
+    return nil, auth_error("the token endpoint issued a " .. tostring(doc.token_type) .. " token; mcptest sends Bearer and DPoP tokens")
+  end
+  if ctx.dpop and tt == "bearer" and not ctx.exchange then
+    return nil, auth_error("DPoP was asked for (dpop = true) but the token endpoint " .. url_mod.shown(endpoint)
+      .. " issued a Bearer token; check that the authorization server supports DPoP (dpop_signing_alg_values_supported)")
   end
   return doc
 end
@@ -203,7 +259,11 @@ function M.token_set(ctx, resp, grant, previous)
     resource = ctx.resource,
     client_id = ctx.client.client_id,
     client_secret_env = ctx.client_secret_env,
+    private_key_env = ctx.private_key_env,
+    assertion_env = ctx.assertion_env,
+    idp = ctx.idp_names, -- { token_endpoint, id_token_env, client_id }: names only
     token_endpoint = ctx.d.as.token_endpoint,
+    dpop_key = ctx.dpop and ctx.dpop.key or nil, -- kept with the token it is bound to (0600)
     obtained_at = now,
   }
 end
@@ -390,14 +450,55 @@ local function authorization_code(ctx, cfg)
                                 code_verifier = verifier })
 end
 
+-- RFC 7523 2.1 with a workload's JWT (assertion_env), or enterprise-managed
+-- authorization: the IdP's ID token exchanged (RFC 8693) for an ID-JAG,
+-- which is then the assertion.
+local function jwt_bearer(ctx, cfg)
+  local assertion
+  if cfg.assertion_env then
+    assertion = env_secret(cfg.assertion_env, "assertion_env")
+  elseif type(cfg.idp) == "table" then
+    local idp = cfg.idp
+    if type(idp.token_endpoint) ~= "string" or type(idp.id_token_env) ~= "string" then
+      errors.raise("usage", "idp needs token_endpoint and id_token_env (and usually client_id)")
+    end
+    local id_token = env_secret(idp.id_token_env, "id_token_env")
+    local ok, err = require("mcptest.url").parse(idp.token_endpoint)
+    if not ok then return nil, auth_error("idp.token_endpoint is not a URL") end
+    local form = { grant_type = M.TOKEN_EXCHANGE, requested_token_type = M.ID_JAG,
+      subject_token = id_token, subject_token_type = M.ID_TOKEN, audience = ctx.d.issuer,
+      resource = ctx.resource, scope = ctx.scope, client_id = idp.client_id }
+    if idp.client_secret_env then form.client_secret = env_secret(idp.client_secret_env, "idp.client_secret_env") end
+    local r, rerr = curl.request{ method = "POST", url = idp.token_endpoint, body = url_mod.encode_pairs(form),
+      timeout = M.TIMEOUT, headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" } }
+    if not r then return nil, rerr end
+    local doc = json.try_decode(r.body)
+    if type(doc) ~= "table" or doc.error or type(doc.access_token) ~= "string" then
+      return nil, auth_error("the identity provider's token exchange at " .. url_mod.shown(idp.token_endpoint)
+        .. " failed: " .. (type(doc) == "table" and doc.error and describe_oauth_error(doc, r.status)
+        or ("HTTP " .. r.status .. ", no ID-JAG")))
+    end
+    if doc.issued_token_type and doc.issued_token_type ~= M.ID_JAG then
+      return nil, auth_error("the identity provider issued a " .. tostring(doc.issued_token_type) .. ", not an ID-JAG")
+    end
+    assertion = secrets.register(doc.access_token, "ID-JAG")
+    ctx.idp_names = { token_endpoint = idp.token_endpoint, id_token_env = idp.id_token_env, client_id = idp.client_id,
+                      client_secret_env = idp.client_secret_env }
+  else
+    errors.raise("usage", "the jwt_bearer grant needs assertion_env (a workload identity JWT) or idp = {...}")
+  end
+  ctx.assertion_env = cfg.assertion_env
+  return M.token_request(ctx, { grant_type = M.JWT_BEARER, assertion = assertion, scope = ctx.scope })
+end
+
 local GRANTS = { client_credentials = client_credentials, device_code = device_code,
-                 authorization_code = authorization_code }
+                 authorization_code = authorization_code, jwt_bearer = jwt_bearer }
 
 function M.grant(ctx, grant, cfg)
   local fn = GRANTS[grant]
   if not fn then
     errors.raise("usage", "unknown OAuth grant " .. string.format("%q", tostring(grant))
-      .. "; known: authorization_code, client_credentials, device_code")
+      .. "; known: authorization_code, client_credentials, device_code, jwt_bearer")
   end
   local resp, err = fn(ctx, cfg or {})
   if not resp then return nil, err end

@@ -21,10 +21,15 @@ local cache = require("mcptest.auth.cache")
 local oauth = require("mcptest.auth.oauth")
 local discovery = require("mcptest.auth.discovery")
 local message = require("mcptest.auth.message")
+local dpop = require("mcptest.auth.dpop")
 
 local M = {}
 
 M.MARGIN = 60 -- seconds before expiry a token is refreshed
+
+-- Grants that need no person: run at connect, and again when a token
+-- expires with nothing to refresh it.
+M.UNATTENDED = { client_credentials = true, jwt_bearer = true }
 
 local Source = {}
 Source.__index = Source
@@ -53,6 +58,10 @@ end
 -- discovery: the set keeps its issuer, token endpoint and client).
 local function ctx_from_set(t)
   local client = { client_id = t.client_id, auth_method = t.auth_method }
+  if t.private_key_env then
+    local v = os.getenv(t.private_key_env)
+    if v and v ~= "" then client.private_key = secrets.register(v, "private key from " .. t.private_key_env) end
+  end
   if t.client_secret_env then
     local v = os.getenv(t.client_secret_env)
     if v and v ~= "" then client.client_secret = secrets.register(v, "client secret from " .. t.client_secret_env) end
@@ -64,7 +73,8 @@ local function ctx_from_set(t)
   end
   return { d = { issuer = t.issuer, as = { issuer = t.issuer, token_endpoint = t.token_endpoint,
                                            token_endpoint_auth_methods_supported = t.auth_methods } },
-           client = client, resource = t.resource, scope = t.scope, client_secret_env = t.client_secret_env }
+           client = client, resource = t.resource, scope = t.scope, client_secret_env = t.client_secret_env,
+           private_key_env = t.private_key_env, dpop = t.dpop_key and dpop.new(t.dpop_key) or nil }
 end
 
 -- A new token set for an expired (or refused) one, without a person:
@@ -84,8 +94,9 @@ local function renew(t)
     cache.put_tokens(t.url, t)
     if t.grant ~= "client_credentials" then return nil, err end
   end
-  if t.grant == "client_credentials" and ctx.client.client_secret then
-    local nt, err = oauth.grant(ctx, "client_credentials")
+  if (t.grant == "client_credentials" and (ctx.client.client_secret or ctx.client.private_key))
+     or (t.grant == "jwt_bearer" and (t.assertion_env or t.idp)) then
+    local nt, err = oauth.grant(ctx, t.grant, { assertion_env = t.assertion_env, idp = t.idp })
     if not nt then return nil, err end
     nt.auth_method, nt.auth_methods = t.auth_method, t.auth_methods
     return nt
@@ -121,8 +132,8 @@ function M.new(opts, shown, cfg)
       local nt, err = fresh_tokens(key)
       if nt then t = nt else s.expired, s.renew_error, t = true, err and tostring(err.message), nil end
     end
-  elseif cfg and cfg.grant == "client_credentials" then
-    -- nothing cached: a machine grant needs no person, so get a token now
+  elseif cfg and M.UNATTENDED[cfg.grant] then
+    -- nothing cached: a grant that needs no person gets a token now
     t = M.login(setmetatable({ url = opts.url, tls = opts.tls }, { __index = cfg }))
   end
   s:use(t)
@@ -131,17 +142,35 @@ end
 
 function Source:use(t)
   self.tokens = t
-  self.lines = t and { "Authorization: Bearer " .. t.access_token } or {}
+  self.dpop = t and t.dpop_key and dpop.new(t.dpop_key) or nil
+  if not t then self.lines = {}
+  elseif self.dpop then self.lines = { "Authorization: DPoP " .. t.access_token }
+  else self.lines = { "Authorization: Bearer " .. t.access_token } end
 end
 
 function Source:headers() return self.lines end
 
+-- A DPoP-bound token needs a proof per request (RFC 9449 7.1).
+function Source:request_headers(method, u)
+  local d = self.dpop
+  if not d then return nil end
+  return { "DPoP: " .. d:proof(method, u, self.tokens.access_token) }
+end
+
 -- A 401: renew once (refresh, or what another run renewed meanwhile);
 -- a 403 or a second refusal ends in the message.
 function Source:on_challenge(ctx)
+  if ctx.final then return nil, message.failure(ctx, self) end
+  -- RFC 9449 9: the resource server wants its nonce in the proof
+  local ch = require("mcptest.transport.curl").parse_www_authenticate(ctx.www_authenticate)
+  if ctx.status == 401 and self.dpop and ctx.dpop_nonce and ch and ch.params.error == "use_dpop_nonce"
+     and self.dpop.nonce ~= ctx.dpop_nonce then
+    self.dpop.nonce = ctx.dpop_nonce
+    return true
+  end
   if ctx.retried or ctx.status ~= 401 then return nil, message.failure(ctx, self) end
   if not self.tokens then
-    if self.cfg and self.cfg.grant == "client_credentials" then
+    if self.cfg and M.UNATTENDED[self.cfg.grant] then
       local ok, t = pcall(M.login, setmetatable({ url = self.target, tls = self.tls }, { __index = self.cfg }))
       if ok then self:use(t); return true end
       self.renew_error = errors.is(t) and t.message or tostring(t)
@@ -161,8 +190,10 @@ end
 -- ===== mcp.oauth.login / refresh =====
 
 -- cfg: url, grant ("authorization_code" default, "client_credentials",
--- "device_code"), client_id, client_secret_env, scope, no_browser,
--- callback_port, register, tls, say (prints), on_device, on_authorize_url.
+-- "device_code", "jwt_bearer"), client_id, client_secret_env,
+-- private_key_env, client_metadata_url, assertion_env, idp, dpop, scope,
+-- no_browser, callback_port, register, tls, say (prints), on_device,
+-- on_authorize_url.
 function M.login(cfg)
   if type(cfg) ~= "table" or type(cfg.url) ~= "string" then
     errors.raise("usage", "mcp.oauth.login needs { url = \"https://server/mcp\", grant = ... }")
@@ -171,9 +202,11 @@ function M.login(cfg)
   local d, err = discovery.discover(cfg.url, { tls = cfg.tls })
   if not d then error(err, 0) end
   local client = oauth.client_for(d, { client_id = cfg.client_id, client_secret_env = cfg.client_secret_env,
+    private_key_env = cfg.private_key_env, client_metadata_url = cfg.client_metadata_url,
     grant = grant, scope = cfg.scope, register = cfg.register })
   local scope = cfg.scope or d.scopes
-  local ctx = { d = d, client = client, resource = d.resource, scope = scope, client_secret_env = cfg.client_secret_env }
+  local ctx = { d = d, client = client, resource = d.resource, scope = scope, client_secret_env = cfg.client_secret_env,
+                private_key_env = cfg.private_key_env, dpop = cfg.dpop and dpop.new() or nil }
   local t, gerr = oauth.grant(ctx, grant, cfg)
   if not t and gerr.oauth_error == "invalid_client" and client.registered and not cfg.client_id then
     -- the AS forgot our registration: drop it and register once more

@@ -30,6 +30,8 @@ M.Http = Http
 local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
                    ["mcp-protocol-version"] = true, ["last-event-id"] = true }
 local MAX_ERROR_BODY = 4096
+-- Authorization attempts per request (renewals, step-ups), then the message.
+local MAX_AUTH_TRIES = 3
 local RESUME_ATTEMPTS = 3     -- reconnects in a row that bring no event
 -- A POST stream that carried its response should end at once; one that
 -- stays open is closed by mcptest after LINGER seconds (the spec lets the
@@ -113,7 +115,20 @@ function M.open(opts, auth)
 end
 
 -- Options for one more request, sharing URL, TLS and timeouts.
+-- Headers plus what the auth object adds to each request (a DPoP proof
+-- names the method and URL), when it adds anything.
+function Http:with_request_auth(headers, method, url)
+  local a = self.auth
+  if not (a and a.request_headers) then return headers end
+  local extra = a:request_headers(method, url or self.target)
+  if not extra or #extra == 0 then return headers end
+  local out = table.move(headers, 1, #headers, 1, {})
+  for i = 1, #extra do out[#out + 1] = extra[i] end
+  return out
+end
+
 function Http:curl_opts(method, headers, url)
+  if headers then headers = self:with_request_auth(headers, method, url) end
   local base = self.curl
   return { method = method, url = url or self.target, headers = headers,
            connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
@@ -207,7 +222,7 @@ function Http:abandon(id)
 end
 
 -- POST one message (its method and id, and its JSON).
-function Http:post(method, msg_id, body, retried)
+function Http:post(method, msg_id, body, retried, auth_tries)
   local is_init = method == "initialize"
   local st = { -- every field named here, so the table is sized once
     method = method, msg_id = msg_id, body = body, is_init = is_init, retried = retried or false,
@@ -215,6 +230,7 @@ function Http:post(method, msg_id, body, retried)
     session = (not is_init) and self.session_id or nil,
     req = false, mode = false, parser = false, answered = false, finished = false, t = self,
     auth_gen = self.auth_gen, -- which credentials it carries (see renew_auth)
+    auth_tries = auth_tries or 0, -- times it was sent again after a 401/403
   }
   if st.id ~= nil then self.inflight[st.id] = st end
   local headers = is_init and self.init_headers or self.post_headers
@@ -225,7 +241,7 @@ function Http:post(method, msg_id, body, retried)
     o = self:curl_opts("POST")
     self.post_opts = o
   end
-  o.headers, o.body, o.ctx = headers, body, st
+  o.headers, o.body, o.ctx = self:with_request_auth(headers, "POST"), body, st
   local req, err = http.start(o, Http.post_cb)
   o.body, o.ctx = nil, nil
   if not req then
@@ -524,7 +540,7 @@ end
 -- transport, a notification): the chain's own message.
 function Http:auth_error(status, req, method_desc, url)
   local ctx = { status = status, www_authenticate = req:header("www-authenticate"), url = url,
-                method_desc = method_desc, retried = true }
+                dpop_nonce = req:header("dpop-nonce"), method_desc = method_desc, retried = true, final = true }
   local _, err = self.auth:on_challenge(ctx)
   return err
 end
@@ -535,9 +551,8 @@ function Http:http_error(st, req)
   local what = describe_msg(st)
   local verb = st.resumed and "GET (resuming the stream of " .. what .. ")" or what
   if status == 401 or status == 403 then
-    local ctx = { status = status, www_authenticate = req:header("www-authenticate"), url = self.url,
-                  method_desc = what, retried = st.retried }
-    if st.id == nil or st.retried then -- nobody waits to retry it, or it was retried already
+    if st.id == nil or st.auth_tries >= MAX_AUTH_TRIES then
+      -- nobody waits to retry it, or it had its authorization attempts
       return self:fail_request(st, self:auth_error(status, req, what, self.url))
     end
     if st.auth_gen ~= self.auth_gen then
@@ -545,8 +560,11 @@ function Http:http_error(st, req)
       -- the new ones rather than renew once per refused request
       st.finished = true
       self.posts[st] = nil
-      return self:post(st.method, st.msg_id, st.body, true)
+      return self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1)
     end
+    local ctx = { status = status, www_authenticate = req:header("www-authenticate"),
+                  dpop_nonce = req:header("dpop-nonce"), url = self.url, method_desc = what,
+                  attempt = st.auth_tries + 1, retried = st.auth_tries > 0 }
     return self:retry_after(st, "auth", ctx)
   end
   if st.is_init and not self.initialized_once and not st.retried
@@ -684,7 +702,11 @@ function Http:service()
       later[#later + 1] = st
     elseif result == true then
       restarted = restarted + 1
-      self:post(st.method, st.msg_id, st.body, true)
+      if st.renewal == "auth" then
+        self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1)
+      else
+        self:post(st.method, st.msg_id, st.body, true, st.auth_tries)
+      end
     else
       st.finished = false
       local e = errors.new(result.kind, result.message)
