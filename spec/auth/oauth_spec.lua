@@ -138,6 +138,30 @@ describe("OAuth client", function()
     assert.are.equal(tonumber("600", 8), fs.stat(home .. "/auth/tokens/" .. name).mode)
   end)
 
+  it("steps up on 403 insufficient_scope with the union of the scopes, then retries", function()
+    sys.setenv("MCPTEST_SPEC_ADMIN_SECRET", "dev-admin-secret")
+    local c = mcp.connect{ url = url, auth = { oauth = { grant = "client_credentials", scope = "mcp:read",
+      client_id = "dev-admin-client", client_secret_env = "MCPTEST_SPEC_ADMIN_SECRET" } } }
+    assert.are.equal("mcp:read", mcp.tokens.get(url).scope)
+    local r = c:call_tool("admin_reset", {})
+    assert.is_not_true(r.isError)
+    assert.are.same({ "mcp:read mcp:admin" }, c.transport.auth.scopes_asked)
+    assert.are.equal("mcp:read mcp:admin", mcp.tokens.get(url).scope)
+    c:close()
+  end)
+
+  it("gives up a step-up the client may not have, naming the scopes it asked for", function()
+    local c = mcp.connect{ url = url, auth = { oauth = { grant = "client_credentials", scope = "mcp:read",
+      client_id = "dev-confidential-client", client_secret_env = "MCPTEST_SPEC_CC_SECRET" } } }
+    local ok, err = pcall(c.call_tool, c, "admin_reset", {})
+    assert.is_false(ok)
+    assert.are.equal("auth", err.kind)
+    assert.are.equal(403, err.http_status)
+    assert.matches('the server asks for scope "mcp:admin"', err.message, 1, true)
+    assert.matches('asking for "mcp:read mcp:admin"', err.message, 1, true)
+    c:close()
+  end)
+
   it("takes the next callback port when the first is busy", function()
     local httpd = require("mcptest.core.httpd")
     local busy = httpd.start{ port = 8085 }

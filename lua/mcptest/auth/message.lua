@@ -23,6 +23,12 @@ function M.failure(ctx, a)
   if status == 403 and scope then
     lines[#lines + 1] = "  the token lacks permission (the server asks for scope \"" .. scope
       .. "\"); check scope or audience."
+    if a and a.scopes_asked and #a.scopes_asked > 0 then
+      local asked = {}
+      for i, s in ipairs(a.scopes_asked) do asked[i] = string.format("%q", s) end
+      lines[#lines] = lines[#lines] .. "\n  mcptest authorized again " .. #asked .. " time(s), asking for "
+        .. table.concat(asked, ", then ") .. (a.renew_error and (" (" .. a.renew_error .. ")") or "") .. "."
+    end
   elseif source == "env" then
     lines[#lines + 1] = "  the token from env var `" .. a.token_env .. "` was rejected; mint a fresh one or re-login."
   elseif source == "cache" and a.expired then

@@ -168,7 +168,8 @@ function Source:on_challenge(ctx)
     self.dpop.nonce = ctx.dpop_nonce
     return true
   end
-  if ctx.retried or ctx.status ~= 401 then return nil, message.failure(ctx, self) end
+  if ctx.status == 403 then return self:step_up(ctx, ch) end
+  if ctx.retried then return nil, message.failure(ctx, self) end
   if not self.tokens then
     if self.cfg and M.UNATTENDED[self.cfg.grant] then
       local ok, t = pcall(M.login, setmetatable({ url = self.target, tls = self.tls }, { __index = self.cfg }))
@@ -181,6 +182,54 @@ function Source:on_challenge(ctx)
   if not t then
     self.expired = true
     self.renew_error = err and tostring(err.message)
+    return nil, message.failure(ctx, self)
+  end
+  self:use(t)
+  return true
+end
+
+-- Is a person at hand to authorize (an interactive terminal, not CI)?
+function M.interactive()
+  local ci = os.getenv("CI")
+  if ci and ci ~= "" and ci ~= "false" and ci ~= "0" then return false end
+  return sys.isatty(0) and sys.isatty(2)
+end
+
+local function union_scope(a, b)
+  local seen, out = {}, {}
+  for _, s in ipairs({ a or "", b or "" }) do
+    for w in s:gmatch("%S+") do
+      if not seen[w] then seen[w] = true; out[#out + 1] = w end
+    end
+  end
+  return table.concat(out, " ")
+end
+
+-- A 403 insufficient_scope: authorize again with the union of the scopes
+-- held and the scopes asked for (a refresh cannot widen a grant), when the
+-- grant needs no person or a person is at hand; the transport bounds the
+-- attempts per request (3), and the message names the scopes of each.
+function Source:step_up(ctx, ch)
+  local asked = ch and ch.params.scope
+  if not (ch and ch.params.error == "insufficient_scope" and asked and self.tokens) then
+    return nil, message.failure(ctx, self)
+  end
+  local want = union_scope(self.tokens.scope, asked)
+  self.scopes_asked = self.scopes_asked or {}
+  self.scopes_asked[#self.scopes_asked + 1] = want
+  local grant = self.tokens.grant
+  local cfg = self.cfg or {}
+  if not (M.UNATTENDED[grant] or M.interactive()) then
+    return nil, message.failure(ctx, self)
+  end
+  local login = setmetatable({ url = self.target, tls = self.tls, scope = want, grant = grant,
+    client_id = cfg.client_id or self.tokens.client_id, client_secret_env = cfg.client_secret_env or self.tokens.client_secret_env,
+    private_key_env = cfg.private_key_env or self.tokens.private_key_env,
+    assertion_env = cfg.assertion_env or self.tokens.assertion_env, idp = cfg.idp or self.tokens.idp,
+    dpop = cfg.dpop or (self.tokens.dpop_key ~= nil) }, { __index = cfg })
+  local ok, t = pcall(M.login, login)
+  if not ok then
+    self.renew_error = errors.is(t) and t.message or tostring(t)
     return nil, message.failure(ctx, self)
   end
   self:use(t)
