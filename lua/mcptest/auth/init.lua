@@ -43,7 +43,7 @@ end
 -- The chain for one server: opts are mcp.connect's (auth, headers); url is
 -- the URL as messages show it.
 function M.for_server(opts, url)
-  local a = setmetatable({ url = url, source = "none", lines = {} }, Auth)
+  local a = setmetatable({ url = url, target = opts.url, source = "none", lines = {} }, Auth)
   local explicit = opts.auth
   if explicit ~= nil and type(explicit) ~= "table" then
     errors.raise("usage", "auth must be a table, e.g. auth = { bearer_token_env = \"MCP_TOKEN\" }")
@@ -82,8 +82,20 @@ M.cache_url = session.cache_url
 
 function Auth:headers() return self.lines end
 
--- Static credentials cannot be renewed: every challenge ends in the message.
+-- Static credentials cannot be renewed: every challenge ends in the
+-- message. With no credentials at all, in an interactive terminal outside
+-- CI, a 401 starts the OAuth login (authorization code, the browser) and
+-- the request is sent again with its token.
 function Auth:on_challenge(ctx)
+  if self.source == "none" and ctx.status == 401 and not ctx.retried and not ctx.final
+     and session.interactive() and self.target then
+    local ok, t = pcall(session.login, { url = self.target, grant = "authorization_code" })
+    if ok then
+      self.source, self.lines = "oauth", { "Authorization: Bearer " .. t.access_token }
+      return true
+    end
+    self.renew_error = errors.is(t) and t.message or tostring(t)
+  end
   return nil, message.failure(ctx, self)
 end
 
