@@ -169,17 +169,9 @@ local function describe_oauth_error(doc, status)
   return s .. " (HTTP " .. status .. ")"
 end
 
--- POST params (a map) to the token endpoint with client authentication
--- and resource. Returns the token response, or nil and an auth error with
--- .oauth_error (the RFC 6749 error code) when the AS gave one.
-function M.token_request(ctx, params)
-  local as, client = ctx.d.as, ctx.client
-  local endpoint = as.token_endpoint
-  if not endpoint then return nil, auth_error("the authorization server " .. tostring(as.issuer) .. " has no token_endpoint") end
-  local form = {}
-  for k, v in pairs(params) do if k ~= "_nonce_retry" then form[k] = v end end
-  if ctx.resource and form.resource == nil then form.resource = ctx.resource end
-  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
+-- Client authentication for a request to the AS (token, device
+-- authorization): into the form or the headers, by the chosen method.
+function M.authenticate_client(as, client, form, headers)
   local method = choose_auth_method(as, client)
   if method == "private_key_jwt" and client.private_key then
     local alg = M.key_alg(client.private_key)
@@ -199,6 +191,20 @@ function M.token_request(ctx, params)
   else
     form.client_id = client.client_id
   end
+end
+
+-- POST params (a map) to the token endpoint with client authentication
+-- and resource. Returns the token response, or nil and an auth error with
+-- .oauth_error (the RFC 6749 error code) when the AS gave one.
+function M.token_request(ctx, params)
+  local as, client = ctx.d.as, ctx.client
+  local endpoint = as.token_endpoint
+  if not endpoint then return nil, auth_error("the authorization server " .. tostring(as.issuer) .. " has no token_endpoint") end
+  local form = {}
+  for k, v in pairs(params) do if k ~= "_nonce_retry" then form[k] = v end end
+  if ctx.resource and form.resource == nil then form.resource = ctx.resource end
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
+  M.authenticate_client(as, client, form, headers)
   if ctx.dpop then headers.DPoP = ctx.dpop:proof("POST", endpoint) end
   local r, err = curl.request{ method = "POST", url = endpoint, headers = headers, body = url_mod.encode_pairs(form),
                                timeout = ctx.timeout or M.TIMEOUT }
@@ -292,18 +298,17 @@ local function device_code(ctx, cfg)
     return nil, auth_error("the authorization server " .. ctx.d.issuer .. " has no device authorization"
       .. " endpoint, so --device cannot work here; use --no-browser to log in with a URL you open anywhere")
   end
-  local form = { client_id = ctx.client.client_id, scope = ctx.scope, resource = ctx.resource }
+  local form = { scope = ctx.scope, resource = ctx.resource }
   local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
-  if ctx.client.client_secret then
-    form.client_secret = ctx.client.client_secret
-  end
+  M.authenticate_client(ctx.d.as, ctx.client, form, headers)
   local r, err = curl.request{ method = "POST", url = endpoint, headers = headers,
                                body = url_mod.encode_pairs(form), timeout = M.TIMEOUT }
   if not r then return nil, err end
   local doc = json.try_decode(r.body)
   if type(doc) ~= "table" or doc.error or not doc.device_code then
     return nil, auth_error("device authorization at " .. url_mod.shown(endpoint) .. " failed: "
-      .. (type(doc) == "table" and doc.error and describe_oauth_error(doc, r.status) or ("HTTP " .. r.status)))
+      .. (type(doc) == "table" and doc.error and describe_oauth_error(doc, r.status) or ("HTTP " .. r.status)),
+      { http_status = r.status, oauth_error = type(doc) == "table" and doc.error or nil })
   end
   secrets.register(doc.device_code, "device code")
   local say = cfg.say or function(s) io.stderr:write(s, "\n") end
