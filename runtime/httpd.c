@@ -1,6 +1,6 @@
 /*
  * httpd.c: mcptest.core.httpd, an HTTP/1.1 server for the fixture, over
- * libmicrohttpd. C does sockets and HTTP framing; Lua (lua/mcptest/fixture/)
+ * libmicrohttpd. C does sockets and HTTP framing; Lua (lua/mcptest/server/)
  * does every policy decision: routing, status codes, bodies, streams.
  *
  * The daemon runs in MHD's "external epoll" mode, so no thread ever exists

@@ -3,7 +3,14 @@
 --   yaml.load(text [, name [, opts]]) -> value [, marks]   (raises mcptest.Error kind "usage")
 --   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message
 --   yaml.load_file(path [, opts]) -> value [, marks]
--- opts.marks = true: also return positions (see runtime/yaml.c);
+--   yaml.position(marks, root, path) -> {line, column} | nil
+-- opts.marks = true: also return positions (see runtime/yaml.c); marks
+-- maps each table of the document to {line, column, keys = {k = mark},
+-- items = {[i] = mark}}. yaml.position finds the mark of the value a
+-- path names in the document root: keys joined by ".", list items as
+-- "[i]" ("faults.routes./mcp/open.every", "allowed_origins[2]"). Keys may
+-- hold dots, so at each level the longest key that fits wins; when the
+-- path goes deeper than the document, the deepest mark found is returned.
 -- opts.nulls = "keep" (default: a null in a mapping removes the key, a
 -- null in a list stays yaml.null so the list keeps its length).
 -- Sequences carry the JSON array mark and mappings the object mark, so
@@ -44,6 +51,31 @@ function M.load(text, name, opts)
   local v, marks = M.try_load(text, name, opts)
   if v == nil and type(marks) == "string" then errors.raise("usage", marks) end
   return v, marks
+end
+
+function M.position(marks, root, path)
+  local t, rest, found = root, path, nil
+  while type(t) == "table" and rest ~= "" do
+    local entry = marks[t]
+    if not entry then break end
+    local best
+    for k in pairs(t) do
+      if type(k) == "string" and rest:sub(1, #k) == k and (best == nil or #k > #best) then
+        local after = rest:sub(#k + 1, #k + 1)
+        if after == "" or after == "." or after == "[" then best = k end
+      end
+    end
+    if not best then break end
+    found = entry.keys and entry.keys[best] or found
+    t, rest = t[best], rest:sub(#best + 1)
+    local idx = rest:match("^%[(%d+)%]")
+    if idx and type(t) == "table" and marks[t] and marks[t].items then
+      found = marks[t].items[tonumber(idx)] or found
+      t, rest = t[tonumber(idx)], rest:sub(#idx + 3)
+    end
+    rest = rest:gsub("^%.", "")
+  end
+  return found
 end
 
 function M.load_file(path, opts)
