@@ -20,7 +20,9 @@
 //     "mcptest-user" and grants every scope and resource the request asked
 //     for (no person; the browser must keep cookies, as a real one does)
 //   - device flow: the spec plays the person by posting oidc-provider's own
-//     forms (spec/auth/oidc/device_person.sh); no test-only approval route
+//     forms (spec/auth/oidc/device_person.sh); no test-only approval route.
+//     oidc-provider's device authorization response has no interval (so 5 s);
+//     this server adds "interval": 1 for every client but mcp-device
 //   - client credentials, refresh tokens always issued to clients allowed the
 //     refresh_token grant (not only with offline_access) and always rotated
 //   - dynamic registration (RFC 7591) and management (RFC 7592: DELETE forgets)
@@ -125,6 +127,12 @@ async function makeProvider(prefix, resource) {
   provider.use(async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;
+    // oidc-provider sends no interval (RFC 8628: the client then polls every
+    // 5 s); for every client but the seeded mcp-device one, ask for 1 s to
+    // keep the suite short (oidc-provider never answers slow_down)
+    if (route === 'device_authorization' && ctx.status === 200 && ctx.oidc.client?.clientId !== 'mcp-device') {
+      ctx.body = { ...ctx.body, interval: 1 };
+    }
     if (!route || !(route in stats)) return;
     const p = ctx.oidc.params || {};
     // auth_method: the client's registered method; sent: how this request
