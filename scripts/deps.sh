@@ -45,4 +45,11 @@ if [ ! -f .deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/in
   echo "deps: installing pinned npm test servers into .deps/npm"
   (cd .deps/npm && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# --- oidc-provider for spec/auth/oidc (pinned in scripts/npm-oidc) ---
+if [ ! -f .deps/npm-oidc/node_modules/oidc-provider/package.json ] || ! cmp -s scripts/npm-oidc/package-lock.json .deps/npm-oidc/package-lock.json; then
+  echo "deps: installing pinned oidc-provider into .deps/npm-oidc"
+  mkdir -p .deps/npm-oidc && cp scripts/npm-oidc/package.json scripts/npm-oidc/package-lock.json .deps/npm-oidc/
+  (cd .deps/npm-oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end oidc-provider ---
 echo "deps: ok"
