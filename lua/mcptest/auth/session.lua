@@ -254,6 +254,14 @@ function M.login(cfg)
     private_key_env = cfg.private_key_env, client_metadata_url = cfg.client_metadata_url,
     grant = grant, scope = cfg.scope, register = cfg.register })
   local scope = cfg.scope or d.scopes
+  -- offline_access only when the AS lists it, for grants that refresh
+  if (grant == "authorization_code" or grant == "device_code") and type(d.as.scopes_supported) == "table" then
+    for _, sc in ipairs(d.as.scopes_supported) do
+      if sc == "offline_access" and not (" " .. (scope or "") .. " "):find(" offline_access ", 1, true) then
+        scope = scope and (scope .. " offline_access") or "offline_access"
+      end
+    end
+  end
   local ctx = { d = d, client = client, resource = d.resource, scope = scope, client_secret_env = cfg.client_secret_env,
                 private_key_env = cfg.private_key_env, dpop = cfg.dpop and dpop.new() or nil }
   local t, gerr = oauth.grant(ctx, grant, cfg)
