@@ -414,7 +414,9 @@ local function authorization_code(ctx, cfg)
   local deadline = sys.now() + (cfg.callback_timeout or 300)
   while not result and not ferr do
     if sys.interrupted() then loop.unregister(source); d:close(); error("interrupted!", 0) end
-    if sys.now() > deadline then ferr = auth_error("no OAuth callback within " .. (cfg.callback_timeout or 300) .. " s"); break end
+    if sys.now() > deadline then ferr = auth_error("no OAuth callback within " .. (cfg.callback_timeout or 300)
+      .. " s; if the browser showed an error (such as invalid_client: the server forgot mcptest's"
+      .. " registration), log in again with a fresh registration (register = true, --register)"); break end
     loop.step(0.1)
     local reqs = d:run()
     for _, req in ipairs(reqs) do
