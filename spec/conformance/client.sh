@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The command the conformance suite runs per scenario: client.sh SERVER_URL
+# (MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT in the environment).
+# Runs spec/conformance/client.lua in mcptest ($MCPTEST_BIN, default
+# build/mcptest) with a token cache of its own (MCPTEST_HOME, removed
+# afterwards), a headless $BROWSER (spec/data/browser.sh: curl following the
+# redirects to mcptest's loopback callback), and the context's client_secret
+# (if any) in MCP_CONFORMANCE_CLIENT_SECRET, since mcptest takes secrets from
+# env vars only.
+# mcptest is bounded by CONFORMANCE_CLIENT_TIMEOUT seconds (default 25): the
+# suite's own timeout signals only the shell it started, not this script's
+# children, and a login whose callback never comes would wait 300 s.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+bin=${MCPTEST_BIN:-$src/build/mcptest}
+home=$(mktemp -d "${TMPDIR:-/tmp}/mcptest-conformance-home.XXXXXX")
+trap 'rm -rf "$home"' EXIT
+export MCPTEST_HOME=$home
+export BROWSER=${CONFORMANCE_BROWSER:-$src/spec/data/browser.sh}
+if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
+  MCP_CONFORMANCE_CLIENT_SECRET=$(node -e \
+    'const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT); process.stdout.write(typeof c.client_secret === "string" ? c.client_secret : "")')
+  export MCP_CONFORMANCE_CLIENT_SECRET
+fi
+timeout -k 5 "${CONFORMANCE_CLIENT_TIMEOUT:-25}" "$bin" "$here/client.lua" "$@"
