@@ -51,7 +51,9 @@ local function offers(grant)
 end
 
 local grant
-if offers("authorization_code") then grant = "authorization_code"
+if offers("urn:ietf:params:oauth:grant-type:jwt-bearer") and (context.idp_token_endpoint or context.valid_jwt) then
+  grant = "jwt_bearer"
+elseif offers("authorization_code") then grant = "authorization_code"
 elseif offers("client_credentials") then grant = "client_credentials"
 elseif offers("urn:ietf:params:oauth:grant-type:device_code") then grant = "device_code"
 else
@@ -65,6 +67,23 @@ end
 local login = { url = url, grant = grant, say = function(s) log(s) end }
 if type(context.client_id) == "string" then login.client_id = context.client_id end
 if type(context.client_secret) == "string" then login.client_secret_env = "MCP_CONFORMANCE_CLIENT_SECRET" end
+if type(context.private_key_pem) == "string" then login.private_key_env = "MCP_CONFORMANCE_PRIVATE_KEY" end
+if grant == "jwt_bearer" then
+  if context.idp_token_endpoint then
+    -- enterprise-managed authorization: the IdP's ID token for an ID-JAG
+    login.idp = { token_endpoint = context.idp_token_endpoint, id_token_env = "MCP_CONFORMANCE_ID_TOKEN",
+                  client_id = context.idp_client_id }
+  else
+    login.assertion_env = "MCP_CONFORMANCE_ASSERTION" -- a workload identity JWT
+  end
+end
+-- a person configuring mcptest for such a server would turn these on:
+-- DPoP where the AS offers it, and their app's client metadata URL where
+-- the AS takes CIMD client ids (the suite expects this URL)
+if d.as and type(d.as.dpop_signing_alg_values_supported) == "table" then login.dpop = true end
+if d.as and d.as.client_id_metadata_document_supported == true and not login.client_id then
+  login.client_metadata_url = "https://conformance-test.local/client-metadata.json"
+end
 log("login: grant", grant, "client_id", login.client_id or "(dynamic registration)")
 local t = mcp.oauth.login(login)
 log("login: got a", t.token_type, "token, scope", t.scope or "(none)")

@@ -18,9 +18,16 @@ home=$(mktemp -d "${TMPDIR:-/tmp}/mcptest-conformance-home.XXXXXX")
 trap 'rm -rf "$home"' EXIT
 export MCPTEST_HOME=$home
 export BROWSER=${CONFORMANCE_BROWSER:-$src/spec/data/browser.sh}
+# each secret of the context into its own env var (mcptest reads secrets
+# from env vars only): client_secret, private_key_pem, idp_id_token, valid_jwt
+ctx_field() {
+  node -e 'const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT); const v = c[process.argv[1]]; process.stdout.write(typeof v === "string" ? v : "")' "$1"
+}
 if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
-  MCP_CONFORMANCE_CLIENT_SECRET=$(node -e \
-    'const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT); process.stdout.write(typeof c.client_secret === "string" ? c.client_secret : "")')
-  export MCP_CONFORMANCE_CLIENT_SECRET
+  MCP_CONFORMANCE_CLIENT_SECRET=$(ctx_field client_secret)
+  MCP_CONFORMANCE_PRIVATE_KEY=$(ctx_field private_key_pem)
+  MCP_CONFORMANCE_ID_TOKEN=$(ctx_field idp_id_token)
+  MCP_CONFORMANCE_ASSERTION=$(ctx_field valid_jwt)
+  export MCP_CONFORMANCE_CLIENT_SECRET MCP_CONFORMANCE_PRIVATE_KEY MCP_CONFORMANCE_ID_TOKEN MCP_CONFORMANCE_ASSERTION
 fi
 timeout -k 5 "${CONFORMANCE_CLIENT_TIMEOUT:-25}" "$bin" "$here/client.lua" "$@"

@@ -23,6 +23,9 @@ function M.failure(ctx, a)
   if status == 403 and scope then
     lines[#lines + 1] = "  the token lacks permission (the server asks for scope \"" .. scope
       .. "\"); check scope or audience."
+    if a and a.renew_error and not (a.scopes_asked and #a.scopes_asked > 0) then
+      lines[#lines + 1] = "  mcptest did not authorize again: " .. a.renew_error .. "."
+    end
     if a and a.scopes_asked and #a.scopes_asked > 0 then
       local asked = {}
       for i, s in ipairs(a.scopes_asked) do asked[i] = string.format("%q", s) end

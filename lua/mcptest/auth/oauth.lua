@@ -99,6 +99,7 @@ local function choose_auth_method(as, client)
   if supported == nil then return has_secret and "client_secret_basic" or "none" end
   if has_secret and listed("client_secret_basic") then return "client_secret_basic" end
   if has_secret and listed("client_secret_post") then return "client_secret_post" end
+  if listed("none") then return "none" end
   return has_secret and "client_secret_post" or "none"
 end
 
@@ -284,9 +285,9 @@ end
 -- ===== grants =====
 
 local function client_credentials(ctx)
-  if not ctx.client.client_secret then
-    return nil, auth_error("the client_credentials grant needs a client secret: give client_id and"
-      .. " client_secret_env (--client-id, --client-secret-env)")
+  if not ctx.client.client_secret and not ctx.client.private_key then
+    return nil, auth_error("the client_credentials grant needs client authentication: give client_id and"
+      .. " client_secret_env (--client-id, --client-secret-env), or private_key_env (--private-key-env)")
   end
   return M.token_request(ctx, { grant_type = "client_credentials", scope = ctx.scope })
 end
@@ -348,7 +349,7 @@ local function callback_port(cfg)
   return fixed
 end
 
-local function listen(cfg)
+function M.listen(cfg)
   local httpd = require("mcptest.core.httpd")
   local fixed = callback_port(cfg)
   if fixed then
@@ -390,8 +391,11 @@ local function authorization_code(ctx, cfg)
     return nil, auth_error("the authorization server " .. ctx.d.issuer .. " does not list S256 in"
       .. " code_challenge_methods_supported; MCP requires PKCE with S256, so mcptest will not authorize there")
   end
-  local d, port = listen(cfg)
-  if not d then return nil, port end
+  local d, port = cfg.listener, cfg.listener_port
+  if not d then
+    d, port = M.listen(cfg)
+    if not d then return nil, port end
+  end
   local redirect_uri = "http://127.0.0.1:" .. port .. "/callback"
   local verifier = secrets.register(random_string(32), "PKCE code verifier")
   local challenge = b64url(crypto.sha256(verifier))

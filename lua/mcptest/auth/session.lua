@@ -180,7 +180,8 @@ function Source:on_challenge(ctx)
   end
   local t, err = fresh_tokens(self.key, self.tokens.access_token)
   if not t then
-    self.expired = true
+    -- "expired" only when it had: a refused token that was still valid says so
+    self.expired = expiring(self.tokens)
     self.renew_error = err and tostring(err.message)
     return nil, message.failure(ctx, self)
   end
@@ -215,13 +216,16 @@ function Source:step_up(ctx, ch)
     return nil, message.failure(ctx, self)
   end
   local want = union_scope(self.tokens.scope, asked)
-  self.scopes_asked = self.scopes_asked or {}
-  self.scopes_asked[#self.scopes_asked + 1] = want
   local grant = self.tokens.grant
   local cfg = self.cfg or {}
   if not (M.UNATTENDED[grant] or M.interactive()) then
+    -- a grant that needs a person, and none is at hand (CI, no terminal)
+    self.renew_error = "a " .. tostring(grant) .. " login needs a person; run mcptest login with --scope \""
+      .. want .. "\" in a terminal"
     return nil, message.failure(ctx, self)
   end
+  self.scopes_asked = self.scopes_asked or {}
+  self.scopes_asked[#self.scopes_asked + 1] = want
   local login = setmetatable({ url = self.target, tls = self.tls, scope = want, grant = grant,
     client_id = cfg.client_id or self.tokens.client_id, client_secret_env = cfg.client_secret_env or self.tokens.client_secret_env,
     private_key_env = cfg.private_key_env or self.tokens.private_key_env,
@@ -250,9 +254,22 @@ function M.login(cfg)
   local grant = cfg.grant or "authorization_code"
   local d, err = discovery.discover(cfg.url, { tls = cfg.tls })
   if not d then error(err, 0) end
-  local client = oauth.client_for(d, { client_id = cfg.client_id, client_secret_env = cfg.client_secret_env,
-    private_key_env = cfg.private_key_env, client_metadata_url = cfg.client_metadata_url,
-    grant = grant, scope = cfg.scope, register = cfg.register })
+  -- the callback listener first, so a registration names the port it will use
+  local listener, port
+  if grant == "authorization_code" then
+    listener, port = oauth.listen(cfg)
+    if not listener then error(port, 0) end
+  end
+  local redirect_uri = port and ("http://127.0.0.1:" .. port .. "/callback") or nil
+  local ok_client, client = pcall(oauth.client_for, d, { client_id = cfg.client_id,
+    client_secret_env = cfg.client_secret_env, private_key_env = cfg.private_key_env,
+    client_metadata_url = cfg.client_metadata_url, grant = grant, scope = cfg.scope, register = cfg.register,
+    redirect_uri = redirect_uri })
+  if not ok_client then
+    if listener then listener:close() end
+    error(client, 0)
+  end
+  cfg = setmetatable({ listener = listener, listener_port = port }, { __index = cfg })
   local scope = cfg.scope or d.scopes
   -- offline_access only when the AS lists it, for grants that refresh
   if (grant == "authorization_code" or grant == "device_code") and type(d.as.scopes_supported) == "table" then
@@ -268,7 +285,13 @@ function M.login(cfg)
   if not t and gerr.oauth_error == "invalid_client" and client.registered and not cfg.client_id then
     -- the AS forgot our registration: drop it and register once more
     cache.remove_client(d.issuer)
-    ctx.client = oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true })
+    ctx.client = oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true, redirect_uri = redirect_uri })
+    if grant == "authorization_code" then
+      -- the first attempt closed its listener; open one again
+      local l2, p2 = oauth.listen({ callback_port = port })
+      if not l2 then error(p2, 0) end
+      cfg = setmetatable({ listener = l2, listener_port = p2 }, { __index = cfg })
+    end
     t, gerr = oauth.grant(ctx, grant, cfg)
   end
   if not t then error(gerr, 0) end
