@@ -5,18 +5,9 @@
 -- server it started is stopped.
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
+local reporters = require("mcptest.runner.reporters")
 
 local M = {}
-
-local handler_names = {
-  tap = "TAP", junit = "junit", json = "mcptest.runner.reporters.json",
-  terminal = false, plain = "plainTerminal", utf = "utfTerminal",
-}
-
-local function terminal_handler()
-  local sys = require("mcptest.core.sys")
-  return sys.isatty(1) and "utfTerminal" or "plainTerminal"
-end
 
 -- Files that do not load stop the run before anything starts (exit 2).
 local function preflight(files)
@@ -33,8 +24,9 @@ local function preflight(files)
   return true
 end
 
--- opts: output, output_file, filter, filter_out, tags, exclude_tags,
--- verbose, args (the script's arg table entries)
+-- opts: output (a name of reporters.names), output_file, filter,
+-- filter_out, tags, exclude_tags, verbose, test_timeout, args (the
+-- script's arg table entries)
 function M.run(files, opts)
   local ok, err = preflight(files)
   if not ok then
@@ -101,40 +93,11 @@ function M.run(files, opts)
     return nil, true
   end)
 
-  local output = opts.output or "terminal"
-  local handler = handler_names[output]
-  if handler == nil then handler = output end -- any busted handler or module name
-  if handler == false then handler = terminal_handler() end
-
-  -- a report file that cannot be written is a usage error for every format
-  -- (busted's junit handler, which opens the file itself, would quietly
-  -- fall back to stdout); other formats write through io.output
-  local out_file, saved_output
-  if opts.output_file then
-    out_file = io.open(opts.output_file, "w")
-    if not out_file then
-      io.stderr:write("mcptest: cannot write the report to ", opts.output_file, "\n")
-      return 2
-    end
-    if handler == "junit" then
-      out_file:close()
-      out_file = nil
-    else
-      saved_output = io.output()
-      io.output(out_file)
-    end
+  local end_report, report_err = reporters.attach(busted, opts)
+  if not end_report then
+    io.stderr:write("mcptest: ", report_err, "\n")
+    return 2
   end
-  -- colours only on a terminal, never into a file
-  if opts.output_file and handler == terminal_handler() then handler = "plainTerminal" end
-
-  require("busted.modules.output_handler_loader")()(busted, handler, {
-    defaultOutput = terminal_handler(),
-    verbose = opts.verbose,
-    suppressPending = false,
-    language = "en",
-    deferPrint = false,
-    arguments = handler == "junit" and opts.output_file and { opts.output_file } or {},
-  })
   require("busted.modules.filter_loader")()(busted, {
     tags = opts.tags or {}, excludeTags = opts.exclude_tags or {},
     filter = opts.filter or {}, filterOut = opts.filter_out or {},
@@ -163,10 +126,7 @@ function M.run(files, opts)
   require("mcptest.client").close_all()
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
-  if out_file then
-    io.output(saved_output)
-    out_file:close()
-  end
+  end_report()
 
   local sig = sys.interrupted()
   if sig then
