@@ -180,7 +180,7 @@ describe("OAuth client against oidc-provider", function()
     assert.are.equal(#st.registration, #stats().registration)
   end)
 
-  it("takes the next callback port when the registered one is busy (oidc-provider allows any loopback port)", function()
+  it("takes the next callback port when the first is busy, and registers the port it uses", function()
     local httpd = require("mcptest.core.httpd")
     local busy = httpd.start{ port = 8085 }
     local seen
@@ -189,7 +189,8 @@ describe("OAuth client against oidc-provider", function()
     if busy then busy:close() end
     assert(ok, t)
     if busy then assert.matches("redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A8086", seen) end
-    assert.are.same({ "http://127.0.0.1:8085/callback" }, cache.client(srv.issuer).redirect_uris)
+    local port = busy and 8086 or 8085
+    assert.are.same({ "http://127.0.0.1:" .. port .. "/callback" }, cache.client(srv.issuer).redirect_uris)
     local w = who{ url = srv.mcp }
     assert.are.equal(t.client_id, w.client_id)
   end)
