@@ -286,10 +286,6 @@ static void json_encode_value(lua_State *L, const json_ctx *ctx, json_buf *b, in
   }
 }
 
-void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out) {
-  json_encode_string(L, out, s, n);
-}
-
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out) {
   json_encode_value(L, json_context(L), out, lua_absindex(L, idx), 0);
 }
@@ -594,67 +590,6 @@ static void json_in_start(lua_State *L, json_in *in, const char *s, size_t n) {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
   }
   in->array_mt = lua_gettop(L);
-}
-
-/* An object key made of plain bytes (no escapes), after its opening
- * quote: *k and *kn, or -1. */
-static int json_plain_key(json_in *in, const char **k, size_t *kn) {
-  const char *start = in->p;
-  while (in->p < in->end && *in->p != '"') {
-    if (*in->p == '\\' || (unsigned char)*in->p < 0x20) return -1;
-    in->p++;
-  }
-  if (in->p >= in->end) return -1;
-  *k = start;
-  *kn = (size_t)(in->p++ - start);
-  return 0;
-}
-
-int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer want_id) {
-  json_in in;
-  int base = lua_gettop(L), have_result = 0, have_id = 0, have_rpc = 0;
-  json_in_start(L, &in, s, n);
-  in.depth = 1; /* the envelope counts, as in the full decoder */
-  json_skip_ws(&in);
-  if (in.p >= in.end || *in.p++ != '{') goto no;
-  for (;;) {
-    const char *k;
-    size_t kn;
-    json_skip_ws(&in);
-    if (in.p >= in.end || *in.p++ != '"' || json_plain_key(&in, &k, &kn)) goto no;
-    json_skip_ws(&in);
-    if (in.p >= in.end || *in.p++ != ':') goto no;
-    json_skip_ws(&in);
-    if (kn == 6 && memcmp(k, "result", 6) == 0 && !have_result) {
-      if (json_read_value(L, &in)) goto no;
-      have_result = 1;
-    } else if (kn == 2 && memcmp(k, "id", 2) == 0 && !have_id) {
-      int same;
-      if (in.p >= in.end || !(*in.p == '-' || (*in.p >= '0' && *in.p <= '9')) || json_read_number(L, &in)) goto no;
-      same = lua_isinteger(L, -1) && lua_tointeger(L, -1) == want_id;
-      lua_pop(L, 1);
-      if (!same) goto no;
-      have_id = 1;
-    } else if (kn == 7 && memcmp(k, "jsonrpc", 7) == 0 && !have_rpc) {
-      if (in.end - in.p < 5 || memcmp(in.p, "\"2.0\"", 5) != 0) goto no;
-      in.p += 5;
-      have_rpc = 1;
-    } else {
-      goto no; /* error, method, anything else: not a plain answer */
-    }
-    json_skip_ws(&in);
-    if (in.p >= in.end) goto no;
-    if (*in.p == ',') { in.p++; continue; }
-    if (*in.p++ != '}') goto no;
-    break;
-  }
-  json_skip_ws(&in);
-  if (in.p != in.end || !have_result || !have_id || !have_rpc) goto no;
-  lua_replace(L, in.array_mt); /* the result takes the metatable's slot */
-  return 1;
-no:
-  lua_settop(L, base);
-  return 0;
 }
 
 int mcpt_json_decode(lua_State *L, const char *s, size_t n) {

@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
   lua_State *L;
   signal(SIGPIPE, SIG_IGN); /* a server that closed stdin is an error, not a kill */
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  L = mcpt_newstate();
+  L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "mcptest: cannot create Lua state: not enough memory\n");
     return 2;
@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGALRM, SIG_IGN);
   lua_sethook(L, NULL, 0, 0);
-  mcpt_close(L); /* __gc: child servers stopped, descriptors closed */
+  lua_close(L); /* __gc: child servers stopped, descriptors closed */
   globalL = NULL;
   curl_global_cleanup();
   return code;

@@ -11,12 +11,6 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-/* alloc.c: a Lua state whose small blocks come from per-size free lists
- * (see alloc.c), with luaL_newstate's panic and warn handlers; close it
- * with mcpt_close, which also frees the allocator's slabs. */
-lua_State *mcpt_newstate(void);
-void mcpt_close(lua_State *L);
-
 /* modules.c: install the module registry and the embedded-source searcher. */
 void mcpt_open_modules(lua_State *L);
 
@@ -59,15 +53,9 @@ int mcpt_fd_prepare(int fd);
  * messages straight from its buffers, with no Lua string in between). */
 /* Append the value at idx as JSON to out; raises on values JSON cannot hold. */
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out);
-/* Append s[0..n) as a JSON string (quoted, escaped) to out. */
-void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out);
 /* Decode s[0..n): push the value and return 1, or push "json: <why> at
  * ..." and return 0. Raises only when out of memory. */
 int mcpt_json_decode(lua_State *L, const char *s, size_t n);
-/* Is s[0..n) exactly {"jsonrpc":"2.0","id":want_id,"result":...} (any key
- * order)? Then push the result and return 1; else push nothing, return 0
- * (the caller decodes the whole message). Raises only when out of memory. */
-int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer want_id);
 
 int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);

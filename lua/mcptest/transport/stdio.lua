@@ -209,8 +209,8 @@ end
 -- What one read gave, as proc:read_messages returns it: drain stderr when asked, deliver the messages, end the
 -- transport at stdout's end. Returns true when it delivered or ended.
 function Stdio:take(msgs, n, eof, bad_line, stderr_ready)
-  if not msgs then -- a stdin write inside wait_messages fails as on_ready's flush does
-    self:fail(n.kind, n.kind == "transport" and self:write_failure(n) or self.description .. ": " .. n.message)
+  if not msgs then -- nil, err: a line over the size limit
+    self:fail(n.kind, self.description .. ": " .. n.message)
     return true
   end
   if stderr_ready then self:drain_stderr() end
