@@ -219,7 +219,7 @@ static int process_flush_pending(process_t *p) {
   return 0;
 }
 
-/* What write(), send() and flush() return once the queue was written:
+/* What send() and flush() return once the queue was written:
  * pending_bytes, or nil, err. */
 static int process_flushed(lua_State *L, process_t *p) {
   int e = process_flush_pending(p);
@@ -228,20 +228,10 @@ static int process_flushed(lua_State *L, process_t *p) {
   return 1;
 }
 
-/* proc:write(data) -> pending_bytes | nil, err. Queues what the pipe
- * does not take now; poll for POLLOUT on stdin_fd and call flush(). */
-static int process_write(lua_State *L) {
-  process_t *p = process_check(L);
-  size_t n;
-  const char *s = luaL_checklstring(L, 2, &n);
-  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
-  if (mcpt_buf_add(&p->pending, s, n)) return luaL_error(L, "not enough memory");
-  return process_flushed(L, p);
-}
-
 /* proc:send(message) -> pending_bytes | nil, err. The message encoded as
- * one JSON line straight into the stdin queue, then written as write()
- * does. Raises on values JSON cannot hold. */
+ * one JSON line straight into the stdin queue, then as much of the queue
+ * written as the pipe takes; poll for POLLOUT on stdin_fd and call
+ * flush() for the rest. Raises on values JSON cannot hold. */
 static int process_send(lua_State *L) {
   process_t *p = process_check(L);
   luaL_checkany(L, 2);
@@ -463,17 +453,6 @@ static int process_close_stdin(lua_State *L) {
   return 0;
 }
 
-/* proc:kill([signal]) -> true | nil, err */
-static int process_kill(lua_State *L) {
-  process_t *p = process_check(L);
-  int sig = (int)luaL_optinteger(L, 2, SIGTERM);
-  if (p->pid <= 0) return mcpt_fail(L, "transport", "process has exited");
-  if (kill(-p->pid, sig) != 0 && kill(p->pid, sig) != 0)
-    return mcpt_fail(L, "transport", "kill: %s", strerror(errno));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 /* proc:close([grace_seconds[, waited]]): stop and reap; idempotent (also
  * __gc/__close). waited: stdin was closed and the grace already spent. */
 static int process_close(lua_State *L) {
@@ -487,7 +466,6 @@ static int process_close(lua_State *L) {
 }
 
 static const luaL_Reg process_methods[] = {
-  {"write", process_write},
   {"flush", process_flush},
   {"read_lines", process_read_lines},
   {"read_messages", process_read_messages},
@@ -497,7 +475,6 @@ static const luaL_Reg process_methods[] = {
   {"status", process_status},
   {"pid", process_pid},
   {"close_stdin", process_close_stdin},
-  {"kill", process_kill},
   {"close", process_close},
   {NULL, NULL}
 };
