@@ -20,8 +20,6 @@
 
 #include "mcptest.h"
 
-#define JSON_ARRAY_MT "mcptest.json.array"
-#define JSON_OBJECT_MT "mcptest.json.object"
 #define JSON_BUF_MT "mcptest.json.buffer"
 #define JSON_MAX_DEPTH 1000
 
@@ -583,11 +581,9 @@ static void json_in_start(lua_State *L, json_in *in, const char *s, size_t n) {
   in->end = s + n;
   in->err = NULL;
   in->depth = 0;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    json_context(L); /* opens the module, which registers the metatable */
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key) == LUA_TNIL) {
+    lua_pop(L, 1); /* the module is not open yet: find the table by name */
+    mcpt_push_json_mt(L, 1);
   }
   in->array_mt = lua_gettop(L);
 }
@@ -617,13 +613,15 @@ static int json_decode(lua_State *L) {
   return 1;
 }
 
-/* json.try_decode(text) -> value | nil, message */
+/* json.try_decode(text) -> value | nil, err (an mcptest.Error of kind
+ * "protocol", its message the one decode() raises) */
 static int json_try_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  if (!mcpt_json_decode(L, s, n)) {
+  if (!mcpt_json_decode(L, s, n)) { /* stack: text, message */
+    mcpt_error(L, "protocol", "%s", lua_tostring(L, -1));
     lua_pushnil(L);
-    lua_insert(L, -2);
+    lua_replace(L, -3); /* stack: text, nil, err */
     return 2;
   }
   return 1;
@@ -640,15 +638,15 @@ static int json_mark(lua_State *L, const char *mt) {
   luaL_setmetatable(L, mt);
   return 1;
 }
-static int json_array(lua_State *L) { return json_mark(L, JSON_ARRAY_MT); }
-static int json_object(lua_State *L) { return json_mark(L, JSON_OBJECT_MT); }
+static int json_array(lua_State *L) { return json_mark(L, MCPT_JSON_ARRAY_MT); }
+static int json_object(lua_State *L) { return json_mark(L, MCPT_JSON_OBJECT_MT); }
 
 /* json.is_array(v) -> true when v is a table marked or shaped as an array */
 static int json_is_array(lua_State *L) {
   int r = 0;
   if (lua_type(L, 1) == LUA_TTABLE) {
     if (lua_getmetatable(L, 1)) { /* marked: only the array mark counts */
-      luaL_getmetatable(L, JSON_ARRAY_MT);
+      luaL_getmetatable(L, MCPT_JSON_ARRAY_MT);
       r = lua_rawequal(L, -1, -2);
       lua_pop(L, 2);
     } else {
@@ -672,14 +670,8 @@ static const luaL_Reg json_funcs[] = {
 
 int luaopen_mcptest_core_json(lua_State *L) {
   json_ctx *ctx;
-  luaL_newmetatable(L, JSON_ARRAY_MT);
-  lua_pushliteral(L, "array");
-  lua_setfield(L, -2, "__name");
-  lua_pushvalue(L, -1);
+  mcpt_push_json_mt(L, 1); /* shared with yaml.c: created by whoever comes first */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &json_array_key);
-  lua_pop(L, 1);
-  luaL_newmetatable(L, JSON_OBJECT_MT);
-  lua_pop(L, 1);
   luaL_newmetatable(L, JSON_BUF_MT);
   lua_pushcfunction(L, json_ctx_gc);
   lua_setfield(L, -2, "__gc");
@@ -690,9 +682,9 @@ int luaopen_mcptest_core_json(lua_State *L) {
   ctx = (json_ctx *)lua_newuserdatauv(L, sizeof *ctx, 0);
   memset(ctx, 0, sizeof *ctx);
   luaL_setmetatable(L, JSON_BUF_MT);
-  luaL_getmetatable(L, JSON_ARRAY_MT);
+  mcpt_push_json_mt(L, 1);
   ctx->array_mt = lua_topointer(L, -1);
-  luaL_getmetatable(L, JSON_OBJECT_MT);
+  mcpt_push_json_mt(L, 0);
   ctx->object_mt = lua_topointer(L, -1);
   lua_pop(L, 2);
   lua_pushvalue(L, -1);

@@ -47,8 +47,11 @@ static void on_signal(int sig) {
   if (globalL) lua_sethook(globalL, on_interrupt_hook, flag, 1);
 }
 
-/* Message handler: keep error objects (tables) as they are, add a traceback
- * to strings. */
+/* Message handler: whatever reaches the top becomes one string with a
+ * traceback, which main() prints after "mcptest: ". An error object (an
+ * mcptest.Error, or any value with __tostring) is turned into its
+ * __tostring text first: the C one (util.c) or errors.lua's, which scrubs
+ * secrets; any other non-string says what type it was. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {

@@ -11,10 +11,23 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-/* modules.c: install the module registry and the embedded-source searcher. */
+/* modules.c: install the module registry and the embedded-source searcher,
+ * and create the shared metatables (util.c). */
 void mcpt_open_modules(lua_State *L);
 
 /* util.c: shared helpers (prefix mcpt_). */
+/* Registry names of the metatables several modules share. */
+#define MCPT_ERROR_MT "mcptest.Error"
+#define MCPT_JSON_ARRAY_MT "mcptest.json.array"
+#define MCPT_JSON_OBJECT_MT "mcptest.json.object"
+/* Push the mcptest.Error metatable, creating it (with __name and a plain
+ * __tostring) if this state has none yet; lua/mcptest/errors.lua fills in
+ * the rest. */
+void mcpt_push_error_mt(lua_State *L);
+/* Push the JSON array (array != 0) or object marker metatable, creating it
+ * if needed. Decoded arrays and YAML sequences carry the first, so an
+ * empty one encodes back as []. */
+void mcpt_push_json_mt(lua_State *L, int array);
 /* Push an error table {kind=, message=} (metatable mcptest.Error). */
 void mcpt_error(lua_State *L, const char *kind, const char *fmt, ...);
 /* Push nil plus such an error table; returns 2. */
