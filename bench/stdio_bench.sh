@@ -26,7 +26,7 @@ json_line() { grep '^{"calls' || true; }
 
 ERR=$(mktemp)
 trap 'rm -f "$ERR"' EXIT
-echo "pinning: ${PIN[*]:-none}"
+echo "pinning: ${PIN[*]:-none}; load at start:$(uptime | sed 's/.*load average//')"
 echo "round  floor_calls/s  mcptest_calls/s  rate_ratio  floor_cpu_us  mcptest_cpu_us  cpu_ratio  mcptest_rss_kib  minimal_calls/s  minimal_cpu_us  poll_floor_cpu_us  cpu_ratio_vs_poll_floor"
 ratios=(); cpus=(); rsss=(); pcpus=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -48,7 +48,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 echo "median rate ratio (mcptest/floor): $(median "${ratios[@]}")   target >= 0.90"
-echo "median CPU-per-call ratio:         $(median "${cpus[@]}")   target <= 2.00"
+echo "median CPU-per-call ratio:         $(median "${cpus[@]}")   (no target since the one request path; was <= 2.00)"
 echo "  (vs the poll floor:                $(median "${pcpus[@]}"))"
 echo "max peak RSS (KiB):                $(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1)   target < 15360"
 
@@ -62,3 +62,4 @@ for _ in $(seq 1 20); do
 done
 rm -rf "$tmp"
 echo "trivial script, median wall of 20 runs: $(median "${times[@]}") us   target < 25000"
+echo "load at end:$(uptime | sed 's/.*load average//')"

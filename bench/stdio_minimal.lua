@@ -1,7 +1,9 @@
 -- bench/stdio_minimal.lua: a bound, not a product path. The same calls as
--- stdio_echo.lua with no client at all: json.encode, write, poll, read,
--- json.decode straight on the C modules. If this loop is no faster than
--- the full client, the client logic is not where the time goes.
+-- stdio_echo.lua with no client and no event loop: the C calls the stdio
+-- transport makes (proc:send encodes into the stdin queue, poll.wait,
+-- proc:read_messages decodes from the stdout buffer), straight on
+-- mcptest's C modules. What the full client costs beyond this is the
+-- Lua of the client, the loop and the transport.
 -- usage: mcptest bench/stdio_minimal.lua CALLS WARMUP -- SERVER ARGV...
 local process = require("mcptest.core.process")
 local poll = require("mcptest.core.poll")
@@ -10,22 +12,21 @@ local sys = require("mcptest.core.sys")
 
 local calls, warmup = tonumber(arg[1]) or 2000, tonumber(arg[2]) or 200
 local p = assert(process.spawn{ argv = table.move(arg, 3, #arg, 1, {}) })
-local rfds, lines = { (p:fds()) }, {}
+local rfds, msgs = { (p:fds()) }, {}
 local function rpc(msg)
-  p:write(json.encode(msg, "\n"))
+  assert(p:send(msg) == 0, "stdin full")
   while true do
     if not poll.wait(rfds, nil, 30) then error("no answer in 30 s") end
-    local _, n, eof = p:read_lines(lines)
+    local _, n, eof = p:read_messages(msgs)
     if n == 0 and eof then error("the server closed its stdout") end
     for i = 1, n do -- a notification may come before the answer
-      local m = json.decode(lines[i])
-      if m.id == msg.id then return m end
+      if msgs[i].id == msg.id then return msgs[i] end
     end
   end
 end
 rpc{ jsonrpc = "2.0", id = 0, method = "initialize", params = { protocolVersion = "2025-11-25",
      capabilities = json.object(), clientInfo = { name = "minimal", version = "0" } } }
-p:write(json.encode({ jsonrpc = "2.0", method = "notifications/initialized" }, "\n"))
+p:send({ jsonrpc = "2.0", method = "notifications/initialized" })
 local env = { jsonrpc = "2.0", method = "tools/call", params = { name = "echo", arguments = { message = "hello" } } }
 for i = 1, warmup do env.id = i; rpc(env) end
 local u0, s0 = sys.usage()

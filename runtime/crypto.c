@@ -1,10 +1,9 @@
 /*
  * crypto.c: mcptest.core.crypto, the cryptographic primitives the OAuth
  * client (PKCE, state) and the fixture's authorization server (token
- * hashing, HMAC, client-secret checks) need, on OpenSSL's libcrypto.
+ * hashing, client-secret checks) need, on OpenSSL's libcrypto.
  *
  *   sha256(bytes)            -> 32 raw bytes
- *   hmac_sha256(key, bytes)  -> 32 raw bytes
  *   random_bytes(n)          -> n bytes from RAND_bytes (CSPRNG)
  *   base64url_encode(bytes)  -> text, RFC 4648 section 5, no padding
  *   base64url_decode(text)   -> bytes, or nil, err (padding tolerated)
@@ -31,7 +30,6 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -54,19 +52,6 @@ static int crypto_sha256(lua_State *L) {
   if (!EVP_Digest(s, n, md, NULL, EVP_sha256(), NULL))
     return luaL_error(L, "sha256: OpenSSL digest failed");
   lua_pushlstring(L, (const char *)md, sizeof md);
-  return 1;
-}
-
-static int crypto_hmac_sha256(lua_State *L) {
-  size_t kn, n;
-  const char *key = luaL_checklstring(L, 1, &kn);
-  const char *s = luaL_checklstring(L, 2, &n);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  /* HMAC() with a NULL key pointer misbehaves; an empty key is "" */
-  if (!HMAC(EVP_sha256(), kn ? key : "", (int)kn, (const unsigned char *)s, n, md, &mdlen))
-    return luaL_error(L, "hmac_sha256: OpenSSL HMAC failed");
-  lua_pushlstring(L, (const char *)md, mdlen);
   return 1;
 }
 
@@ -432,7 +417,6 @@ static int crypto_verify(lua_State *L) {
 
 static const luaL_Reg crypto_funcs[] = {
   {"sha256", crypto_sha256},
-  {"hmac_sha256", crypto_hmac_sha256},
   {"random_bytes", crypto_random_bytes},
   {"equals", crypto_equals},
   {"base64_encode", crypto_base64_encode},

@@ -518,12 +518,6 @@ static int http_active(lua_State *L) {
   return 1;
 }
 
-/* http.version() -> libcurl's version string. */
-static int http_version(lua_State *L) {
-  lua_pushstring(L, curl_version());
-  return 1;
-}
-
 /* ===== request methods ===== */
 
 static http_req *http_checkreq(lua_State *L) {
@@ -716,7 +710,6 @@ static const luaL_Reg http_funcs[] = {
   {"action", http_action},
   {"on_timeout", http_on_timeout},
   {"active", http_active},
-  {"version", http_version},
   {NULL, NULL}
 };
 

@@ -20,8 +20,6 @@
 
 #include "mcptest.h"
 
-#define JSON_ARRAY_MT "mcptest.json.array"
-#define JSON_OBJECT_MT "mcptest.json.object"
 #define JSON_BUF_MT "mcptest.json.buffer"
 #define JSON_MAX_DEPTH 1000
 
@@ -284,10 +282,6 @@ static void json_encode_value(lua_State *L, const json_ctx *ctx, json_buf *b, in
     default:
       luaL_error(L, "json: cannot encode a value of type %s", luaL_typename(L, idx));
   }
-}
-
-void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out) {
-  json_encode_string(L, out, s, n);
 }
 
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out) {
@@ -587,74 +581,11 @@ static void json_in_start(lua_State *L, json_in *in, const char *s, size_t n) {
   in->end = s + n;
   in->err = NULL;
   in->depth = 0;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    json_context(L); /* opens the module, which registers the metatable */
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &json_array_key) == LUA_TNIL) {
+    lua_pop(L, 1); /* the module is not open yet: find the table by name */
+    mcpt_push_json_mt(L, 1);
   }
   in->array_mt = lua_gettop(L);
-}
-
-/* An object key made of plain bytes (no escapes), after its opening
- * quote: *k and *kn, or -1. */
-static int json_plain_key(json_in *in, const char **k, size_t *kn) {
-  const char *start = in->p;
-  while (in->p < in->end && *in->p != '"') {
-    if (*in->p == '\\' || (unsigned char)*in->p < 0x20) return -1;
-    in->p++;
-  }
-  if (in->p >= in->end) return -1;
-  *k = start;
-  *kn = (size_t)(in->p++ - start);
-  return 0;
-}
-
-int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer want_id) {
-  json_in in;
-  int base = lua_gettop(L), have_result = 0, have_id = 0, have_rpc = 0;
-  json_in_start(L, &in, s, n);
-  in.depth = 1; /* the envelope counts, as in the full decoder */
-  json_skip_ws(&in);
-  if (in.p >= in.end || *in.p++ != '{') goto no;
-  for (;;) {
-    const char *k;
-    size_t kn;
-    json_skip_ws(&in);
-    if (in.p >= in.end || *in.p++ != '"' || json_plain_key(&in, &k, &kn)) goto no;
-    json_skip_ws(&in);
-    if (in.p >= in.end || *in.p++ != ':') goto no;
-    json_skip_ws(&in);
-    if (kn == 6 && memcmp(k, "result", 6) == 0 && !have_result) {
-      if (json_read_value(L, &in)) goto no;
-      have_result = 1;
-    } else if (kn == 2 && memcmp(k, "id", 2) == 0 && !have_id) {
-      int same;
-      if (in.p >= in.end || !(*in.p == '-' || (*in.p >= '0' && *in.p <= '9')) || json_read_number(L, &in)) goto no;
-      same = lua_isinteger(L, -1) && lua_tointeger(L, -1) == want_id;
-      lua_pop(L, 1);
-      if (!same) goto no;
-      have_id = 1;
-    } else if (kn == 7 && memcmp(k, "jsonrpc", 7) == 0 && !have_rpc) {
-      if (in.end - in.p < 5 || memcmp(in.p, "\"2.0\"", 5) != 0) goto no;
-      in.p += 5;
-      have_rpc = 1;
-    } else {
-      goto no; /* error, method, anything else: not a plain answer */
-    }
-    json_skip_ws(&in);
-    if (in.p >= in.end) goto no;
-    if (*in.p == ',') { in.p++; continue; }
-    if (*in.p++ != '}') goto no;
-    break;
-  }
-  json_skip_ws(&in);
-  if (in.p != in.end || !have_result || !have_id || !have_rpc) goto no;
-  lua_replace(L, in.array_mt); /* the result takes the metatable's slot */
-  return 1;
-no:
-  lua_settop(L, base);
-  return 0;
 }
 
 int mcpt_json_decode(lua_State *L, const char *s, size_t n) {
@@ -682,13 +613,15 @@ static int json_decode(lua_State *L) {
   return 1;
 }
 
-/* json.try_decode(text) -> value | nil, message */
+/* json.try_decode(text) -> value | nil, err (an mcptest.Error of kind
+ * "protocol", its message the one decode() raises) */
 static int json_try_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  if (!mcpt_json_decode(L, s, n)) {
+  if (!mcpt_json_decode(L, s, n)) { /* stack: text, message */
+    mcpt_error(L, "protocol", "%s", lua_tostring(L, -1));
     lua_pushnil(L);
-    lua_insert(L, -2);
+    lua_replace(L, -3); /* stack: text, nil, err */
     return 2;
   }
   return 1;
@@ -705,15 +638,15 @@ static int json_mark(lua_State *L, const char *mt) {
   luaL_setmetatable(L, mt);
   return 1;
 }
-static int json_array(lua_State *L) { return json_mark(L, JSON_ARRAY_MT); }
-static int json_object(lua_State *L) { return json_mark(L, JSON_OBJECT_MT); }
+static int json_array(lua_State *L) { return json_mark(L, MCPT_JSON_ARRAY_MT); }
+static int json_object(lua_State *L) { return json_mark(L, MCPT_JSON_OBJECT_MT); }
 
 /* json.is_array(v) -> true when v is a table marked or shaped as an array */
 static int json_is_array(lua_State *L) {
   int r = 0;
   if (lua_type(L, 1) == LUA_TTABLE) {
     if (lua_getmetatable(L, 1)) { /* marked: only the array mark counts */
-      luaL_getmetatable(L, JSON_ARRAY_MT);
+      luaL_getmetatable(L, MCPT_JSON_ARRAY_MT);
       r = lua_rawequal(L, -1, -2);
       lua_pop(L, 2);
     } else {
@@ -737,14 +670,8 @@ static const luaL_Reg json_funcs[] = {
 
 int luaopen_mcptest_core_json(lua_State *L) {
   json_ctx *ctx;
-  luaL_newmetatable(L, JSON_ARRAY_MT);
-  lua_pushliteral(L, "array");
-  lua_setfield(L, -2, "__name");
-  lua_pushvalue(L, -1);
+  mcpt_push_json_mt(L, 1); /* shared with yaml.c: created by whoever comes first */
   lua_rawsetp(L, LUA_REGISTRYINDEX, &json_array_key);
-  lua_pop(L, 1);
-  luaL_newmetatable(L, JSON_OBJECT_MT);
-  lua_pop(L, 1);
   luaL_newmetatable(L, JSON_BUF_MT);
   lua_pushcfunction(L, json_ctx_gc);
   lua_setfield(L, -2, "__gc");
@@ -755,9 +682,9 @@ int luaopen_mcptest_core_json(lua_State *L) {
   ctx = (json_ctx *)lua_newuserdatauv(L, sizeof *ctx, 0);
   memset(ctx, 0, sizeof *ctx);
   luaL_setmetatable(L, JSON_BUF_MT);
-  luaL_getmetatable(L, JSON_ARRAY_MT);
+  mcpt_push_json_mt(L, 1);
   ctx->array_mt = lua_topointer(L, -1);
-  luaL_getmetatable(L, JSON_OBJECT_MT);
+  mcpt_push_json_mt(L, 0);
   ctx->object_mt = lua_topointer(L, -1);
   lua_pop(L, 2);
   lua_pushvalue(L, -1);

@@ -47,8 +47,11 @@ static void on_signal(int sig) {
   if (globalL) lua_sethook(globalL, on_interrupt_hook, flag, 1);
 }
 
-/* Message handler: keep error objects (tables) as they are, add a traceback
- * to strings. */
+/* Message handler: whatever reaches the top becomes one string with a
+ * traceback, which main() prints after "mcptest: ". An error object (an
+ * mcptest.Error, or any value with __tostring) is turned into its
+ * __tostring text first: the C one (util.c) or errors.lua's, which scrubs
+ * secrets; any other non-string says what type it was. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
@@ -98,7 +101,7 @@ int main(int argc, char **argv) {
   lua_State *L;
   signal(SIGPIPE, SIG_IGN); /* a server that closed stdin is an error, not a kill */
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  L = mcpt_newstate();
+  L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "mcptest: cannot create Lua state: not enough memory\n");
     return 2;
@@ -126,7 +129,7 @@ int main(int argc, char **argv) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGALRM, SIG_IGN);
   lua_sethook(L, NULL, 0, 0);
-  mcpt_close(L); /* __gc: child servers stopped, descriptors closed */
+  lua_close(L); /* __gc: child servers stopped, descriptors closed */
   globalL = NULL;
   curl_global_cleanup();
   return code;

@@ -11,16 +11,23 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-/* alloc.c: a Lua state whose small blocks come from per-size free lists
- * (see alloc.c), with luaL_newstate's panic and warn handlers; close it
- * with mcpt_close, which also frees the allocator's slabs. */
-lua_State *mcpt_newstate(void);
-void mcpt_close(lua_State *L);
-
-/* modules.c: install the module registry and the embedded-source searcher. */
+/* modules.c: install the module registry and the embedded-source searcher,
+ * and create the shared metatables (util.c). */
 void mcpt_open_modules(lua_State *L);
 
 /* util.c: shared helpers (prefix mcpt_). */
+/* Registry names of the metatables several modules share. */
+#define MCPT_ERROR_MT "mcptest.Error"
+#define MCPT_JSON_ARRAY_MT "mcptest.json.array"
+#define MCPT_JSON_OBJECT_MT "mcptest.json.object"
+/* Push the mcptest.Error metatable, creating it (with __name and a plain
+ * __tostring) if this state has none yet; lua/mcptest/errors.lua fills in
+ * the rest. */
+void mcpt_push_error_mt(lua_State *L);
+/* Push the JSON array (array != 0) or object marker metatable, creating it
+ * if needed. Decoded arrays and YAML sequences carry the first, so an
+ * empty one encodes back as []. */
+void mcpt_push_json_mt(lua_State *L, int array);
 /* Push an error table {kind=, message=} (metatable mcptest.Error). */
 void mcpt_error(lua_State *L, const char *kind, const char *fmt, ...);
 /* Push nil plus such an error table; returns 2. */
@@ -59,15 +66,9 @@ int mcpt_fd_prepare(int fd);
  * messages straight from its buffers, with no Lua string in between). */
 /* Append the value at idx as JSON to out; raises on values JSON cannot hold. */
 void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out);
-/* Append s[0..n) as a JSON string (quoted, escaped) to out. */
-void mcpt_json_encode_string(lua_State *L, const char *s, size_t n, mcpt_buf *out);
 /* Decode s[0..n): push the value and return 1, or push "json: <why> at
  * ..." and return 0. Raises only when out of memory. */
 int mcpt_json_decode(lua_State *L, const char *s, size_t n);
-/* Is s[0..n) exactly {"jsonrpc":"2.0","id":want_id,"result":...} (any key
- * order)? Then push the result and return 1; else push nothing, return 0
- * (the caller decodes the whole message). Raises only when out of memory. */
-int mcpt_json_decode_result(lua_State *L, const char *s, size_t n, lua_Integer want_id);
 
 int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);

@@ -5,7 +5,9 @@
  * C modules go into package.preload, so each opens only when first
  * required (start-up stays fast). The embedded searcher sits right after
  * preload; with MCPTEST_LUA_DIR set to a source checkout it loads lua/ and
- * stdlib/ from disk instead, so Lua edits need no rebuild.
+ * stdlib/ from disk instead, so Lua edits need no rebuild. Opening the
+ * registry also creates the metatables several modules share (util.c), so
+ * the order modules are required in does not matter.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,11 @@ static int modules_searcher(lua_State *L) {
 void mcpt_open_modules(lua_State *L) {
   const luaL_Reg *m;
   lua_Integer n;
+  /* the metatables several modules share, before any module opens */
+  mcpt_push_error_mt(L);
+  mcpt_push_json_mt(L, 1);
+  mcpt_push_json_mt(L, 0);
+  lua_pop(L, 3);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   for (m = mcptest_modules; m->func; m++) {
     lua_pushcfunction(L, m->func);

@@ -12,12 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <math.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -33,21 +27,6 @@
 
 extern char **environ;
 
-/* The watcher of a blocking stdout read (see process_wait). Fields the
- * thread reads while it runs are accessed with __atomic builtins. */
-typedef struct watch_t {
-  pthread_t thread, main;
-  int running;
-  int wake[2];         /* a byte here stops the thread */
-  int gen;             /* the number of the latest blocking read (main thread only) */
-  int blocked;         /* that number while the main thread is in the read, else 0 */
-  int kicked;          /* the number of the read last signalled */
-  int kick_err;        /* ... because stderr has bytes */
-  int err_fd;          /* stderr, watched while blocked (-1: none) */
-  int idle;            /* the watcher is in a WATCH_IDLE_MS poll */
-  int64_t deadline_ns; /* CLOCK_MONOTONIC */
-} watch_t;
-
 typedef struct process_t {
   pid_t pid;        /* 0 once reaped */
   pid_t pgid;       /* the child's process group, kept after the child is reaped */
@@ -56,10 +35,6 @@ typedef struct process_t {
   mcpt_buf out_buf; /* stdout bytes not yet split into lines */
   mcpt_buf pending; /* stdin bytes not yet written */
   mcpt_buf line;    /* send(): the message being encoded */
-  int out_block;    /* a blocking descriptor on the stdout pipe, -1 if none */
-  int no_blocking;  /* the blocking wait could not be set up: poll() only */
-  int err_busy;     /* waits left in poll() mode since stderr was last busy */
-  watch_t watch;
 } process_t;
 
 /* Every method and metamethod has the metatable as upvalue 1: comparing
@@ -111,12 +86,9 @@ static int process_group_alive(process_t *p) {
   return p->pgid > 0 && kill(-p->pgid, 0) == 0;
 }
 
-static void process_watch_stop(process_t *p);
-
 /* Stop: end stdin, wait grace (unless the caller already waited after
  * ending stdin), SIGTERM the group, wait grace, SIGKILL. */
 static void process_stop(process_t *p, double grace, int waited) {
-  process_watch_stop(p);
   process_close_fd(&p->in);
   if (p->pid > 0 && (waited ? !process_reap(p) : !process_wait_for(p, grace))) {
     kill(-p->pgid, SIGTERM); /* the group: servers that fork helpers */
@@ -182,11 +154,7 @@ static int process_spawn(lua_State *L) {
   }
   p = (process_t *)lua_newuserdatauv(L, sizeof *p, 0);
   memset(p, 0, sizeof *p);
-  p->in = p->out = p->err = p->out_block = -1; /* closed until fully spawned */
-  {
-    const char *e = getenv("MCPTEST_STDIO_POLL"); /* always poll(): to compare (docs/performance.md) */
-    if (e && *e && strcmp(e, "0") != 0) p->no_blocking = 1;
-  }
+  p->in = p->out = p->err = -1; /* closed until fully spawned */
   luaL_setmetatable(L, PROCESS_MT);
   if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
     int e = errno;
@@ -251,7 +219,7 @@ static int process_flush_pending(process_t *p) {
   return 0;
 }
 
-/* What write(), send() and flush() return once the queue was written:
+/* What send() and flush() return once the queue was written:
  * pending_bytes, or nil, err. */
 static int process_flushed(lua_State *L, process_t *p) {
   int e = process_flush_pending(p);
@@ -260,26 +228,10 @@ static int process_flushed(lua_State *L, process_t *p) {
   return 1;
 }
 
-/* Move the message encoded in p->line (send, request) to the stdin queue. */
-static void process_queue_line(lua_State *L, process_t *p) {
-  if (mcpt_buf_add(&p->pending, p->line.data, p->line.len)) luaL_error(L, "not enough memory");
-  if (p->line.cap > 65536) mcpt_buf_free(&p->line); /* do not hold on to a big buffer */
-}
-
-/* proc:write(data) -> pending_bytes | nil, err. Queues what the pipe
- * does not take now; poll for POLLOUT on stdin_fd and call flush(). */
-static int process_write(lua_State *L) {
-  process_t *p = process_check(L);
-  size_t n;
-  const char *s = luaL_checklstring(L, 2, &n);
-  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
-  if (mcpt_buf_add(&p->pending, s, n)) return luaL_error(L, "not enough memory");
-  return process_flushed(L, p);
-}
-
 /* proc:send(message) -> pending_bytes | nil, err. The message encoded as
- * one JSON line straight into the stdin queue, then written as write()
- * does. Raises on values JSON cannot hold. */
+ * one JSON line straight into the stdin queue, then as much of the queue
+ * written as the pipe takes; poll for POLLOUT on stdin_fd and call
+ * flush() for the rest. Raises on values JSON cannot hold. */
 static int process_send(lua_State *L) {
   process_t *p = process_check(L);
   luaL_checkany(L, 2);
@@ -288,8 +240,9 @@ static int process_send(lua_State *L) {
    * queue must not keep half a message */
   p->line.len = 0;
   mcpt_json_encode(L, 2, &p->line);
-  if (mcpt_buf_add(&p->line, "\n", 1)) return luaL_error(L, "not enough memory");
-  process_queue_line(L, p);
+  if (mcpt_buf_add(&p->line, "\n", 1) || mcpt_buf_add(&p->pending, p->line.data, p->line.len))
+    return luaL_error(L, "not enough memory");
+  if (p->line.cap > 65536) mcpt_buf_free(&p->line); /* do not hold on to a big buffer */
   return process_flushed(L, p);
 }
 
@@ -439,315 +392,6 @@ static int process_read_messages(lua_State *L) {
   return 6;
 }
 
-/* ===== waiting on a client's only connection =====
- * poll() then read() costs this process about 0.6 us more kernel time
- * per message than one blocking read() (bench/stdio_floor.c --poll), a
- * quarter of the whole request. When nothing is queued for stdin and
- * stderr has been quiet, process_wait therefore blocks in read() on a
- * second, blocking descriptor for stdout. A watcher thread ends that read
- * with SIGURG (handler without SA_RESTART, so read() returns EINTR) when
- * the deadline passes, when stderr has bytes (a server blocked writing
- * stderr would otherwise never answer), or when SIGINT, SIGTERM or
- * SIGALRM arrived (their handlers restart read()). The watcher ticks every
- * WATCH_TICK_MS; it blocks every signal, so they all reach the main
- * thread. Once stderr has been seen busy, waits use poll() until
- * ERR_QUIET_WAITS waits in a row saw it quiet. A kick can still land just
- * after the read returned (the watcher checks, then signals): the window
- * is microseconds wide unless the watcher is preempted in it, and it only
- * opens at a deadline, stderr activity or a signal; a system call made in
- * it sees EINTR (ours retry or report nothing ready). After a second
- * without reads the watcher sleeps WATCH_IDLE_MS at a time; a read that
- * starts then wakes it through the wake pipe ('n'; 'x' stops it). */
-
-#define WATCH_TICK_MS 20
-#define WATCH_IDLE_MS 250
-#define ERR_QUIET_WAITS 64
-
-static void process_on_sigurg(int sig) { (void)sig; }
-
-static int64_t process_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int process_flag(volatile sig_atomic_t *f) { return __atomic_load_n(f, __ATOMIC_SEQ_CST) != 0; }
-
-static void *process_watch(void *arg) {
-  watch_t *w = (watch_t *)arg;
-  int idle_ticks = 0;
-  for (;;) {
-    struct pollfd fds[2];
-    int n = 1, gen = __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST);
-    int kicked = gen && __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST) == gen;
-    int err_fd = __atomic_load_n(&w->err_fd, __ATOMIC_SEQ_CST);
-    /* a client that stopped waiting (idle, or doing other work) is looked
-     * at four times a second, not fifty: a read it starts meanwhile is
-     * noticed within WATCH_IDLE_MS */
-    int tick = !gen && idle_ticks > 50 ? WATCH_IDLE_MS : WATCH_TICK_MS;
-    fds[0].fd = w->wake[0]; fds[0].events = POLLIN; fds[0].revents = 0;
-    if (gen && !kicked && err_fd >= 0) {
-      fds[1].fd = err_fd; fds[1].events = POLLIN; fds[1].revents = 0; n = 2;
-    }
-    if (tick == WATCH_IDLE_MS) __atomic_store_n(&w->idle, 1, __ATOMIC_SEQ_CST);
-    if (tick == WATCH_IDLE_MS && __atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST)) tick = 0;
-    if (poll(fds, (nfds_t)n, tick) > 0 && fds[0].revents) {
-      char b = 'x';
-      ssize_t r = read(w->wake[0], &b, 1);
-      if (r != 1 || b == 'x') break; /* stop */
-    }
-    __atomic_store_n(&w->idle, 0, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) != gen || !gen) {
-      idle_ticks = gen ? 0 : idle_ticks + 1;
-      continue;
-    }
-    idle_ticks = 0;
-    if (kicked) {
-      /* still in the same read after a kick: the signal came before the
-       * read() began (or was otherwise lost); send it again */
-      pthread_kill(w->main, SIGURG);
-      continue;
-    }
-    {
-      int err_ready = n == 2 && fds[1].revents != 0;
-      if (err_ready || process_flag(&mcpt_interrupted) || process_flag(&mcpt_alarmed) ||
-          process_now_ns() >= __atomic_load_n(&w->deadline_ns, __ATOMIC_SEQ_CST)) {
-        __atomic_store_n(&w->kick_err, err_ready, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&w->kicked, gen, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&w->blocked, __ATOMIC_SEQ_CST) == gen) pthread_kill(w->main, SIGURG);
-      }
-    }
-  }
-  return NULL;
-}
-
-/* Start the watcher and open the blocking stdout descriptor: 0, or -1
- * (then waits use poll(), as they always may). */
-static int process_watch_start(process_t *p) {
-  static int handler_installed;
-  watch_t *w = &p->watch;
-  char path[64];
-  sigset_t all, old;
-  int rc;
-  if (w->running) return 0;
-  if (p->no_blocking || p->out < 0) return -1;
-  p->no_blocking = 1; /* until everything below worked */
-  if (!handler_installed) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = process_on_sigurg;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the blocked read() must return */
-    if (sigaction(SIGURG, &sa, NULL) != 0) return -1;
-    handler_installed = 1;
-  }
-  /* a new open file description of the same pipe, so O_NONBLOCK stays on
-   * p->out for the poll() path; opened non-blocking (a FIFO open for
-   * reading may wait for a writer), then switched to blocking */
-  snprintf(path, sizeof path, "/proc/self/fd/%d", p->out);
-  p->out_block = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (p->out_block < 0) return -1;
-  if (fcntl(p->out_block, F_SETFL, O_RDONLY) != 0 || pipe2(w->wake, O_CLOEXEC) != 0) {
-    process_close_fd(&p->out_block);
-    return -1;
-  }
-  /* the main thread's nudges must never block it (the watcher reads one per wake) */
-  fcntl(w->wake[1], F_SETFL, O_WRONLY | O_NONBLOCK);
-  w->main = pthread_self();
-  w->gen = w->blocked = w->kicked = w->kick_err = w->idle = 0;
-  w->err_fd = -1;
-  sigfillset(&all); /* the watcher takes no signal: they belong to the main thread */
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  rc = pthread_create(&w->thread, NULL, process_watch, w);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    close(w->wake[0]); close(w->wake[1]);
-    process_close_fd(&p->out_block);
-    return -1;
-  }
-  w->running = 1;
-  p->no_blocking = 0;
-  return 0;
-}
-
-static void process_watch_stop(process_t *p) {
-  watch_t *w = &p->watch;
-  if (w->running) {
-    ssize_t r;
-    do r = write(w->wake[1], "x", 1); while (r < 0 && errno == EINTR);
-    pthread_join(w->thread, NULL);
-    close(w->wake[0]); close(w->wake[1]);
-    w->running = 0;
-  }
-  process_close_fd(&p->out_block);
-}
-
-/* One blocking read of stdout into out_buf, ended by the watcher. 1 when
- * bytes or the end of stdout came (*eof set), 0 when the read was cut
- * short (deadline, signal, stderr: *err_ready), -1 as process_fill. */
-static int process_fill_blocking(lua_State *L, process_t *p, double timeout, int *eof, int *err_ready) {
-  watch_t *w = &p->watch;
-  ssize_t r;
-  int gen;
-  if (process_out_room(L, p)) return -1;
-  if (timeout > 1e6) timeout = 1e6;
-  /* each read has its own number, so a kick meant for an earlier read
-   * is never taken for this one's */
-  gen = w->gen = w->gen == INT_MAX ? 1 : w->gen + 1;
-  if (gen == 1) __atomic_store_n(&w->kicked, 0, __ATOMIC_SEQ_CST); /* wrapped: no stale match */
-  __atomic_store_n(&w->deadline_ns, process_now_ns() + (int64_t)(timeout * 1e9), __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->err_fd, p->err, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&w->blocked, gen, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&w->idle, __ATOMIC_SEQ_CST)) { /* the watcher is in a long poll: wake it */
-    ssize_t nr;
-    do nr = write(w->wake[1], "n", 1); while (nr < 0 && errno == EINTR);
-  }
-  r = read(p->out_block, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
-  __atomic_store_n(&w->blocked, 0, __ATOMIC_SEQ_CST);
-  if (r > 0) { p->out_buf.len += (size_t)r; return 1; }
-  if (r == 0 || errno != EINTR) { *eof = 1; return 1; }
-  *err_ready = __atomic_load_n(&w->kicked, __ATOMIC_SEQ_CST) == gen && __atomic_load_n(&w->kick_err, __ATOMIC_SEQ_CST);
-  return 0;
-}
-
-/* What a wait returns when stdout gave nothing (stack: proc, msgs). */
-static int process_wait_none(lua_State *L, int eof, int err_ready) {
-  lua_pushinteger(L, 0);
-  lua_pushboolean(L, eof);
-  lua_pushnil(L);
-  lua_pushboolean(L, err_ready);
-  lua_pushboolean(L, 0); /* read_any */
-  return 6;
-}
-
-/* What a wait returns once stdout had bytes (stack: proc, msgs). With
- * want set, a lone answer {"jsonrpc":"2.0","id":want_id,"result":..} comes
- * back as true, result: no envelope table, no dispatch. */
-static int process_wait_done(lua_State *L, process_t *p, int eof, int err_ready, int want, lua_Integer want_id) {
-  int rc;
-  if (want && !err_ready && p->out_buf.len > 1) {
-    const char *buf = p->out_buf.data;
-    size_t len = p->out_buf.len;
-    if (buf[len - 1] == '\n' && memchr(buf, '\n', len - 1) == NULL) { /* one line, nothing after */
-      size_t ln = len - 1;
-      if (buf[ln - 1] == '\r') ln--;
-      if (mcpt_json_decode_result(L, buf, ln, want_id)) {
-        p->out_buf.len = 0;
-        lua_pushboolean(L, 1);
-        lua_insert(L, -2);
-        return 2;
-      }
-    }
-  }
-  rc = process_decode_lines(L, p, eof);
-  if (rc == 3) lua_pushnil(L);
-  else lua_pop(L, 1); /* why -> stderr_ready */
-  lua_pushboolean(L, err_ready);
-  lua_pushboolean(L, 1); /* read_any */
-  return 6;
-}
-
-/* Wait up to timeout seconds for this process's pipes, write what stdin
- * takes, read and decode stdout. The msgs table is at stack index 2.
- * Returns as wait_messages. */
-static int process_wait(lua_State *L, process_t *p, double timeout, int want, lua_Integer want_id) {
-  struct pollfd fds[3];
-  int nfds = 0, out_i = -1, err_i = -1, in_i = -1, rc, ms, err_ready = 0, eof = 0;
-  /* with SIGINT/SIGTERM/SIGALRM already noted (a coroutine does not get the
-   * host's hook), poll() as before: a blocking read would only be cut short */
-  if (p->pending.len == 0 && p->err_busy == 0 && timeout > 0 && !process_flag(&mcpt_interrupted) &&
-      !process_flag(&mcpt_alarmed) && process_watch_start(p) == 0) {
-    rc = process_fill_blocking(L, p, timeout, &eof, &err_ready);
-    if (rc < 0) return 2; /* nil, err */
-    if (err_ready) p->err_busy = ERR_QUIET_WAITS;
-    lua_settop(L, 2);
-    if (rc == 0) return process_wait_none(L, 0, err_ready);
-    return process_wait_done(L, p, eof, 0, want, want_id);
-  }
-  if (p->out >= 0) { out_i = nfds; fds[nfds].fd = p->out; fds[nfds++].events = POLLIN; }
-  if (p->err >= 0) { err_i = nfds; fds[nfds].fd = p->err; fds[nfds++].events = POLLIN; }
-  if (p->in >= 0 && p->pending.len > 0) { in_i = nfds; fds[nfds].fd = p->in; fds[nfds++].events = POLLOUT; }
-  ms = timeout <= 0 ? 0 : (timeout > 2e6 ? 2000000000 : (int)ceil(timeout * 1000.0));
-  rc = poll(fds, (nfds_t)nfds, ms);
-  if (rc < 0 && errno != EINTR) return luaL_error(L, "poll: %s", strerror(errno));
-  if (rc > 0) {
-    if (in_i >= 0 && fds[in_i].revents) {
-      int e = process_flush_pending(p);
-      if (e != 0) return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-    }
-    err_ready = err_i >= 0 && fds[err_i].revents != 0;
-  }
-  if (err_ready) p->err_busy = ERR_QUIET_WAITS;
-  else if (p->err_busy > 0 && rc >= 0) p->err_busy--;
-  lua_settop(L, 2);
-  if (rc > 0 && out_i >= 0 && fds[out_i].revents) {
-    eof = process_fill(L, p);
-    if (eof < 0) return 2; /* nil, err */
-    return process_wait_done(L, p, eof, err_ready, want, want_id);
-  }
-  return process_wait_none(L, p->out < 0, err_ready);
-}
-
-/* proc:wait_messages(msgs, timeout) -> msgs, count, eof, bad_line,
- * stderr_ready, read_any | nil, err. For a client whose only connection is this
- * process: one call polls stdout, stderr and (with bytes queued) stdin for
- * up to timeout seconds, writes what stdin takes, and reads and decodes
- * stdout as read_messages does, instead of a loop step, a poll and a read
- * each crossing into Lua. count is 0 on a timeout or a signal;
- * stderr_ready asks the caller to drain stderr; read_any says stdout gave
- * bytes (perhaps only part of a line): the server is still talking. */
-static int process_wait_messages(lua_State *L) {
-  process_t *p = process_check(L);
-  double timeout = luaL_checknumber(L, 3);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  return process_wait(L, p, timeout, 0, 0);
-}
-
-/* proc:request(msgs, id, method, params, timeout) -> true, result |
- * as wait_messages | nil, err. true, result: the answer came alone and
- * was a plain result (see process_wait_done); anything else comes back
- * as wait_messages returns it. A JSON-RPC request {"jsonrpc":"2.0","id":..,"method":..,
- * "params":..} (params left out when nil) encoded straight into the stdin
- * queue and written, then wait_messages: one crossing from Lua for a whole
- * request on a client's only connection. nil, err when stdin cannot be
- * written (the caller names the cause); raises on values JSON cannot hold,
- * with nothing queued. */
-static int process_request(lua_State *L) {
-  process_t *p = process_check(L);
-  double timeout = luaL_checknumber(L, 6);
-  int e;
-  luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_checkinteger(L, 3);
-  luaL_checkstring(L, 4);
-  if (p->in < 0) return mcpt_fail(L, "transport", "server stdin is closed");
-  p->line.len = 0;
-  {
-    static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-    char head[64], *q = head + sizeof head;
-    size_t mlen;
-    const char *m = lua_tolstring(L, 4, &mlen);
-    lua_Integer id = lua_tointeger(L, 3);
-    lua_Unsigned u = id < 0 ? 0u - (lua_Unsigned)id : (lua_Unsigned)id;
-    /* the id's digits, right to left: no printf on the request path */
-    *--q = ':'; *--q = '"'; memcpy(q -= 6, "method", 6); *--q = '"'; *--q = ',';
-    do { *--q = (char)('0' + u % 10); u /= 10; } while (u);
-    if (id < 0) *--q = '-';
-    if (mcpt_buf_add(&p->line, pre, sizeof pre - 1) ||
-        mcpt_buf_add(&p->line, q, (size_t)(head + sizeof head - q)))
-      return luaL_error(L, "not enough memory");
-    mcpt_json_encode_string(L, m, mlen, &p->line);
-  }
-  if (!lua_isnil(L, 5)) {
-    if (mcpt_buf_add(&p->line, ",\"params\":", 10)) return luaL_error(L, "not enough memory");
-    mcpt_json_encode(L, 5, &p->line);
-  }
-  if (mcpt_buf_add(&p->line, "}\n", 2)) return luaL_error(L, "not enough memory");
-  process_queue_line(L, p);
-  if ((e = process_flush_pending(p)) != 0)
-    return mcpt_fail(L, "transport", "cannot write to server stdin: %s", strerror(e));
-  return process_wait(L, p, timeout, 1, lua_tointeger(L, 3));
-}
-
 /* proc:read_stderr() -> string (maybe empty), eof. At most 64 KiB a call,
  * so a server flooding stderr cannot make one read grow without bound. */
 static int process_read_stderr(lua_State *L) {
@@ -809,17 +453,6 @@ static int process_close_stdin(lua_State *L) {
   return 0;
 }
 
-/* proc:kill([signal]) -> true | nil, err */
-static int process_kill(lua_State *L) {
-  process_t *p = process_check(L);
-  int sig = (int)luaL_optinteger(L, 2, SIGTERM);
-  if (p->pid <= 0) return mcpt_fail(L, "transport", "process has exited");
-  if (kill(-p->pid, sig) != 0 && kill(p->pid, sig) != 0)
-    return mcpt_fail(L, "transport", "kill: %s", strerror(errno));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 /* proc:close([grace_seconds[, waited]]): stop and reap; idempotent (also
  * __gc/__close). waited: stdin was closed and the grace already spent. */
 static int process_close(lua_State *L) {
@@ -833,19 +466,15 @@ static int process_close(lua_State *L) {
 }
 
 static const luaL_Reg process_methods[] = {
-  {"write", process_write},
   {"flush", process_flush},
   {"read_lines", process_read_lines},
   {"read_messages", process_read_messages},
-  {"wait_messages", process_wait_messages},
-  {"request", process_request},
   {"send", process_send},
   {"read_stderr", process_read_stderr},
   {"fds", process_fds},
   {"status", process_status},
   {"pid", process_pid},
   {"close_stdin", process_close_stdin},
-  {"kill", process_kill},
   {"close", process_close},
   {NULL, NULL}
 };

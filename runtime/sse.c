@@ -7,13 +7,14 @@
  * event means stays in Lua: each one goes to the on_event callback.
  *
  *   local p = sse.new(on_event, ctx, max_event)
- *   p:feed(chunk) -> true | nil, message     any split, LF, CRLF or CR lines
+ *   p:feed(chunk) -> true | nil, err         any split, LF, CRLF or CR lines
  *   p:finish() -> true when the stream ended inside an event (cut)
  *   p.last_id, p.id_buf, p.retry (ms), p.events, p.failed
  *
  * Linear in the stream's size however it is chunked. An event's data (or
  * one unterminated line) larger than max_event bytes stops the parser:
- * feed() returns nil and a message, now and on every later call. Memory
+ * feed() returns nil and an mcptest.Error (kind "protocol"), now and on
+ * every later call; p.failed holds it. Memory
  * is owned by the userdata: a raised error (from the callback) leaks
  * nothing.
  */
@@ -39,7 +40,7 @@ static sse_parser *sse_check(lua_State *L) {
   return (sse_parser *)luaL_checkudata(L, 1, SSE_MT);
 }
 
-/* Stop for good with the size message; returns feed's nil, message. */
+/* Stop for good with the size error; returns feed's nil, err. */
 static int sse_too_big(lua_State *L, sse_parser *p) {
   p->failed = 1;
   p->has_pend = p->has_data = 0;
@@ -47,7 +48,7 @@ static int sse_too_big(lua_State *L, sse_parser *p) {
   mcpt_buf_reset(&p->data);
   lua_pushnil(L);
   lua_setiuservalue(L, 1, SSE_UV_EVENT);
-  lua_pushfstring(L, "an SSE event is larger than %I bytes (the max_event_size limit)", (lua_Integer)p->max_event);
+  mcpt_error(L, "protocol", "an SSE event is larger than %I bytes (the max_event_size limit)", (lua_Integer)p->max_event);
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 1, SSE_UV_FAILED);
   lua_pushnil(L);

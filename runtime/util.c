@@ -1,7 +1,11 @@
 /*
  * util.c: helpers shared by several C modules (prefix mcpt_). No Lua module
- * of its own. The error table built here is the C side of mcptest.Error;
- * lua/mcptest/errors.lua owns its metatable and __tostring.
+ * of its own. It also creates the metatables more than one module needs,
+ * as liolib's createmeta does, so no module depends on another having been
+ * opened first: mcptest.Error (every nil, err a C module returns) and the
+ * JSON array and object markers (json.c, yaml.c). mcpt_open_modules makes
+ * them when the state opens its modules; each creator also makes its
+ * table on first use, for a state that did not.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,17 +19,42 @@ volatile sig_atomic_t mcpt_interrupted = 0;
 volatile sig_atomic_t mcpt_alarmed = 0;
 double mcpt_alarm_seconds = 0;
 
+/* The C __tostring of mcptest.Error: "kind error: message". errors.lua
+ * replaces it with its own (more fields, secrets scrubbed) once loaded;
+ * this one makes an error printed before that still read well. */
+static int error_tostring(lua_State *L) {
+  const char *kind, *msg;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "kind");
+  lua_getfield(L, 1, "message");
+  kind = lua_tostring(L, 2);
+  msg = lua_tostring(L, 3);
+  lua_pushfstring(L, "%s error: %s", kind ? kind : "mcptest", msg ? msg : "(no message)");
+  return 1;
+}
+
+void mcpt_push_error_mt(lua_State *L) {
+  if (luaL_newmetatable(L, MCPT_ERROR_MT)) { /* new: __name set, add __tostring */
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+}
+
+void mcpt_push_json_mt(lua_State *L, int array) {
+  if (luaL_newmetatable(L, array ? MCPT_JSON_ARRAY_MT : MCPT_JSON_OBJECT_MT) && array) {
+    lua_pushliteral(L, "array"); /* how luaL_tolstring names a decoded array */
+    lua_setfield(L, -2, "__name");
+  }
+}
+
 static void push_verror(lua_State *L, const char *kind, const char *fmt, va_list ap) {
   lua_createtable(L, 0, 3);
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "kind");
   lua_pushvfstring(L, fmt, ap);
   lua_setfield(L, -2, "message");
-  /* Errors share one metatable, registered by mcptest.errors under this name. */
-  if (luaL_getmetatable(L, "mcptest.Error") == LUA_TTABLE)
-    lua_setmetatable(L, -2);
-  else
-    lua_pop(L, 1);
+  mcpt_push_error_mt(L);
+  lua_setmetatable(L, -2);
 }
 
 void mcpt_error(lua_State *L, const char *kind, const char *fmt, ...) {

@@ -3,10 +3,12 @@
  * parser. Policy (schema checks, defaults) belongs to the Lua callers; this
  * file only builds values and says exactly where the text is wrong.
  *
- * load(text [, name [, opts]]) -> value, marks | nil, "name:line:col: message"
- *  - mappings become tables (object metatable of mcptest.json when that
- *    module is loaded), sequences become arrays (array metatable), so empty
- *    [] and {} survive a trip to JSON;
+ * load(text [, name [, opts]]) -> value, marks | nil, err
+ *  (err: an mcptest.Error of kind "usage", message "name:line:col: why")
+ *  - mappings become tables with mcptest.json's object metatable,
+ *    sequences arrays with its array metatable (util.c makes both, whether
+ *    or not mcptest.core.json is open), so empty [] and {} survive a trip
+ *    to JSON;
  *  - plain scalars are resolved with the YAML 1.2 core schema: null, true and
  *    false, integers (decimal, 0o, 0x), floats (.inf, .nan); quoted scalars
  *    stay strings; the tags !!str !!int !!float !!bool !!null are honoured;
@@ -243,10 +245,10 @@ static void yaml_mark_table(lua_State *L, yaml_ctx *c, yaml_mark_t m, const char
   lua_rawset(L, c->marks); /* marks[table] = entry */
 }
 
-/* Set the json metatable named mt on the table at the top, if it exists. */
-static void yaml_json_mark(lua_State *L, const char *mt) {
-  if (luaL_getmetatable(L, mt) == LUA_TTABLE) lua_setmetatable(L, -2);
-  else lua_pop(L, 1);
+/* Give the table at the top the JSON array (1) or object (0) mark. */
+static void yaml_json_mark(lua_State *L, int array) {
+  mcpt_push_json_mt(L, array);
+  lua_setmetatable(L, -2);
 }
 
 /* Copy keys of mapping at src missing in mapping at dst (the "<<" merge). */
@@ -272,7 +274,7 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
   yaml_mark_t start = c->event.start_mark;
   yaml_anchor_begin(L, c, c->event.data.sequence_start.anchor);
   lua_newtable(L);
-  yaml_json_mark(L, "mcptest.json.array");
+  yaml_json_mark(L, 1);
   t = lua_gettop(L);
   lua_pushvalue(L, t);
   lua_pushboolean(L, 1);
@@ -302,7 +304,7 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
   yaml_mark_t start = c->event.start_mark;
   yaml_anchor_begin(L, c, c->event.data.mapping_start.anchor);
   lua_newtable(L);
-  yaml_json_mark(L, "mcptest.json.object");
+  yaml_json_mark(L, 0);
   t = lua_gettop(L);
   yaml_mark_table(L, c, start, "keys");
   lua_pushnil(L); /* merge sources, created on the first "<<" */
@@ -445,9 +447,7 @@ static int yaml_load(lua_State *L) {
   lua_pushvalue(L, 5);
   return 2;
 fail:
-  lua_pushnil(L);
-  lua_pushstring(L, c->err);
-  return 2;
+  return mcpt_fail(L, "usage", "%s", c->err);
 }
 
 static const luaL_Reg yaml_funcs[] = {

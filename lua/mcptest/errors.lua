@@ -8,8 +8,11 @@
 -- registered secret.
 local M = {}
 
--- The metatable is shared with the C modules, which make errors too
--- (runtime/util.c): whoever comes first creates it under this name.
+-- The metatable is shared with the C modules, which make errors too: the
+-- host creates it when the state opens its modules (runtime/util.c, with
+-- __name and a plain __tostring); this module fills it in, and its
+-- __tostring (secrets scrubbed) replaces the C one. The `or {}` serves a
+-- state without mcptest's C side.
 local registry = debug.getregistry()
 local Error = registry["mcptest.Error"] or {}
 registry["mcptest.Error"] = Error

@@ -1,7 +1,7 @@
 -- mcptest.yaml: YAML files and strings as Lua values, over libyaml
 -- (mcptest.core.yaml). Every error names file:line:column.
 --   yaml.load(text [, name [, opts]]) -> value [, marks]   (raises mcptest.Error kind "usage")
---   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message
+--   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message (a string)
 --   yaml.load_file(path [, opts]) -> value [, marks]
 --   yaml.position(marks, root, path) -> {line, column} | nil
 -- opts.marks = true: also return positions (see runtime/yaml.c); marks
@@ -15,7 +15,7 @@
 -- null in a list stays yaml.null so the list keeps its length).
 -- Sequences carry the JSON array mark and mappings the object mark, so
 -- [] and {} stay apart through mcptest.json.
-local json = require("mcptest.json") -- registers the array/object metatables first
+local json = require("mcptest.json")
 local core = require("mcptest.core.yaml")
 local errors = require("mcptest.errors")
 
@@ -39,7 +39,7 @@ end
 function M.try_load(text, name, opts)
   opts = opts or {}
   local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks })
-  if v == nil then return nil, marks end
+  if v == nil then return nil, marks.message end -- marks: the Error
   if opts.nulls ~= "keep" then
     if v == json.null then v = nil else drop_nulls(v, {}) end
   end

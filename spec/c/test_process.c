@@ -18,24 +18,33 @@ static int count_fds(void) {
 int main(void) {
   lua_State *L = harness_state();
   int fds_before = count_fds(), status;
-  lua_check(L, "a child echoes lines through its pipes",
+  lua_check(L, "a child echoes messages through its pipes",
     "local process, poll = require 'mcptest.core.process', require 'mcptest.core.poll'\n"
     "local p = assert(process.spawn{argv = {'cat'}})\n"
-    "assert(p:write('one\\ntwo\\r\\nthr') == 0)\n"
+    "assert(p:send({id = 1, s = 'one'}) == 0 and p:send('two') == 0)\n"
     "local out = p:fds()\n"
     "local got = {}\n"
     "for _ = 1, 50 do\n"
     "  local fd = poll.wait({out}, nil, 1)\n"
-    "  if fd == out then local lines, n = p:read_lines(); for i = 1, n do got[#got+1] = lines[i] end end\n"
+    "  if fd == out then local msgs, n = p:read_messages(); for i = 1, n do got[#got+1] = msgs[i] end end\n"
     "  if #got == 2 then break end\n"
     "end\n"
-    "assert(got[1] == 'one' and got[2] == 'two', table.concat(got, '|'))\n"
-    "p:close_stdin()\n"
-    "local lines, eof\n"
-    "for _ = 1, 50 do poll.wait({out}, nil, 1); lines, _, eof = p:read_lines(); if eof then break end end\n"
-    "assert(eof and lines[1] == 'thr', 'last line without newline is delivered at EOF')\n"
+    "assert(got[1].id == 1 and got[1].s == 'one' and got[2] == 'two')\n"
     "p:close()\n"
     "assert(p:status() == 'exited')");
+  lua_check(L, "lines: CR LF accepted, a last line without newline delivered at EOF",
+    "local process, poll = require 'mcptest.core.process', require 'mcptest.core.poll'\n"
+    "local p = assert(process.spawn{argv = {'printf', 'one\\ntwo\\r\\nthr'}})\n"
+    "local out = p:fds()\n"
+    "local got, lines, n, eof = {}\n"
+    "for _ = 1, 50 do\n"
+    "  poll.wait({out}, nil, 1)\n"
+    "  lines, n, eof = p:read_lines()\n"
+    "  for i = 1, n do got[#got+1] = lines[i] end\n"
+    "  if eof then break end\n"
+    "end\n"
+    "assert(eof and table.concat(got, '|') == 'one|two|thr', table.concat(got, '|'))\n"
+    "p:close()");
   lua_check(L, "exit code, stderr and env reach Lua",
     "local process, poll = require 'mcptest.core.process', require 'mcptest.core.poll'\n"
     "local p = assert(process.spawn{argv = {'sh', '-c', 'echo \"$X\" >&2; exit 7'}, env = {'X=hello', 'PATH=/usr/bin:/bin'}})\n"
@@ -65,7 +74,7 @@ int main(void) {
     "local process, sys = require 'mcptest.core.process', require 'mcptest.core.sys'\n"
     "local p = assert(process.spawn{argv = {'true'}})\n"
     "sys.sleep(0.2)\n"
-    "local n, err = p:write(string.rep('x', 100000))\n"
+    "local n, err = p:send(string.rep('x', 100000))\n"
     "assert(n == nil and err.kind == 'transport', 'EPIPE expected')\n"
     "p:close()");
   lua_check(L, "poll times out with nothing ready",

@@ -107,7 +107,7 @@ local function read_entry(sub, url)
   f:close()
   local v, err = json.try_decode(text)
   if type(v) ~= "table" or json.is_array(v) then
-    set_aside(path, v == nil and tostring(err) or "not a JSON object")
+    set_aside(path, v == nil and tostring(err.message) or "not a JSON object")
     return nil
   end
   if v.url ~= nil and v.url ~= url then

@@ -215,7 +215,7 @@ function T:post(req, route, principal)
     return http_error(406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
   end
   local msg, err = json.try_decode(req.body)
-  if msg == nil then return http_error(400, -32700, "Parse error: " .. tostring(err)) end
+  if msg == nil then return http_error(400, -32700, "Parse error: " .. tostring(err.message)) end
   local kind, code, why = dispatch.classify(msg)
   if not kind then return http_error(400, code, why) end
   local server = self.server

@@ -322,7 +322,7 @@ function Http:on_post(st, req, chunk, done, err)
       if st.finished then return end
       if not ok then
         return self:fail_request(st, errors.new("protocol", self.url .. " sent an SSE stream that mcptest"
-          .. " cannot take while answering " .. describe_msg(st) .. ": " .. perr
+          .. " cannot take while answering " .. describe_msg(st) .. ": " .. perr.message
           .. "; raise max_event_size in the connect options if such events are expected",
           { http_status = st.status }))
       end
@@ -814,9 +814,9 @@ function Http:on_get(g, req, chunk, done, err)
   if chunk then
     local ok, perr = g.parser:feed(chunk)
     if not ok and not g.closed then
-      self:note("closing the standalone GET stream: " .. perr)
+      self:note("closing the standalone GET stream: " .. perr.message)
       self:record_event("getStreamClosed", { message = "the standalone GET stream sent what mcptest"
-        .. " cannot take: " .. perr })
+        .. " cannot take: " .. perr.message })
       return self:close_get_stream()
     end
   end

@@ -103,7 +103,7 @@ function Legacy:on_stream(req, chunk, done, err)
     local ok, perr = self.parser:feed(chunk)
     if not ok and not self.failed then
       return self:fail(errors.new("protocol", "the legacy SSE stream from " .. self.url
-        .. " sent what mcptest cannot take: " .. perr))
+        .. " sent what mcptest cannot take: " .. perr.message))
     end
   end
   if done and not self.failed and not self.closing then

@@ -184,21 +184,6 @@ function Stdio:not_jsonrpc(line)
   return false
 end
 
--- Hand each decoded message to the client; returns eof.
-function Stdio:deliver(msgs, n, eof, bad_line)
-  -- msgs is reused by every read; a handler run below may nest a request
-  -- that reads again, so more than one message is copied out first
-  if n > 1 then msgs = table.move(msgs, 1, n, 1, {}) end
-  for i = 1, n do
-    local msg = msgs[i]
-    if type(msg) ~= "table" then return self:not_jsonrpc(json.encode(msg)) end
-    self.on_message(msg)
-    if self.failed then return false end
-  end
-  if bad_line then return self:not_jsonrpc(bad_line) end
-  return eof
-end
-
 -- Stdout ended: keep the last stderr, and say how the server went.
 function Stdio:ended()
   self:drain_stderr()
@@ -207,26 +192,33 @@ function Stdio:ended()
   end
 end
 
--- What one read gave, as proc:read_messages returns it: drain stderr when asked, deliver the messages, end the
--- transport at stdout's end. Returns true when it delivered or ended.
-function Stdio:take(msgs, n, eof, bad_line, stderr_ready)
-  if not msgs then -- a stdin write inside wait_messages fails as on_ready's flush does
-    self:fail(n.kind, n.kind == "transport" and self:write_failure(n) or self.description .. ": " .. n.message)
+-- What one read gave, as proc:read_messages returns it: hand each message
+-- to the client, end the transport on a line that is not JSON-RPC or at
+-- stdout's end. Returns true when it delivered or ended.
+function Stdio:take(msgs, n, eof, bad_line)
+  if not msgs then -- nil, err: a line over the size limit
+    self:fail(n.kind, self.description .. ": " .. n.message)
     return true
   end
-  if stderr_ready then self:drain_stderr() end
-  if n > 0 or bad_line then
-    if self:deliver(msgs, n, eof, bad_line) then self:ended() end
-    return true
+  if n > 0 then
+    -- msgs is reused by every read; a handler run below may nest a request
+    -- that reads again, so more than one message is copied out first
+    if n > 1 then msgs = table.move(msgs, 1, n, 1, {}) end
+    for i = 1, n do
+      local msg = msgs[i]
+      if type(msg) ~= "table" then self:not_jsonrpc(json.encode(msg)); return true end
+      self.on_message(msg)
+      if self.failed then return true end
+    end
   end
+  if bad_line then self:not_jsonrpc(bad_line); return true end
   if eof then self:ended(); return true end
-  return false
+  return n > 0
 end
 
 function Stdio:on_ready(fd)
   if fd == self.out_fd then
-    local msgs, n, eof, bad_line = self.proc:read_messages(self.msgs)
-    self:take(msgs, n, eof, bad_line)
+    self:take(self.proc:read_messages(self.msgs))
     return
   end
   if fd == self.err_fd then return self:drain_stderr() end
@@ -266,8 +258,9 @@ function Stdio:check()
   -- exited: what it wrote before exiting may still be in the pipe (read
   -- without writing stdin first: that would only fail); only a stdout that
   -- stays open with nothing in it means a helper holds it
+  self:drain_stderr()
   local msgs, n, eof, bad_line, _, read_any = self.proc:read_messages(self.msgs)
-  if self:take(msgs, n, eof, bad_line, true) or read_any then return end
+  if self:take(msgs, n, eof, bad_line) or read_any then return end
   self:fail("transport", self.description .. " " .. exit_words(st, code)
     .. " (a process it started still holds its stdout open)")
 end
