@@ -18,6 +18,10 @@ M.verbs = {
   { "tools", "mcptest.cli.tools" },
   { "call", "mcptest.cli.call" },
   { "serve", "mcptest.cli.serve" },
+  { "login", "mcptest.cli.login" },
+  { "logout", "mcptest.cli.logout" },
+  { "auth", "mcptest.cli.auth" },
+  { "discover", "mcptest.cli.discover" },
   { "help", "mcptest.cli.help" },
 }
 local modules, names = {}, {}
@@ -28,8 +32,8 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { compile = true, discover = true, doctor = true, login = true, logout = true,
-                  auth = true, scaffold = true, report = true, load = true, ["mcp-server"] = true }
+local PLANNED = { compile = true, doctor = true, scaffold = true, report = true, load = true,
+                  ["mcp-server"] = true }
 
 -- The module of a verb, or nil.
 function M.verb(name)
