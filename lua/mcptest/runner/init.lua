@@ -109,6 +109,22 @@ function M.run(files, opts)
     local lua_loader = require("busted.modules.files.lua")
     return { match = function() return true end, load = lua_loader.load }
   end
+  -- what a script prints, and what the reporters write, passes the
+  -- secrets scrubber: a token a server echoed back, or a client table a
+  -- script printed, shows as [secret: ...]
+  local raw_print, raw_write = print, io.write
+  print = function(...)
+    local n = select("#", ...)
+    local t = { ... }
+    for i = 1, n do t[i] = secrets.scrub(tostring(t[i])) end
+    return raw_print(table.unpack(t, 1, n))
+  end
+  io.write = function(...)
+    local n = select("#", ...)
+    local t = { ... }
+    for i = 1, n do if type(t[i]) == "string" then t[i] = secrets.scrub(t[i]) end end
+    return raw_write(table.unpack(t, 1, n))
+  end
   -- the host keeps the exit code: os.exit inside a script fails that test
   local os_exit = os.exit
   os.exit = function(code)
@@ -127,6 +143,7 @@ function M.run(files, opts)
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   end_report()
+  print, io.write = raw_print, raw_write
 
   local sig = sys.interrupted()
   if sig then
