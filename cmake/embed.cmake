@@ -12,6 +12,12 @@ foreach(f IN LISTS FILES)
   string(REGEX REPLACE "\\.lua$" "" mod "${mod}")
   string(REGEX REPLACE "/init$" "" mod "${mod}")
   string(REPLACE "/" "." mod "${mod}")
+  # two files for one module name (lua/x.lua and stdlib/x.lua, or x.lua
+  # and x/init.lua) would leave which one loads to chance: refuse
+  if(DEFINED seen_${mod})
+    message(FATAL_ERROR "embed: ${rel} and ${seen_${mod}} are both module '${mod}'; rename one")
+  endif()
+  set(seen_${mod} "${rel}")
   file(READ "${f}" hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR len "${hexlen} / 2")
