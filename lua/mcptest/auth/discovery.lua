@@ -33,18 +33,23 @@ local function origin(p)
   return p.scheme .. "://" .. p.host .. (p.port and (":" .. p.port) or "")
 end
 
+-- One request of the walk, recorded as a step: the response, or nil
+-- (the step's note says why) and the transport error.
+local function fetch(walk, step, req)
+  local r, err = curl.request(req)
+  local entry = { step = step, url = url_mod.shown(req.url) }
+  walk[#walk + 1] = entry
+  if not r then entry.note = tostring(err.message) end
+  if r then entry.status = r.status end
+  return r, err, entry
+end
+
 -- GET a JSON document; records the step. Returns the decoded object or
 -- nil (with the step's note saying why).
 local function get_json(walk, step, u, opts)
-  local r, err = curl.request{ url = u, headers = { Accept = "application/json" },
-                               timeout = opts.timeout or 15, tls = opts.tls }
-  local entry = { step = step, url = url_mod.shown(u) }
-  walk[#walk + 1] = entry
-  if not r then
-    entry.note = tostring(err.message)
-    return nil, "unreachable"
-  end
-  entry.status = r.status
+  local r, _, entry = fetch(walk, step, { url = u, headers = { Accept = "application/json" },
+                                          timeout = opts.timeout or 15, tls = opts.tls })
+  if not r then return nil, "unreachable" end
   if r.status < 200 or r.status >= 300 then
     entry.note = "HTTP " .. r.status
     return nil, r.status
@@ -111,19 +116,13 @@ end
 
 -- The challenge of an unauthenticated request to the MCP endpoint.
 local function probe(walk, server_url, opts)
+  local protocol = require("mcptest.protocol")
   local body = json.encode({ jsonrpc = "2.0", id = 1, method = "initialize", params = {
-    protocolVersion = require("mcptest.protocol").LATEST_LEGACY, capabilities = json.object(),
-    clientInfo = require("mcptest.protocol").CLIENT_INFO } })
-  local r, err = curl.request{ method = "POST", url = server_url, body = body, timeout = opts.timeout or 15,
-    tls = opts.tls, headers = { ["Content-Type"] = "application/json",
-                                Accept = "application/json, text/event-stream" } }
-  local entry = { step = "challenge", url = url_mod.shown(server_url) }
-  walk[#walk + 1] = entry
-  if not r then
-    entry.note = tostring(err.message)
-    return nil, err
-  end
-  entry.status = r.status
+    protocolVersion = protocol.LATEST_LEGACY, capabilities = json.object(), clientInfo = protocol.CLIENT_INFO } })
+  local r, err, entry = fetch(walk, "challenge", { method = "POST", url = server_url, body = body,
+    timeout = opts.timeout or 15, tls = opts.tls,
+    headers = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream" } })
+  if not r then return nil, err end
   local www = r.headers["www-authenticate"]
   entry.note = www and ("WWW-Authenticate: " .. www) or "no WWW-Authenticate"
   return www, nil, r.status
