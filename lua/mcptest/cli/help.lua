@@ -89,8 +89,10 @@ function M.overview()
   lines[#lines + 1] = "       mcptest --version | --help | help COMMAND"
   lines[#lines + 1] = ""
   lines[#lines + 1] = "Commands:"
+  local width = 0
+  for _, verb in ipairs(verbs) do width = math.max(width, #verb.name) end
   for _, verb in ipairs(verbs) do
-    lines[#lines + 1] = string.format("  %-7s%s", verb.name, verb.summary)
+    lines[#lines + 1] = string.format("  %-" .. (width + 1) .. "s%s", verb.name, verb.summary)
   end
   lines[#lines + 1] = ""
   local names = require("mcptest.runner.reporters").names
