@@ -340,9 +340,11 @@ static EVP_PKEY *jwk_to_pkey(lua_State *L, int jwk, int kind) {
   BIGNUM *n = NULL, *e = NULL;
   int top = lua_gettop(L);
   size_t xl, yl;
+  /* here, not in the EC branch: the builder keeps a pointer to it until
+   * OSSL_PARAM_BLD_to_param below */
+  unsigned char pub[65];
   if (!bld) return NULL;
   if (kind == 1) {
-    unsigned char pub[65];
     const char *x = jwk_member(L, jwk, "x", &xl), *y = jwk_member(L, jwk, "y", &yl);
     if (!x || !y || xl != 32 || yl != 32) goto done;
     pub[0] = 0x04;
