@@ -63,3 +63,27 @@ describe("mcptest.core.crypto", function()
     assert.has_error(function() crypto.equals(nil, "a") end)
   end)
 end)
+
+describe("mcptest.core.crypto keys and signatures", function()
+  local crypto = require("mcptest.core.crypto")
+  for _, alg in ipairs({ "ES256", "RS256" }) do
+    it("signs and verifies " .. alg .. " against the public JWK, and refuses a changed input or key", function()
+      local pem = assert(crypto.generate_key(alg))
+      local jwk = assert(crypto.public_jwk(pem))
+      local sig = assert(crypto.sign(alg, pem, "payload"))
+      if alg == "ES256" then assert.are.equal(64, #sig) end
+      assert.is_true(crypto.verify(alg, jwk, "payload", sig))
+      assert.is_false(crypto.verify(alg, jwk, "payloaD", sig))
+      local other = assert(crypto.public_jwk(assert(crypto.generate_key(alg))))
+      assert.is_false(crypto.verify(alg, other, "payload", sig))
+    end)
+  end
+
+  it("returns errors for unusable keys instead of raising", function()
+    local ok, err = crypto.sign("ES256", "not a key", "x")
+    assert.is_nil(ok)
+    assert.are.equal("crypto", err.kind)
+    assert.is_nil((crypto.verify("ES256", { kty = "EC", x = "AA", y = "AA" }, "x", string.rep("\0", 64))))
+    assert.has_error(function() crypto.sign("HS256", "k", "x") end)
+  end)
+end)
