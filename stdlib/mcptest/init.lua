@@ -119,17 +119,15 @@ M.oauth = {
 -- filed by server URL.
 M.tokens = {
   get = function(url)
-    local session = require("mcptest.auth.session")
-    return require("mcptest.auth.cache").tokens(session.cache_url(url))
+    return require("mcptest.auth.cache").tokens(require("mcptest.auth.cache").url_key(url))
   end,
   list = function() return require("mcptest.auth.cache").list() end,
   put = function(url, t)
     if type(t) ~= "table" or type(t.access_token) ~= "string" then
       errors.raise("usage", "mcp.tokens.put(url, t): t needs an access_token")
     end
-    local session = require("mcptest.auth.session")
     local cache = require("mcptest.auth.cache")
-    local key = session.cache_url(url)
+    local key = require("mcptest.auth.cache").url_key(url)
     require("mcptest.secrets").register(t.access_token, "access token")
     if t.refresh_token then require("mcptest.secrets").register(t.refresh_token, "refresh token") end
     return cache.with_lock(key, function() return cache.put_tokens(key, t) end)
@@ -137,9 +135,8 @@ M.tokens = {
   -- mark the cached token expired (its refresh token kept): the next
   -- connect refreshes it
   expire = function(url)
-    local session = require("mcptest.auth.session")
     local cache = require("mcptest.auth.cache")
-    local key = session.cache_url(url)
+    local key = require("mcptest.auth.cache").url_key(url)
     return cache.with_lock(key, function()
       local t = cache.tokens(key)
       if not t then return nil end
@@ -148,8 +145,7 @@ M.tokens = {
     end)
   end,
   remove = function(url)
-    local session = require("mcptest.auth.session")
-    return require("mcptest.auth.cache").remove_tokens(session.cache_url(url))
+    return require("mcptest.auth.cache").remove_tokens(require("mcptest.auth.cache").url_key(url))
   end,
 }
 

@@ -5,8 +5,9 @@
 --     tokens/<key>.json      one token set per server (resource) URL, 0600
 --     clients/<key>.json     one client registration per issuer, 0600
 --     locks/<key>.lock       flock targets, one per entry
--- <key> is the URL made readable ("127.0.0.1_8765_mcp_oauth") plus 8 hex
--- digits of its SHA-256, so two URLs never share a file.
+-- <key> is the URL made readable ("127.0.0.1_8765_mcp_oauth") plus 16 hex
+-- digits of its FNV-1a hash, so two URLs do not share a file (a file also
+-- names its URL, checked when read).
 --
 -- Every write is atomic (a temporary file, fsync, rename). A refresh holds
 -- the entry's lock across read-refresh-write (with_lock), so N runs with an
@@ -19,7 +20,6 @@
 --   cache.list() -> { token sets }
 --   cache.with_lock(url, fn) -> fn's results; cache.last_lock_wait (seconds)
 local fs = require("mcptest.core.fs")
-local crypto = require("mcptest.core.crypto")
 local sys = require("mcptest.core.sys")
 local json = require("mcptest.json")
 local errors = require("mcptest.errors")
@@ -41,12 +41,20 @@ end
 
 function M.dir() return M.home() .. "/auth" end
 
-local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+-- FNV-1a, 64 bits (Lua integers wrap): names files apart without loading
+-- OpenSSL's digests on every connect (a plain connect checks the cache).
+local function fnv1a64(s)
+  local h = -3750763034362895579 -- 14695981039346656037 as a signed 64-bit integer
+  for i = 1, #s do
+    h = (h ~ s:byte(i)) * 1099511628211
+  end
+  return string.format("%016x", h)
+end
 
 function M.key(url)
   local readable = tostring(url):gsub("^%a[%w+.-]*://", ""):gsub("[^%w.-]+", "_"):gsub("_+$", "")
   if #readable > 80 then readable = readable:sub(1, 80) end
-  return readable .. "-" .. hex(crypto.sha256(tostring(url)):sub(1, 4))
+  return readable .. "-" .. fnv1a64(tostring(url))
 end
 
 -- A folder or file others may read or write is refused, naming the fix
@@ -128,6 +136,21 @@ end
 local function remove_entry(sub, url)
   local path = ensure_dir(sub) .. "/" .. M.key(url) .. ".json"
   return os.remove(path) ~= nil
+end
+
+-- The URL the cache files a server's tokens under: its canonical resource
+-- form (lower-case scheme and host, no default port, no trailing slash).
+function M.url_key(u)
+  return require("mcptest.url").canonical_resource(u) or u
+end
+
+-- Are tokens cached for this server URL? (a cheap check: one stat)
+function M.has_tokens(u)
+  if type(u) ~= "string" then return false end
+  local ok, st = pcall(function()
+    return fs.stat(M.dir() .. "/tokens/" .. M.key(M.url_key(u)) .. ".json")
+  end)
+  return ok and st ~= nil
 end
 
 function M.tokens(url) return read_entry("tokens", url) end

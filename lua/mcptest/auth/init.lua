@@ -25,7 +25,10 @@ local secrets = require("mcptest.secrets")
 local curl = require("mcptest.transport.curl")
 local url_mod = require("mcptest.url")
 local message = require("mcptest.auth.message")
-local session = require("mcptest.auth.session")
+local cache = require("mcptest.auth.cache")
+-- mcptest.auth.session (the OAuth flows behind it) loads only when a
+-- server has OAuth configured or cached: a plain connect stays light
+local function session() return require("mcptest.auth.session") end
 
 local M = {}
 
@@ -63,7 +66,7 @@ function M.for_server(opts, url)
     return a
   end
   if explicit and explicit.oauth ~= nil then
-    return session.new(opts, url, explicit.oauth)
+    return session().new(opts, url, explicit.oauth)
   end
   local line = authorization_line((curl.header_lines(opts.headers)))
   if line then
@@ -74,11 +77,11 @@ function M.for_server(opts, url)
     return a
   end
   -- a token cached for this server by an earlier login
-  if session.cached(opts.url) then return session.new(opts, url, nil) end
+  if cache.has_tokens(opts.url) then return session().new(opts, url, nil) end
   return a
 end
 
-M.cache_url = session.cache_url
+M.cache_url = cache.url_key
 
 function Auth:headers() return self.lines end
 
@@ -88,8 +91,8 @@ function Auth:headers() return self.lines end
 -- the request is sent again with its token.
 function Auth:on_challenge(ctx)
   if self.source == "none" and ctx.status == 401 and not ctx.retried and not ctx.final
-     and session.interactive() and self.target then
-    local ok, t = pcall(session.login, { url = self.target, grant = "authorization_code" })
+     and self.target and session().interactive() then
+    local ok, t = pcall(session().login, { url = self.target, grant = "authorization_code" })
     if ok then
       self.source, self.lines = "oauth", { "Authorization: Bearer " .. t.access_token }
       return true

@@ -34,15 +34,7 @@ M.UNATTENDED = { client_credentials = true, jwt_bearer = true }
 local Source = {}
 Source.__index = Source
 
-function M.cache_url(u)
-  return url_mod.canonical_resource(u) or u
-end
-
-function M.cached(u)
-  if type(u) ~= "string" then return false end
-  local ok, t = pcall(cache.tokens, M.cache_url(u))
-  return ok and t ~= nil and type(t.access_token) == "string"
-end
+M.cache_url = cache.url_key
 
 local function expiring(t)
   return t.expires_at ~= nil and t.expires_at - os.time() <= M.MARGIN
