@@ -52,7 +52,10 @@ function M.apply_client_defaults(opts)
     if not t or t <= 0 then return nil, "--timeout needs a positive number of seconds" end
     client.default_timeout = t
   end
-  if opts["--verbose"] then client.default_verbose = true end
+  if opts["--verbose"] then
+    client.default_verbose = true
+    require("mcptest.transport.curl").verbose = true -- OAuth and raw HTTP exchanges too
+  end
   return true
 end
 

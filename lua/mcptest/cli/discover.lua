@@ -28,6 +28,7 @@ function M.main(opts, words)
   if not url then return code end
   local discovery = require("mcptest.auth.discovery")
   local json = require("mcptest.json")
+  if opts["--verbose"] then require("mcptest.transport.curl").verbose = true end
   local d, err = discovery.discover(url, { tls = opts["--cacert"] and { ca_file = opts["--cacert"] } or nil })
   local walk = d and d.walk or (err and err.walk) or {}
   if opts["--json"] then

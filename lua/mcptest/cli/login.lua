@@ -104,7 +104,10 @@ function M.main(opts, words)
   if opts["--id-token-env"] and not opts["--idp-token-endpoint"] then
     return common.usage_error("--id-token-env goes with --idp-token-endpoint", "login")
   end
-  if opts["--verbose"] then require("mcptest.client").default_verbose = true end
+  if opts["--verbose"] then -- each exchange with the servers, secrets redacted
+    require("mcptest.client").default_verbose = true
+    require("mcptest.transport.curl").verbose = true
+  end
   local mcp = require("mcptest")
   local ok, t = pcall(mcp.oauth.login, cfg)
   if not ok then

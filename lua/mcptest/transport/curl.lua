@@ -2,7 +2,9 @@
 -- (libcurl's multi interface) driven by the one event loop.
 --   http.start(opts, on) -> req      non-blocking; on(req, chunk, done, err, opts.ctx)
 --   http.after(seconds, fn) -> timer  loop.after (timer:cancel())
---   http.request{ method=, url=, headers=, body=, timeout=, tls= }
+--   http.request{ method=, url=, headers=, body=, timeout=, tls=, verbose= }
+--       (verbose, or http.verbose = true: each exchange on stderr, header
+--       values redacted, every registered secret scrubbed)
 --       -> { status=, headers= (lower-case names), body= } | nil, err
 --   http.expand(value) -> value with ${VAR} from the environment, names
 --   http.header_lines(headers) -> {"Name: value", ...}, dropped
@@ -266,6 +268,16 @@ function M.request(o)
   end)
   if not req then return nil, err end
   local shown = M.shown_url(o.url)
+  local verbose = o.verbose or M.verbose
+  if verbose then
+    local hs = {}
+    for i, line in ipairs(lines) do
+      local name, value = line:match("^([^:]+):%s*(.*)$")
+      hs[i] = name .. ": " .. M.redact_header(name, value)
+    end
+    require("mcptest.secrets").log("mcptest: http: ", method, " ", shown,
+      #hs > 0 and ("\n    " .. table.concat(hs, "\n    ")) or "", o.body and ("\n    (" .. #o.body .. " bytes)") or "", "\n")
+  end
   local deadline = now() + timeout + 1
   while not done do
     local left = deadline - now()
@@ -281,7 +293,12 @@ function M.request(o)
     failure.message = M.describe_failure(failure, method, shown)
     return nil, failure
   end
-  return { status = req:status(), headers = req:headers(), body = table.concat(chunks) }
+  local res = { status = req:status(), headers = req:headers(), body = table.concat(chunks) }
+  if verbose then
+    require("mcptest.secrets").log("mcptest: http: ", method, " ", shown, " -> HTTP ", res.status, " ",
+      tostring(res.headers["content-type"] or ""), " (", #res.body, " bytes)\n")
+  end
+  return res
 end
 
 return M
