@@ -98,6 +98,19 @@ function Auth:on_challenge(ctx)
       return true
     end
     self.renew_error = errors.is(t) and t.message or tostring(t)
+    -- OAuth did not work here (no metadata, no registration...): seed
+    -- 002's manual token prompt
+    if errors.is(t) and t.kind == "auth" then
+      local token = require("mcptest.auth.prompt").ask(self.url)
+      if token then
+        cache.with_lock(cache.url_key(self.target), function()
+          cache.put_tokens(cache.url_key(self.target), { access_token = token, token_type = "Bearer",
+            grant = "manual", obtained_at = os.time() })
+        end)
+        self.source, self.lines = "header", { "Authorization: Bearer " .. token }
+        return true
+      end
+    end
   end
   return nil, message.failure(ctx, self)
 end

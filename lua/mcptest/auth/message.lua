@@ -46,6 +46,9 @@ function M.failure(ctx, a)
   else
     lines[#lines + 1] = "  no credentials were supplied; pass --bearer-token-env <VAR> or run mcptest login "
       .. server_url .. "."
+    if a and a.renew_error then
+      lines[#lines + 1] = "  (mcptest tried to log in: " .. a.renew_error .. ")"
+    end
   end
   lines[#lines + 1] = "Diagnose with: mcptest doctor --url " .. server_url .. " --bearer-token-env "
     .. (a and a.token_env or "VAR")
