@@ -24,7 +24,7 @@ Client.__index = function(c, k)
   return t:stderr_text()
 end
 
-local M = { Client = Client, default_timeout = 30 }
+local M = { Client = Client, default_timeout = 30, default_max_notifications = 10000 }
 
 -- Every open client, weakly held, so the runner can close what scripts forget.
 local open_clients = setmetatable({}, { __mode = "k" })
@@ -41,6 +41,10 @@ end
 
 function M.new(transport, opts)
   check_timeout(opts.timeout, "mcp.connect")
+  local mn = opts.max_notifications
+  if mn ~= nil and (math.type(mn) ~= "integer" or mn < 0) then
+    errors.raise("usage", "mcp.connect: max_notifications must be a non-negative integer, got " .. tostring(mn))
+  end
   local c = setmetatable({
     transport = transport,
     next_id = 0,
@@ -48,7 +52,9 @@ function M.new(transport, opts)
     received = 0,        -- responses dispatched so far (a task's wait tells progress by it)
     responses = {},      -- id -> response message, until taken
     handlers = {},       -- method -> function(params, client)
-    notifications = {},  -- every notification, in order of arrival
+    notifications = {},  -- the notifications, in order of arrival, up to max_notifications
+    max_notifications = opts.max_notifications or M.default_max_notifications,
+    notifications_dropped = 0, -- how many arrived past that cap
     stray = {},          -- responses whose id matched nothing
     timeout = opts.timeout or M.default_timeout,
     -- fields the request path reads start as false, not nil: a nil field
@@ -120,7 +126,12 @@ function Client:dispatch(msg)
   if self.verbose then self:log("<<", msg) end
   if msg.method ~= nil then
     if msg.id ~= nil then return self:answer(msg) end
-    self.notifications[#self.notifications + 1] = msg
+    local notes = self.notifications
+    if #notes < self.max_notifications then
+      notes[#notes + 1] = msg
+    else -- bounded: a server flooding notifications cannot take the memory
+      self.notifications_dropped = self.notifications_dropped + 1
+    end
     local h = self.handlers[msg.method]
     if h then
       local ok, err = pcall(h, msg.params or json.object(), self)
@@ -239,6 +250,11 @@ function Client:await(id, method, timeout, deadline)
                                params = { requestId = id, reason = "mcptest: request timed out" } })
       local strays = #self.stray > 0 and ("; the server sent responses whose id matched no request: "
         .. describe_stray(self.stray)) or ""
+      if self.notifications_dropped > 0 then
+        strays = strays .. string.format("; meanwhile it sent %d notifications (%d past the cap of %d,"
+          .. " counted in c.notifications_dropped)", #self.notifications + self.notifications_dropped,
+          self.notifications_dropped, self.max_notifications)
+      end
       errors.raise("timeout", string.format("no response to %s within %g s from %s%s",
         method, timeout, transport.description, strays), { method = method })
     end

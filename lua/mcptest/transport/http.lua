@@ -30,6 +30,9 @@ M.Http = Http
 local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
                    ["mcp-protocol-version"] = true, ["last-event-id"] = true }
 local MAX_ERROR_BODY = 4096
+-- A JSON response body larger than this fails its request (max_message_size):
+-- a server sending an endless body must not take the machine's memory.
+M.MAX_MESSAGE = 64 * 1024 * 1024
 -- Authorization attempts per request (renewals, step-ups), then the message.
 local MAX_AUTH_TRIES = 3
 local RESUME_ATTEMPTS = 3     -- reconnects in a row that bring no event
@@ -76,6 +79,10 @@ function M.open(opts, auth)
     errors.raise("usage", "url must be an http:// or https:// URL, got " .. snippet(url))
   end
   local shown = http.shown_url(url)
+  local mm = opts.max_message_size
+  if mm ~= nil and (math.type(mm) ~= "integer" or mm < 1) then
+    errors.raise("usage", "max_message_size must be a positive integer (bytes), got " .. tostring(mm))
+  end
   local t = setmetatable({
     url = shown,        -- for messages; target is what is requested
     target = url,
@@ -94,6 +101,7 @@ function M.open(opts, auth)
     posts = {},         -- every running POST state, requests too (to abort on close)
     lingering = {},     -- answered POST streams the server keeps open
     max_event = opts.max_event_size, -- SSE event size limit (nil: sse.MAX_EVENT)
+    max_message = opts.max_message_size or M.MAX_MESSAGE, -- a JSON response body's limit
   }, Http)
   local lines, dropped = http.header_lines(opts.headers)
   local base = {}
@@ -328,6 +336,13 @@ function Http:on_post(st, req, chunk, done, err)
       end
       if st.answered and not done then self:linger(st) end
     elseif mode == "json" then
+      st.size = st.size + #chunk
+      if st.size > self.max_message then
+        return self:fail_request(st, errors.new("protocol", self.url .. " sent a JSON response to "
+          .. describe_msg(st) .. " larger than " .. self.max_message .. " bytes (max_message_size);"
+          .. " raise max_message_size in the connect options if such answers are expected",
+          { http_status = st.status }))
+      end
       st.chunks[#st.chunks + 1] = chunk
     elseif mode == "error" then
       if st.size < MAX_ERROR_BODY then
@@ -367,7 +382,7 @@ function Http:classify(st, req, status, ct)
       if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
     elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
       mode = "json"
-      st.chunks = {}
+      st.chunks, st.size = {}, 0
     else
       mode = "badtype"
       self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
