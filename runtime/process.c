@@ -23,7 +23,7 @@
 #include "mcptest.h"
 
 #define PROCESS_MT "mcptest.Process"
-#define PROCESS_MAX_LINE (256u * 1024u * 1024u)
+#define PROCESS_MAX_LINE (64u * 1024u * 1024u) /* default; spawn{max_line=} */
 
 extern char **environ;
 
@@ -33,6 +33,8 @@ typedef struct process_t {
   int in, out, err; /* parent's pipe ends, -1 when closed */
   int status;       /* wait status once reaped */
   mcpt_buf out_buf; /* stdout bytes not yet split into lines */
+  size_t scanned;   /* bytes of the partial line at out_buf's start known to hold no newline */
+  size_t max_line;  /* a longer stdout line is a protocol error */
   mcpt_buf pending; /* stdin bytes not yet written */
   mcpt_buf line;    /* send(): the message being encoded */
 } process_t;
@@ -119,10 +121,15 @@ static int process_spawn(lua_State *L) {
   int argc, envc = 0, i, rc;
   const char **argv = NULL, **envp = NULL;
   const char *cwd = NULL;
+  size_t max_line;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t defs, none;
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "max_line");
+  max_line = lua_isnil(L, -1) ? PROCESS_MAX_LINE : (size_t)luaL_checkinteger(L, -1);
+  luaL_argcheck(L, max_line > 0, 1, "max_line must be positive");
   lua_settop(L, 1);
   /* stack: opts, argv, env, cwd */
   lua_getfield(L, 1, "argv");
@@ -155,6 +162,7 @@ static int process_spawn(lua_State *L) {
   p = (process_t *)lua_newuserdatauv(L, sizeof *p, 0);
   memset(p, 0, sizeof *p);
   p->in = p->out = p->err = -1; /* closed until fully spawned */
+  p->max_line = max_line;
   luaL_setmetatable(L, PROCESS_MT);
   if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
     int e = errno;
@@ -256,11 +264,14 @@ static int process_flush(lua_State *L) {
 /* At least 64 KiB free in out_buf for the next read: 0, or -1 with nil,
  * err pushed when the buffered line is already over PROCESS_MAX_LINE. */
 static int process_out_room(lua_State *L, process_t *p) {
-  if (p->out_buf.cap - p->out_buf.len >= 65536) return 0;
-  if (p->out_buf.len > PROCESS_MAX_LINE) {
-    mcpt_fail(L, "protocol", "server wrote a line longer than %d MiB on stdout", (int)(PROCESS_MAX_LINE >> 20));
+  /* the partial line at the start (complete lines were consumed) is over
+   * the cap: fail now, before it grows any further */
+  if (p->scanned > p->max_line) {
+    mcpt_fail(L, "protocol", "server wrote a line longer than %d bytes on stdout (max_message_size)",
+              (int)p->max_line);
     return -1;
   }
+  if (p->out_buf.cap - p->out_buf.len >= 65536) return 0;
   if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) luaL_error(L, "not enough memory");
   return 0;
 }
@@ -312,16 +323,20 @@ static int process_next_line(process_t *p, size_t *start, int eof, const char **
   const char *buf = p->out_buf.data;
   while (*start < p->out_buf.len) {
     const char *s = buf + *start;
-    const char *nl = memchr(s, '\n', p->out_buf.len - *start);
+    /* a partial line left at the start by the last read was scanned
+     * already: each byte is looked at once, however long the line grows */
+    size_t skip = *start == 0 ? p->scanned : 0;
+    const char *nl = memchr(s + skip, '\n', p->out_buf.len - *start - skip);
     size_t n;
     if (!nl) {
-      if (!eof) return 0;
+      if (!eof) { p->scanned = p->out_buf.len - *start; return 0; }
       n = p->out_buf.len - *start;
       *start = p->out_buf.len;
     } else {
       n = (size_t)(nl - s);
       *start += n + 1;
     }
+    p->scanned = 0;
     if (n > 0 && s[n - 1] == '\r') n--;
     if (n > 0) { *line = s; *len = n; return 1; }
   }

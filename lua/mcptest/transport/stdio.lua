@@ -81,7 +81,11 @@ function M.open(opts)
     words[i] = tostring(a)
   end
   argv = words
-  local proc, err = process.spawn{ argv = argv, env = build_env(opts.env), cwd = opts.cwd }
+  local mm = opts.max_message_size
+  if mm ~= nil and (math.type(mm) ~= "integer" or mm < 1) then
+    errors.raise("usage", "max_message_size must be a positive integer (bytes), got " .. tostring(mm))
+  end
+  local proc, err = process.spawn{ argv = argv, env = build_env(opts.env), cwd = opts.cwd, max_line = mm }
   if not proc then
     err.message = err.message .. "; check that the command is installed and on PATH"
     error(err, 0)
