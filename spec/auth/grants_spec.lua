@@ -90,6 +90,26 @@ describe("OAuth client against the fixture's switches", function()
     assert.are.equal("alice", whoami(url).subject)
   end)
 
+  it("skips discovery when token_url is given", function()
+    sys.setenv("SPEC_CC", "dev-confidential-secret")
+    local c = mcp.connect{ url = url, auth = { oauth = { grant = "client_credentials", token_url = fx.url .. "/token",
+      client_id = "dev-confidential-client", client_secret_env = "SPEC_CC", scope = "mcp:read" } } }
+    assert.are.equal("dev-confidential-client", mcp.json.decode(mcp.text(c:call_tool("whoami", {}))).client_id)
+    c:close()
+    assert.are.equal(fx.url .. "/token", mcp.tokens.get(url).token_endpoint)
+  end)
+
+  it("refuses unknown auth.oauth keys (an inline secret above all) and unknown grants", function()
+    local ok, err = pcall(mcp.connect, { url = url, auth = { oauth = { grant = "client_credentials", client_secret = "s3cr3t-value" } } })
+    assert.is_false(ok)
+    assert.are.equal("usage", err.kind)
+    assert.matches("unknown key client_secret (secrets are never given inline", err.message, 1, true)
+    assert.is_nil(tostring(err):find("s3cr3t-value", 1, true))
+    ok, err = pcall(mcp.connect, { url = url, auth = { oauth = { grant = "password" } } })
+    assert.is_false(ok)
+    assert.matches('grant "password" is not one of', err.message, 1, true)
+  end)
+
   it("uses a client ID metadata document URL as the client id", function()
     local cimd = fx.url .. "/cimd/app.json"
     local t = mcp.oauth.login{ url = url, grant = "authorization_code", client_metadata_url = cimd, say = function() end }

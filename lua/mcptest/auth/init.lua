@@ -66,6 +66,7 @@ function M.for_server(opts, url)
     return a
   end
   if explicit and explicit.oauth ~= nil then
+    M.check_oauth(explicit.oauth)
     return session().new(opts, url, explicit.oauth)
   end
   local line = authorization_line((curl.header_lines(opts.headers)))
@@ -82,6 +83,40 @@ function M.for_server(opts, url)
 end
 
 M.cache_url = cache.url_key
+
+-- auth.oauth's keys (DESIGN.md); a typo or an inline secret is a usage
+-- error naming the key, never silently ignored.
+M.OAUTH_KEYS = { grant = "string", client_id = "string", client_secret_env = "string",
+  client_metadata_url = "string", private_key_env = "string", scope = "string", token_url = "string",
+  no_browser = "boolean", dpop = "boolean", assertion_env = "string", idp = "table",
+  callback_port = "number", register = "boolean" }
+M.GRANTS = { authorization_code = true, client_credentials = true, device_code = true, jwt_bearer = true }
+
+function M.check_oauth(cfg)
+  if type(cfg) ~= "table" then
+    errors.raise("usage", "auth.oauth must be a table, e.g. { grant = \"client_credentials\", client_id = ..., client_secret_env = ... }")
+  end
+  local names = {}
+  for k in pairs(M.OAUTH_KEYS) do names[#names + 1] = k end
+  table.sort(names)
+  for k, v in pairs(cfg) do
+    local want = M.OAUTH_KEYS[k]
+    if not want then
+      local hint = ""
+      if k == "client_secret" or k == "assertion" or k == "private_key" or k == "token" then
+        hint = " (secrets are never given inline: name an env var with " .. k .. "_env)"
+      end
+      errors.raise("usage", "auth.oauth: unknown key " .. tostring(k) .. hint .. "; known: " .. table.concat(names, ", "))
+    end
+    if type(v) ~= want then
+      errors.raise("usage", "auth.oauth." .. k .. " must be a " .. want .. ", got " .. type(v))
+    end
+  end
+  if cfg.grant ~= nil and not M.GRANTS[cfg.grant] then
+    errors.raise("usage", "auth.oauth.grant " .. string.format("%q", cfg.grant)
+      .. " is not one of authorization_code, client_credentials, device_code, jwt_bearer")
+  end
+end
 
 function Auth:headers() return self.lines end
 

@@ -248,8 +248,21 @@ function M.login(cfg)
     errors.raise("usage", "mcp.oauth.login needs { url = \"https://server/mcp\", grant = ... }")
   end
   local grant = cfg.grant or "authorization_code"
-  local d, err = lazy.discovery.discover(cfg.url, { tls = cfg.tls })
-  if not d then error(err, 0) end
+  local d, err
+  if cfg.token_url then
+    -- a token endpoint given: no discovery (a machine grant against an AS
+    -- whose metadata is not published); resource = the server URL
+    local p = url_mod.parse(cfg.token_url)
+    if not p or not p.host or (p.scheme ~= "https" and not (p.scheme == "http" and url_mod.is_loopback_host(p.host))) then
+      errors.raise("usage", "token_url must be an https URL (or http on a loopback host), got " .. url_mod.shown(cfg.token_url))
+    end
+    local issuer = p.scheme .. "://" .. p.host .. (p.port and (":" .. p.port) or "")
+    d = { url = cfg.url, issuer = issuer, resource = M.cache_url(cfg.url), walk = {},
+          as = { issuer = issuer, token_endpoint = cfg.token_url } }
+  else
+    d, err = lazy.discovery.discover(cfg.url, { tls = cfg.tls })
+    if not d then error(err, 0) end
+  end
   -- the callback listener first, so a registration names the port it will use
   local listener, port
   if grant == "authorization_code" then
