@@ -266,9 +266,9 @@ static int process_flush(lua_State *L) {
 static int process_out_room(lua_State *L, process_t *p) {
   /* the partial line at the start (complete lines were consumed) is over
    * the cap: fail now, before it grows any further */
-  if (p->scanned > p->max_line) {
-    mcpt_fail(L, "protocol", "server wrote a line longer than %d bytes on stdout (max_message_size)",
-              (int)p->max_line);
+  if (p->scanned > p->max_line + 1) { /* + 1: a CR whose LF is still to come */
+    mcpt_fail(L, "protocol", "server wrote a line longer than %I bytes on stdout (max_message_size)",
+              (lua_Integer)p->max_line);
     return -1;
   }
   if (p->out_buf.cap - p->out_buf.len >= 65536) return 0;
@@ -308,6 +308,8 @@ static void process_result_table(lua_State *L) {
 static void process_consume(lua_State *L, process_t *p, size_t used, int n) {
   if (used) memmove(p->out_buf.data, p->out_buf.data + used, p->out_buf.len - used);
   p->out_buf.len -= used;
+  /* one huge line does not stay allocated (the usual 128 KiB stays) */
+  if (p->out_buf.len == 0 && p->out_buf.cap > (1u << 20)) mcpt_buf_free(&p->out_buf);
   while (lua_rawgeti(L, 2, n + 1) != LUA_TNIL) {
     lua_pop(L, 1);
     lua_pushnil(L);
@@ -370,6 +372,11 @@ static int process_decode_lines(lua_State *L, process_t *p, int eof) {
   size_t start = 0, len;
   const char *line;
   while (process_next_line(p, &start, eof, &line, &len)) {
+    if (len > p->max_line) { /* a whole line over the cap, however the reads split it */
+      process_consume(L, p, start, n);
+      return mcpt_fail(L, "protocol", "server wrote a line longer than %I bytes on stdout (max_message_size)",
+                       (lua_Integer)p->max_line);
+    }
     if (!mcpt_json_decode(L, line, len)) { /* stack: proc, msgs, why */
       lua_pushlstring(L, line, len);      /* stack: proc, msgs, why, line */
       process_consume(L, p, start, n);
@@ -402,6 +409,7 @@ static int process_read_messages(lua_State *L) {
   read_any = p->out_buf.len > before;
   process_result_table(L);
   rc = process_decode_lines(L, p, eof);
+  if (rc == 2) return 2; /* nil, err: a line over max_line */
   if (rc == 3) { lua_pushnil(L); lua_pushnil(L); }
   lua_pushboolean(L, read_any);
   return 6;

@@ -151,10 +151,17 @@ end
 
 -- The task's coroutine ended: keep what it returned (or raised) and wake
 -- whoever joins it.
+-- Tasks that ended with an error nobody has joined yet (the runner fails
+-- the test they ran in: an error in a task never passes silently).
+M.unjoined = {}
+
 local function finish(task, ok, ...)
   task.done = true
   tasks[task.co] = nil
-  if ok then task.results = table.pack(...) else task.error = (...) end
+  if ok then task.results = table.pack(...) else
+    task.error = (...)
+    M.unjoined[task] = true
+  end
   for _, w in ipairs(task.joiners) do M.wake(w) end
   task.joiners = {}
 end
@@ -213,7 +220,9 @@ function M.join(list, deadline)
     if left and left <= 0 then return false end
     if sys.interrupted() then error("interrupted!", 0) end
     if me then
-      pending.joiners[#pending.joiners + 1] = me
+      local already = false
+      for _, j in ipairs(pending.joiners) do if j == me then already = true; break end end
+      if not already then pending.joiners[#pending.joiners + 1] = me end
       M.suspend(left and math.min(left, 0.5) or 0.5)
     else
       M.step(left and math.min(left, 0.5) or 0.5)

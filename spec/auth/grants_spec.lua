@@ -185,3 +185,43 @@ describe("RFC 9207 iss and discovery layouts", function()
     assert.matches("text/html, not JSON", err.message, 1, true)
   end)
 end)
+
+describe("OAuth client review fixes", function()
+  setup(function() sys.setenv("BROWSER", SRC .. "/spec/data/browser.sh") end)
+
+  it("keeps the refresh token when the token endpoint fails for another reason than invalid_grant", function()
+    local fx = mcp.fixture.start{ auto_approve = true }
+    fresh_home()
+    local url = fx.url .. "/mcp/oauth"
+    local t = mcp.oauth.login{ url = url, grant = "authorization_code", say = function() end }
+    fx:stop()
+    -- the AS is gone: the refresh fails, and must not cost the refresh token
+    local ok = pcall(mcp.oauth.refresh, url)
+    assert.is_false(ok)
+    assert.are.equal(t.refresh_token, mcp.tokens.get(url).refresh_token)
+  end)
+
+  it("refuses an identity provider token endpoint over plain http on a remote host", function()
+    local fx = mcp.fixture.start{}
+    fresh_home()
+    sys.setenv("SPEC_ID_TOKEN2", "an-id-token-value")
+    local ok, err = pcall(mcp.oauth.login, { url = fx.url .. "/mcp/oauth", grant = "jwt_bearer",
+      idp = { token_endpoint = "http://idp.example/token", id_token_env = "SPEC_ID_TOKEN2" } })
+    fx:stop()
+    assert.is_false(ok)
+    assert.matches("idp.token_endpoint must be an https URL", err.message, 1, true)
+  end)
+
+  it("lets two tasks of one process refresh the same entry without waiting for the lock's timeout", function()
+    local fx = mcp.fixture.start{ auto_approve = true }
+    fresh_home()
+    local url = fx.url .. "/mcp/oauth"
+    mcp.oauth.login{ url = url, grant = "authorization_code", say = function() end }
+    local t0 = sys.now()
+    local a = mcp.spawn(function() return mcp.oauth.refresh(url) end)
+    local b = mcp.spawn(function() return mcp.oauth.refresh(url) end)
+    mcp.join({ a, b }, 20)
+    fx:stop()
+    assert.is_true(sys.now() - t0 < 5, "took " .. (sys.now() - t0) .. " s")
+  end)
+end)

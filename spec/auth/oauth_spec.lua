@@ -119,7 +119,7 @@ describe("OAuth client", function()
     assert.is_nil(mcp.tokens.get(url))
     local names = fs.list(home .. "/auth/tokens")
     assert.are.equal(1, #names)
-    assert.matches("%.json%.corrupt%-%d+T%d+Z$", names[1])
+    assert.matches("%.json%.corrupt%-%d+T%d+Z%-%d+$", names[1])
   end)
 
   it("refuses a cache folder others can read or write, naming the fix", function()

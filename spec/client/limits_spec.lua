@@ -38,6 +38,14 @@ describe("limits", function()
     c:close()
   end)
 
+  it("applies max_message_size to a whole stdio line that arrives in one read", function()
+    local c = mcp.connect{ command = { "node", SERVER }, max_message_size = 300 }
+    local ok, err = pcall(c.call_tool, c, "echo", { message = string.rep("x", 2000) })
+    assert.is_false(ok)
+    assert.matches("line longer than 300 bytes on stdout (max_message_size)", err.message, 1, true)
+    c:close()
+  end)
+
   it("refuses a bad max_notifications", function()
     local ok, err = pcall(mcp.connect, { command = { "node", SERVER }, max_notifications = -1 })
     assert.is_false(ok)

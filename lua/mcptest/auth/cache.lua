@@ -98,7 +98,7 @@ end
 
 -- Set a file that does not parse aside, and say so.
 local function set_aside(path, why)
-  local aside = path .. ".corrupt-" .. os.date("!%Y%m%dT%H%M%SZ")
+  local aside = path .. ".corrupt-" .. os.date("!%Y%m%dT%H%M%SZ") .. "-" .. require("mcptest.core.sys").pid()
   os.rename(path, aside)
   io.stderr:write("mcptest: warning: the token cache file ", path, " is corrupt (", why,
     "); set aside as ", aside, " and not used\n")
@@ -108,6 +108,9 @@ local function read_entry(sub, url)
   local path = ensure_dir(sub) .. "/" .. M.key(url) .. ".json"
   local st = fs.stat(path)
   if not st then return nil end
+  if st.type ~= "file" then
+    errors.raise("usage", "the token cache entry " .. path .. " is a " .. st.type .. ", not a file; move it away")
+  end
   check_private(path, st, 384)
   local f = io.open(path, "r")
   if not f then return nil end
@@ -193,7 +196,9 @@ function M.with_lock(url, fn)
       errors.raise("auth", "another mcptest run has held the token cache lock " .. path .. " for over "
         .. M.LOCK_TIMEOUT .. " s; if no run is refreshing a token, remove that file")
     end
-    loop.step(0.01)
+    -- a task gives the loop back (the holder may be another task of this
+    -- process, which must be able to finish); the main script steps it
+    if loop.task() then loop.suspend(0.01) else loop.step(0.01) end
     lock, err = fs.try_lock(path)
   end
   if not lock then error(err, 0) end

@@ -427,9 +427,11 @@ local function authorization_code(ctx, cfg)
       if req.path ~= "/callback" then
         d:respond(req.id, 404, { ["Content-Type"] = "text/plain" }, "not found\n")
       else
-        local params = url_mod.parse_form(req.query_string or "")
+        local params, perr, _, counts = url_mod.parse_form(req.query_string or "")
         d:respond(req.id, 200, { ["Content-Type"] = "text/html; charset=utf-8" }, CLOSE_PAGE)
-        if params.state ~= state then
+        if perr then
+          ferr = auth_error("the OAuth callback is malformed (" .. perr .. "); refusing it")
+        elseif params.state ~= state then
           ferr = auth_error("the OAuth callback's state did not match the request's (a stale or forged"
             .. " callback); run the login again")
         elseif params.error then
@@ -438,6 +440,7 @@ local function authorization_code(ctx, cfg)
         else
           -- RFC 9207: iss must be present when advertised, and match whenever present
           local iss = params.iss
+          if iss == nil and (counts.iss or 0) > 0 then iss = "" end -- present but empty: compared too
           if as.authorization_response_iss_parameter_supported and iss == nil then
             ferr = auth_error("the OAuth callback has no iss parameter although " .. ctx.d.issuer
               .. " advertises authorization_response_iss_parameter_supported (RFC 9207); refusing the code")
@@ -474,8 +477,11 @@ local function jwt_bearer(ctx, cfg)
       errors.raise("usage", "idp needs token_endpoint and id_token_env (and usually client_id)")
     end
     local id_token = env_secret(idp.id_token_env, "id_token_env")
-    local ok, err = require("mcptest.url").parse(idp.token_endpoint)
-    if not ok then return nil, auth_error("idp.token_endpoint is not a URL") end
+    local ip = url_mod.parse(idp.token_endpoint)
+    if not ip or not ip.host or not (ip.scheme == "https" or (ip.scheme == "http" and url_mod.is_loopback_host(ip.host))) then
+      errors.raise("usage", "idp.token_endpoint must be an https URL (or http on a loopback host): the ID token"
+        .. " and the client secret go there, got " .. url_mod.shown(tostring(idp.token_endpoint)))
+    end
     local form = { grant_type = M.TOKEN_EXCHANGE, requested_token_type = M.ID_JAG,
       subject_token = id_token, subject_token_type = M.ID_TOKEN, audience = ctx.d.issuer,
       resource = ctx.resource, scope = ctx.scope, client_id = idp.client_id }

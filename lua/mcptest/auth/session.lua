@@ -84,7 +84,9 @@ local function renew(t)
       nt.auth_method, nt.auth_methods = t.auth_method, t.auth_methods
       return nt
     end
-    if err.oauth_error ~= "invalid_grant" and err.kind ~= "auth" then return nil, err end
+    -- only invalid_grant says the refresh token is dead; an outage, a 500
+    -- or invalid_client keeps it for the next run
+    if err.oauth_error ~= "invalid_grant" then return nil, err end
     -- a dead refresh token: drop it, so no run tries it again
     t.refresh_token = nil
     cache.put_tokens(t.url, t)

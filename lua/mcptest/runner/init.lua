@@ -60,8 +60,14 @@ function M.run(files, opts)
     end
     -- an mcptest error names the script line that made the failing call
     -- (errors.caller), not the line inside mcptest that raised it
-    if errors.is(message) and message.where then
-      return secrets.scrub(message.where .. ": " .. tostring(message))
+    if errors.is(message) then
+      -- the script's line that made the failing call; when a tail call hid
+      -- it, the test's own line rather than a line inside mcptest or busted
+      local where = message.where
+      if not where and element and element.trace and element.trace.short_src then
+        where = element.trace.short_src .. ":" .. tostring(element.trace.currentline)
+      end
+      if where then return secrets.scrub(where .. ": " .. tostring(message)) end
     end
     return secrets.scrub(rewrite(element, message, trace))
   end
@@ -113,18 +119,32 @@ function M.run(files, opts)
   -- secrets scrubber: a token a server echoed back, or a client table a
   -- script printed, shows as [secret: ...]
   local raw_print, raw_write = print, io.write
+  local file_methods = getmetatable(io.stdout).__index
+  local raw_fwrite = file_methods.write
+  local function scrubbed(n, ...)
+    local t = { ... }
+    for i = 1, n do if type(t[i]) == "string" then t[i] = secrets.scrub(t[i]) end end
+    return table.unpack(t, 1, n)
+  end
   print = function(...)
     local n = select("#", ...)
     local t = { ... }
     for i = 1, n do t[i] = secrets.scrub(tostring(t[i])) end
     return raw_print(table.unpack(t, 1, n))
   end
-  io.write = function(...)
-    local n = select("#", ...)
-    local t = { ... }
-    for i = 1, n do if type(t[i]) == "string" then t[i] = secrets.scrub(t[i]) end end
-    return raw_write(table.unpack(t, 1, n))
-  end
+  io.write = function(...) return raw_write(scrubbed(select("#", ...), ...)) end
+  -- f:write on any file (io.stdout, io.stderr, a report file) too
+  file_methods.write = function(f, ...) return raw_fwrite(f, scrubbed(select("#", ...), ...)) end
+  -- an error a task raised that no mcp.join took fails the test it ran in
+  -- (an error in the root after_each is reported as the test's error)
+  local loop = require("mcptest.loop")
+  busted.executors.after_each(function()
+    local t = next(loop.unjoined)
+    if t then
+      loop.unjoined = {}
+      error(t.error, 0)
+    end
+  end)
   -- the host keeps the exit code: os.exit inside a script fails that test
   local os_exit = os.exit
   os.exit = function(code)
@@ -143,7 +163,7 @@ function M.run(files, opts)
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   end_report()
-  print, io.write = raw_print, raw_write
+  print, io.write, file_methods.write = raw_print, raw_write, raw_fwrite
 
   local sig = sys.interrupted()
   if sig then

@@ -262,9 +262,13 @@ function M.request(o)
                  timeout = timeout, connect_timeout = timeout }
   M.apply_tls(opts, o.tls, o.url)
   local chunks, done, failure = {}, false, nil
+  local task = loop.task() -- a task waits suspended, woken when the transfer ends
   local req, err = M.start(opts, function(_, chunk, fin, e)
     if chunk then chunks[#chunks + 1] = chunk end
-    if fin then done, failure = true, e end
+    if fin then
+      done, failure = true, e
+      if task then loop.wake(task) end
+    end
   end)
   if not req then return nil, err end
   local shown = M.shown_url(o.url)
@@ -286,7 +290,7 @@ function M.request(o)
       return nil, errors.new("timeout", method .. " " .. shown .. ": no complete response within "
         .. timeout .. " s", { url = shown })
     end
-    loop.step(left)
+    if task then loop.suspend(left < 0.5 and left or 0.5) else loop.step(left) end
   end
   if failure then
     failure.url = shown

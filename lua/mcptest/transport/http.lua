@@ -694,20 +694,23 @@ end
 -- again (once) what waited on it.
 function Http:service()
   self.needs_service = false
-  if self.renewing then return end
-  self.renewing = true
+  -- per kind: a new session's initialize refused with a 401 runs the auth
+  -- renewal from inside the session renewal (a nested service())
+  local renewing = self.renewing_kinds
+  if not renewing then renewing = {}; self.renewing_kinds = renewing end
   local outcome = {}
   for _, kind in ipairs({ "session", "auth" }) do
     local what = self.renewals[kind]
-    if what then
+    if what and not renewing[kind] then
+      renewing[kind] = true
       local ok, err
       if kind == "session" then ok, err = self:renew_session() else ok, err = self:renew_auth(what) end
+      renewing[kind] = false
       outcome[kind] = ok or err
       -- requests refused while it ran wait for the next renewal
       if self.renewals[kind] == what then self.renewals[kind] = nil end
     end
   end
-  self.renewing = false
   local queue, later = self.retry_queue, {}
   self.retry_queue = {}
   local restarted = 0
