@@ -87,12 +87,23 @@ function M.join(tasks, timeout)
   local list = tasks
   if loop.is_task(tasks) then list = { tasks } end
   if type(list) ~= "table" then errors.raise("usage", "mcp.join expects a task or a list of tasks", nil, 2) end
+  for i, t in ipairs(list) do
+    if not loop.is_task(t) then
+      errors.raise("usage", "mcp.join: item " .. i .. " is a " .. type(t) .. ", not a task from mcp.spawn", nil, 2)
+    end
+  end
   local sys = require("mcptest.core.sys")
   if not loop.join(list, timeout and sys.now() + timeout) then
     errors.raise("timeout", string.format("mcp.join: tasks still running after %g s", timeout), nil, 2)
   end
+  for _, t in ipairs(list) do loop.unjoined[t] = nil end
   for _, t in ipairs(list) do
-    if t.error ~= nil then error(t.error, 0) end
+    if t.error ~= nil then
+      -- a task whose function ended in a tail call lost the script's frame:
+      -- the join line is where the script meets the error
+      if errors.is(t.error) and t.error.where == nil then t.error.where = errors.caller(2) end
+      error(t.error, 0)
+    end
   end
   if list ~= tasks then return table.unpack(tasks.results, 1, tasks.results.n) end
   return true
