@@ -74,10 +74,64 @@ typedef struct http_req {
   int headers_done, finished, dirty;
   int ref;                            /* registry ref while Lua may be called */
   CURLcode result;
+  struct http_diag *diag;             /* what doctor asks for (diagnose = true) */
   struct http_req *next_dirty, *prev_active, *next_active;
   char errbuf[CURL_ERROR_SIZE];
   char head_inline[HTTP_HEAD_INLINE];
 } http_req;
+
+/* What `doctor` reads of a finished transfer (request option diagnose =
+ * true): curl's phase times, the address, and the server certificate's
+ * main fields, copied out before the easy handle is reused. */
+#define HTTP_CERT_FIELD 256
+typedef struct http_diag {
+  double dns, connect, tls, first_byte, total; /* seconds from the start */
+  long redirects, ssl_verify;
+  char ip[64];
+  char subject[HTTP_CERT_FIELD], issuer[HTTP_CERT_FIELD];
+  char start_date[64], expire_date[64];
+  char ca_file[HTTP_CERT_FIELD];
+  int has_cert;
+} http_diag;
+
+static void http_diag_copy(char *dst, size_t cap, const char *src, size_t n) {
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static void http_diag_collect(http_req *r) {
+  http_diag *d = r->diag;
+  char *ip = NULL, *ca = NULL;
+  struct curl_certinfo *ci = NULL;
+  curl_easy_getinfo(r->easy, CURLINFO_NAMELOOKUP_TIME, &d->dns);
+  curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME, &d->connect);
+  curl_easy_getinfo(r->easy, CURLINFO_APPCONNECT_TIME, &d->tls);
+  curl_easy_getinfo(r->easy, CURLINFO_STARTTRANSFER_TIME, &d->first_byte);
+  curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &d->total);
+  curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_COUNT, &d->redirects);
+  curl_easy_getinfo(r->easy, CURLINFO_SSL_VERIFYRESULT, &d->ssl_verify);
+  if (curl_easy_getinfo(r->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+    http_diag_copy(d->ip, sizeof d->ip, ip, strlen(ip));
+  if (curl_easy_getinfo(r->easy, CURLINFO_CAINFO, &ca) == CURLE_OK && ca)
+    http_diag_copy(d->ca_file, sizeof d->ca_file, ca, strlen(ca));
+  /* the leaf certificate: "Name:value" lines of the chain's first entry */
+  if (curl_easy_getinfo(r->easy, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci && ci->num_of_certs > 0) {
+    struct curl_slist *l;
+    d->has_cert = 1;
+    for (l = ci->certinfo[0]; l; l = l->next) {
+      const char *v = strchr(l->data, ':');
+      size_t nlen;
+      if (!v) continue;
+      nlen = (size_t)(v - l->data);
+      v++;
+      if (nlen == 7 && strncmp(l->data, "Subject", 7) == 0) http_diag_copy(d->subject, sizeof d->subject, v, strlen(v));
+      else if (nlen == 6 && strncmp(l->data, "Issuer", 6) == 0) http_diag_copy(d->issuer, sizeof d->issuer, v, strlen(v));
+      else if (nlen == 10 && strncmp(l->data, "Start date", 10) == 0) http_diag_copy(d->start_date, sizeof d->start_date, v, strlen(v));
+      else if (nlen == 11 && strncmp(l->data, "Expire date", 11) == 0) http_diag_copy(d->expire_date, sizeof d->expire_date, v, strlen(v));
+    }
+  }
+}
 
 /* ===== small helpers ===== */
 
@@ -243,6 +297,7 @@ static void http_collect(http_ctx *c) {
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     if (!r) continue;
     r->result = m->data.result;
+    if (r->diag) http_diag_collect(r);
     curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &r->new_conns);
     if (!r->local_port) curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &r->local_port);
     if (!r->headers_done) {
@@ -407,6 +462,13 @@ static int http_request(lua_State *L) {
   if (lua_toboolean(L, -1)) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "diagnose");
+  if (lua_toboolean(L, -1)) {
+    r->diag = (http_diag *)calloc(1, sizeof *r->diag);
+    if (!r->diag) goto nomem;
+    curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
   }
   lua_pop(L, 1);
 
@@ -638,6 +700,7 @@ static int http_req_abort(lua_State *L) {
   http_req *r = http_checkreq(L);
   http_ctx *c = r->ctx;
   if (c) http_unlink_dirty(c, r);
+  if (r->diag && r->easy && !r->finished) http_diag_collect(r); /* how far it got */
   http_release_easy(r);
   r->ctx = NULL;
   if (!r->finished) r->finished = -1;
@@ -671,7 +734,39 @@ static int http_req_gc(lua_State *L) {
   http_req_abort(L);
   mcpt_buf_free(&r->body);
   mcpt_buf_free(&r->head);
+  free(r->diag);
+  r->diag = NULL;
   return 0;
+}
+
+/* req:diagnostics() -> { dns=, connect=, tls=, first_byte=, total= (seconds
+ * from the start, 0 for a phase not reached), ip=, redirects=,
+ * ssl_verify= (OpenSSL's verify result), ca_file=, cert = { subject=,
+ * issuer=, start_date=, expire_date= } }, or nil without diagnose = true
+ * or before the transfer ended. */
+static int http_req_diagnostics(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  http_diag *d = r->diag;
+  if (!d || r->easy) { lua_pushnil(L); return 1; }
+  lua_createtable(L, 0, 10);
+  lua_pushnumber(L, d->dns); lua_setfield(L, -2, "dns");
+  lua_pushnumber(L, d->connect); lua_setfield(L, -2, "connect");
+  lua_pushnumber(L, d->tls); lua_setfield(L, -2, "tls");
+  lua_pushnumber(L, d->first_byte); lua_setfield(L, -2, "first_byte");
+  lua_pushnumber(L, d->total); lua_setfield(L, -2, "total");
+  lua_pushinteger(L, d->redirects); lua_setfield(L, -2, "redirects");
+  lua_pushinteger(L, d->ssl_verify); lua_setfield(L, -2, "ssl_verify");
+  if (d->ip[0]) { lua_pushstring(L, d->ip); lua_setfield(L, -2, "ip"); }
+  if (d->ca_file[0]) { lua_pushstring(L, d->ca_file); lua_setfield(L, -2, "ca_file"); }
+  if (d->has_cert) {
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, d->subject); lua_setfield(L, -2, "subject");
+    lua_pushstring(L, d->issuer); lua_setfield(L, -2, "issuer");
+    lua_pushstring(L, d->start_date); lua_setfield(L, -2, "start_date");
+    lua_pushstring(L, d->expire_date); lua_setfield(L, -2, "expire_date");
+    lua_setfield(L, -2, "cert");
+  }
+  return 1;
 }
 
 static int http_req_tostring(lua_State *L) {
@@ -721,6 +816,7 @@ static const luaL_Reg http_req_methods[] = {
   {"abort", http_req_abort},
   {"running", http_req_running},
   {"connection", http_req_connection},
+  {"diagnostics", http_req_diagnostics},
   {NULL, NULL}
 };
 

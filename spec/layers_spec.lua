@@ -13,6 +13,7 @@ local LAYERS = {
   { "mcptest.transport", 2, "transports" },
   { "mcptest.client", 3, "client and auth" }, { "mcptest.auth", 3, "client and auth" },
   { "mcptest", 3, "client and auth (the public modules scripts require)" },
+  { "mcptest.doctor", 3, "client and auth (doctor: a diagnosis built on them)" },
   { "mcptest.server", 4, "the server engine" },
   { "mcptest.runner", 5, "the runner" },
   { "mcptest.fixture", 6, "the fixture and its authorization server" },

@@ -102,11 +102,28 @@ describe("the credential chain", function()
     assert.are.equal("x [secret: token in the Authorization header] y", secrets.scrub("x header-secret-value-2 y"))
   end)
 
-  it("refuses a bearer_token_env that names an unset variable, naming the variable only", function()
-    local ok, err = pcall(auth.for_server, { auth = { bearer_token_env = "MCPTEST_CHAIN_UNSET_XYZ" } }, "http://x/mcp")
+  it("a bearer_token_env naming an unset variable sends nothing, and is an error either way", function()
+    local a = auth.for_server({ auth = { bearer_token_env = "MCPTEST_CHAIN_UNSET_XYZ" } }, "http://x/mcp")
+    assert.are.equal("env_unset", a.source)
+    assert.are.equal("MCPTEST_CHAIN_UNSET_XYZ", a.token_env)
+    assert.are.same({}, a:headers())
+    local fx = mcp.fixture.start{}
+    -- a server that wants a token: the message says what it advertised (seed 000)
+    local ok, err = pcall(mcp.connect, { url = fx.url .. "/mcp/bearer-token", auth = { bearer_token_env = "MCPTEST_CHAIN_UNSET_XYZ" } })
+    assert.is_false(ok)
+    assert.are.equal("auth", err.kind)
+    local lines = {}
+    for l in err.message:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.are.equal("auth failed: HTTP 401 from " .. fx.url .. "/mcp/bearer-token, server advertises Bearer (realm=\"mcp\").", lines[1])
+    assert.are.equal("  env var `MCPTEST_CHAIN_UNSET_XYZ` (named by `bearer_token_env`) is not set or is empty in this process; export a valid token into it.", lines[2])
+    assert.are.equal("Diagnose with: mcptest doctor --url " .. fx.url .. "/mcp/bearer-token --bearer-token-env MCPTEST_CHAIN_UNSET_XYZ", lines[3])
+    -- a server that needs none: still an error, saying so
+    ok, err = pcall(mcp.connect, { url = fx.url .. "/mcp/open", auth = { bearer_token_env = "MCPTEST_CHAIN_UNSET_XYZ" } })
+    fx:stop()
     assert.is_false(ok)
     assert.are.equal("auth", err.kind)
     assert.matches("env var `MCPTEST_CHAIN_UNSET_XYZ` (named by `bearer_token_env`) is not set or is empty", err.message, 1, true)
+    assert.matches("answered without credentials: if it needs none, drop bearer_token_env", err.message, 1, true)
   end)
 end)
 

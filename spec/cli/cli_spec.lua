@@ -438,10 +438,10 @@ describe("mcptest help and commands", function()
     assert.are.equal(0, code)
     local _, b = run("help")
     assert.are.equal(a, b)
-    for _, verb in ipairs({ "run", "tools", "call", "serve", "login", "logout", "auth", "discover", "help" }) do
+    for _, verb in ipairs({ "run", "tools", "call", "serve", "login", "logout", "auth", "discover", "doctor", "help" }) do
       assert.matches("\n  " .. verb .. " ", a)
     end
-    assert.is_nil(a:find("doctor", 1, true)) -- planned verbs are not listed
+    assert.is_nil(a:find("scaffold", 1, true)) -- planned verbs are not listed
   end)
 
   it("2 for an unknown command, with a did-you-mean; planned ones say so", function()
@@ -451,9 +451,9 @@ describe("mcptest help and commands", function()
     code, _, err = run("help nosuch")
     assert.are.equal(2, code)
     assert.matches("unknown command nosuch", err)
-    code, _, err = run("doctor --url https://example.invalid")
+    code, _, err = run("scaffold --url https://example.invalid")
     assert.are.equal(2, code)
-    assert.matches("'doctor' is not available in this build yet", err)
+    assert.matches("'scaffold' is not available in this build yet", err)
   end)
 
   it("2 and the usage on stderr with no words at all", function()

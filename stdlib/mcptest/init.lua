@@ -67,6 +67,15 @@ function M.connect(opts)
     error(err, 0)
   end
   c.session_id = transport.session_id
+  local auth = transport.auth
+  if auth and auth.source == "env_unset" then
+    -- the server took a request without credentials, but the script named
+    -- a variable that holds none: an error all the same (DESIGN.md)
+    c:close()
+    errors.raise("auth", require("mcptest.auth").unset_env_message(auth.token_env)
+      .. " (" .. transport.description .. " answered without credentials: if it needs none, drop bearer_token_env)",
+      { url = require("mcptest.url").shown(opts.url) })
+  end
   return c
 end
 

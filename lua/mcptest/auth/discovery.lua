@@ -128,6 +128,24 @@ local function probe(walk, server_url, opts)
   return www, nil, r.status
 end
 
+-- The login commands that would work with this authorization server's
+-- metadata, most convenient first ({ "mcptest login URL --device   (...)" }).
+function M.login_commands(server_url, as)
+  local out = {}
+  if as.authorization_endpoint then out[#out + 1] = "mcptest login " .. server_url .. "   (a browser)" end
+  if as.device_authorization_endpoint then
+    out[#out + 1] = "mcptest login " .. server_url .. " --device   (no browser here)"
+  end
+  if type(as.grant_types_supported) == "table" then
+    for _, g in ipairs(as.grant_types_supported) do
+      if g == "client_credentials" then
+        out[#out + 1] = "mcptest login " .. server_url .. " --client-credentials --client-id ID --client-secret-env VAR"
+      end
+    end
+  end
+  return out
+end
+
 function M.discover(server_url, opts)
   opts = opts or {}
   local walk = {}

@@ -17,7 +17,10 @@
 --       true: credentials were renewed, send the request once more;
 --       nil, err: give up with err (an `auth` mcptest.Error carrying the
 --       message of DESIGN.md).
---   a.source        "none" | "env" | "header"   where the credential came from
+--   a.source        "none" | "env" | "env_unset" | "header" | "cache" | "oauth"
+--                   where the credential came from ("env_unset": the
+--                   bearer_token_env variable is unset or empty; nothing
+--                   is sent, and any outcome is an error)
 --   a.token_env     the env var's name (never its value)
 -- Every credential read here is registered with mcptest.secrets.
 local errors = require("mcptest.errors")
@@ -58,7 +61,11 @@ function M.for_server(opts, url)
     end
     local v = os.getenv(var)
     if v == nil or v == "" then
-      errors.raise("auth", message.unset_env_message(var), { url = url })
+      -- still an error (DESIGN.md), but the request goes out without
+      -- credentials first, so the message can say what the server
+      -- advertised (seed 000); mcp.connect raises if it was accepted
+      a.source, a.token_env = "env_unset", var
+      return a
     end
     secrets.register(v, "token from " .. var)
     a.source, a.token_env = "env", var

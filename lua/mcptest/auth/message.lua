@@ -32,6 +32,8 @@ function M.failure(ctx, a)
       lines[#lines] = lines[#lines] .. "\n  mcptest authorized again " .. #asked .. " time(s), asking for "
         .. table.concat(asked, ", then ") .. (a.renew_error and (" (" .. a.renew_error .. ")") or "") .. "."
     end
+  elseif source == "env_unset" then
+    lines[#lines + 1] = "  " .. M.unset_env_message(a.token_env)
   elseif source == "env" then
     lines[#lines + 1] = "  the token from env var `" .. a.token_env .. "` was rejected; mint a fresh one or re-login."
   elseif source == "cache" and a.expired then

@@ -57,16 +57,8 @@ function M.main(opts, words)
     "  dynamic registration: ", yesno(as.registration_endpoint), ", CIMD: ", yesno(as.client_id_metadata_document_supported),
     ", device flow: ", yesno(as.device_authorization_endpoint), ", DPoP: ", yesno(as.dpop_signing_alg_values_supported), "\n",
     "scopes: ", tostring(d.scopes or "(none advertised)"), "\n")
-  local hint
-  if as.authorization_endpoint then hint = "mcptest login " .. url .. "   (a browser)" end
-  if as.device_authorization_endpoint then hint = (hint and (hint .. "\n  or: ") or "") .. "mcptest login " .. url .. " --device   (no browser here)" end
-  if type(as.grant_types_supported) == "table" then
-    for _, g in ipairs(as.grant_types_supported) do
-      if g == "client_credentials" then
-        hint = (hint and (hint .. "\n  or: ") or "") .. "mcptest login " .. url .. " --client-credentials --client-id ID --client-secret-env VAR"
-      end
-    end
-  end
+  local cmds = discovery.login_commands(url, as)
+  local hint = #cmds > 0 and table.concat(cmds, "\n  or: ") or nil
   if hint then io.write("log in with: ", hint, "\n") end
   if opts["--verbose"] then
     io.write("protected resource metadata: ", json.encode(d.prm or json.null), "\n",

@@ -22,6 +22,7 @@ M.verbs = {
   { "logout", "mcptest.cli.logout" },
   { "auth", "mcptest.cli.auth" },
   { "discover", "mcptest.cli.discover" },
+  { "doctor", "mcptest.cli.doctor" },
   { "help", "mcptest.cli.help" },
 }
 local modules, names = {}, {}
@@ -32,7 +33,7 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { compile = true, doctor = true, scaffold = true, report = true, load = true,
+local PLANNED = { compile = true, scaffold = true, report = true, load = true,
                   ["mcp-server"] = true }
 
 -- The module of a verb, or nil.
