@@ -16,6 +16,7 @@ local LAYERS = {
   { "mcptest.doctor", 3, "client and auth (doctor: a diagnosis built on them)" },
   { "mcptest.server", 4, "the server engine" },
   { "mcptest.runner", 5, "the runner" },
+  { "mcptest.load", 5, "the runner (load mode)" },
   { "mcptest.fixture", 6, "the fixture and its authorization server" },
   { "mcptest.cli", 7, "the CLI" },
 }

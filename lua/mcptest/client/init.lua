@@ -289,9 +289,13 @@ local function outcome(msg, method)
   return true, msg.result
 end
 
--- c:request(method, params[, opts]) -> result; raises mcptest.Error.
+-- M.observer = fn(client, method, params, seconds, result | nil, err | nil):
+-- called after every request when set (load mode's metrics); unset, it
+-- costs the request path one field read and a tail call.
+M.observer = nil
+
 -- The one request path, for every transport and era: send, wait, read.
-function Client:request(method, params, opts)
+local function request(self, method, params, opts)
   local timeout = opts and opts.timeout
   if timeout then check_timeout(timeout, method) end
   local msg = self:await(self:start(method, params), method, timeout)
@@ -299,6 +303,17 @@ function Client:request(method, params, opts)
   if result ~= nil and msg.error == nil then return result end
   local _, err = outcome(msg, method)
   error(err, 0)
+end
+
+-- c:request(method, params[, opts]) -> result; raises mcptest.Error.
+function Client:request(method, params, opts)
+  local observe = M.observer
+  if observe == nil then return request(self, method, params, opts) end
+  local t0 = now()
+  local ok, res = pcall(request, self, method, params, opts)
+  observe(self, method, params, now() - t0, ok and res or nil, not ok and res or nil)
+  if not ok then error(res, 0) end
+  return res
 end
 
 -- c:try(method, params) -> true, result | false, error (never raises for

@@ -1,0 +1,206 @@
+-- mcptest load against the fixture (and server-everything over stdio):
+-- each executor, thresholds and their exit codes, abort_on_fail, the
+-- open model under a stall, the reports (JSON summary, JUnit, k6 JSON
+-- output) read back by independent parsers (python3).
+local mcp = require("mcptest")
+local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
+local SRC = os.getenv("MCPTEST_SRC") or "."
+
+local dir
+local function script(body)
+  local path = dir .. "/script" .. tostring(math.random(1e9)) .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write('local mcp = require("mcptest")\n', body)
+  f:close()
+  return path
+end
+
+local function slurp(p) local f = io.open(p); if not f then return nil end local s = f:read("a"); f:close(); return s end
+
+local function load(path, args, env)
+  local out, err = dir .. "/out", dir .. "/err"
+  local cmd = string.format("%s %s load %s %s >%s 2>%s </dev/null", env or "", BIN, path, args or "", out, err)
+  local _, _, code = os.execute(cmd)
+  return code, slurp(out), slurp(err)
+end
+
+local function py(code)
+  local p = io.popen("python3 -c '" .. code:gsub("'", "'\\''") .. "' 2>&1")
+  local s = p:read("a")
+  p:close()
+  return s
+end
+
+describe("mcptest load", function()
+  local fx, url
+  setup(function()
+    fx = mcp.fixture.start{}
+    url = fx.url .. "/mcp/open"
+    dir = os.tmpname(); os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+  end)
+  teardown(function()
+    if fx then fx:stop() end
+    os.execute("rm -rf " .. dir)
+  end)
+
+  local ECHO = [[
+function setup() return { url = os.getenv("URL") } end
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = data.url }
+  local r = vu.c:call_tool("echo", { message = "hi" })
+  check(r, { ["echo ok"] = function(r) return mcp.text(r) == "hi" end })
+end
+]]
+
+  it("constant-vus with thresholds that hold: exit 0, and the reports agree", function()
+    local path = script([[
+options = {
+  scenarios = { echo = { executor = "constant-vus", vus = 4, duration = "2s" } },
+  thresholds = { ["mcp_req_duration{method:tools/call}"] = { "p(95)<2000" }, mcp_req_failed = { "rate<0.01" },
+                 checks = { "rate>0.99" } },
+}
+]] .. ECHO)
+    local code, out, err = load(path, "-o json:" .. dir .. "/s.json -o junit:" .. dir .. "/j.xml --out json=" .. dir .. "/k6.json",
+      "URL=" .. url)
+    assert.are.equal(0, code, err)
+    assert.matches("✓ mcp_req_duration{method:tools/call}: p%(95%)<2000", out)
+    local r = mcp.json.decode(slurp(dir .. "/s.json"))
+    local calls = r.metrics["mcp_req_duration{method:tools/call}"].values.count
+    assert.is_true(calls > 50, "only " .. calls .. " calls in 2 s")
+    assert.are.equal(r.metrics.iterations.values.count, calls)
+    assert.are.equal(calls + 4, r.metrics.mcp_reqs.values.count) -- and 4 initializes
+    assert.are.equal(4, r.metrics.vus_max.values.max)
+    -- k6's JSON output, line by line: as many duration Points as requests
+    local counted = py([[
+import json
+n = {}
+for line in open("]] .. dir .. [[/k6.json"):
+    d = json.loads(line)
+    if d["type"] == "Point":
+        m = d["metric"]
+        n[m] = n.get(m, 0) + 1
+print(n.get("mcp_req_duration", 0), n.get("checks", 0))
+]])
+    assert.are.equal(r.metrics.mcp_reqs.values.count .. " " .. calls, counted:match("^(%d+ %d+)"))
+    -- JUnit: each threshold a testcase, none failing
+    local junit = py([[
+import xml.etree.ElementTree as ET
+t = ET.parse("]] .. dir .. [[/j.xml").getroot()
+print(len(t.findall(".//testcase")), len(t.findall(".//failure")))
+]])
+    assert.are.equal("3 0", junit:match("^(%d+ %d+)"))
+  end)
+
+  it("a crossed threshold exits 1 and its JUnit testcase fails", function()
+    local path = script([[
+options = { vus = 2, duration = "1s", thresholds = { mcp_req_duration = { "p(99)<0.001" }, iterations = { "count>0" } } }
+]] .. ECHO)
+    local code, out = load(path, "-o text -o junit:" .. dir .. "/j2.xml", "URL=" .. url)
+    assert.are.equal(1, code)
+    assert.matches("✗ mcp_req_duration: p%(99%)<0.001", out)
+    assert.matches("✓ iterations: count>0", out)
+    local junit = py([[
+import xml.etree.ElementTree as ET
+t = ET.parse("]] .. dir .. [[/j2.xml").getroot()
+print(len(t.findall(".//testcase")), len(t.findall(".//failure")))
+]])
+    assert.are.equal("2 1", junit:match("^(%d+ %d+)"))
+  end)
+
+  it("abort_on_fail ends the run early", function()
+    local path = script([[
+options = {
+  scenarios = { bad = { executor = "constant-vus", vus = 2, duration = "30s" } },
+  thresholds = { mcp_req_failed = { { threshold = "rate<0.5", abort_on_fail = true } } },
+}
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = os.getenv("URL") }
+  vu.c:call_tool("echo", { message = "x", _fault = "tool_error" })
+end
+]])
+    local t0 = os.time()
+    local code, out, err = load(path, "", "URL=" .. url)
+    assert.are.equal(1, code)
+    assert.is_true(os.time() - t0 < 10, "the run was not aborted")
+    assert.matches("crossed, aborting the run", err)
+    assert.matches("aborted by a threshold", out)
+    assert.matches("{ kind:tool", out, 1, true)
+  end)
+
+  it("a threshold on a metric that does not exist, or a bad executor, is a usage error", function()
+    local code, _, err = load(script('options = { thresholds = { mcp_req_duraton = { "p(95)<1" } } }\nfunction default() end\n'))
+    assert.are.equal(2, code)
+    assert.matches("no metric named mcp_req_duraton", err)
+    code, _, err = load(script('options = { thresholds = { checks = { "p(95)<1" } } }\nfunction default() end\n'))
+    assert.are.equal(2, code)
+    assert.matches("p%(N%) applies to trends", err)
+    code, _, err = load(script('options = { scenarios = { a = { executor = "constant-vu", vus = 1 } } }\nfunction default() end\n'))
+    assert.are.equal(2, code)
+    assert.matches("executor \"constant%-vu\" is not one of", err)
+    code, _, err = load(script('function default() end\n'), "--vus 0")
+    assert.are.equal(2, code)
+  end)
+
+  it("constant-arrival-rate: 500 iterations/s over 10 s, within 2%", function()
+    local path = script(ECHO)
+    local code, _, err = load(path, "--rate 500 --duration 10s -o json:" .. dir .. "/rate.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/rate.json"))
+    local n = r.metrics.iterations.values.count
+    assert.is_true(n >= 4900 and n <= 5100, n .. " iterations for 5000 scheduled")
+    assert.are.equal(0, r.metrics.dropped_iterations.values.count)
+  end)
+
+  it("the open model shows a stalled server in its latencies and drops iterations", function()
+    local path = script([[
+options = { scenarios = { slow = { executor = "constant-arrival-rate", rate = 20, duration = "2s",
+                                    pre_allocated_vus = 3, max_vus = 3 } } }
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = os.getenv("URL") }
+  vu.c:call_tool("echo", { message = "x", _fault = "latency_ms=500" })
+end
+]])
+    local code, _, err = load(path, "-o json:" .. dir .. "/stall.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/stall.json"))
+    assert.is_true(r.metrics.dropped_iterations.values.count >= 20, "dropped " .. r.metrics.dropped_iterations.values.count)
+    local p95 = r.metrics["mcp_req_duration"].values["p(95)"]
+    assert.is_true(p95 >= 500 and p95 < 900, "p95 " .. p95 .. " ms with 500 ms of latency")
+  end)
+
+  it("ramping-vus follows its stages", function()
+    local path = script([[
+options = { scenarios = { ramp = { executor = "ramping-vus", start_vus = 0,
+  stages = { { duration = "1s", target = 6 }, { duration = "1s", target = 6 }, { duration = "1s", target = 0 } } } } }
+]] .. ECHO)
+    local code, _, err = load(path, "-o json:" .. dir .. "/ramp.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/ramp.json"))
+    assert.are.equal(6, r.metrics.vus.values.max)
+    assert.is_true(r.metrics.iterations.values.count > 0)
+    assert.is_true(r.state.duration_s >= 2.9 and r.state.duration_s < 5, "took " .. r.state.duration_s)
+  end)
+
+  it("a setup that cannot reach its server exits 3", function()
+    local code, _, err = load(script('function setup() mcp.connect{ url = "http://127.0.0.1:9/mcp" } end\nfunction default() end\n'))
+    assert.are.equal(3, code)
+    assert.matches("setup failed", err)
+  end)
+
+  it("over stdio: server-everything, a process per VU", function()
+    local se = SRC .. "/.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    local path = script([[
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ command = { "node", "]] .. se .. [[", "stdio" } }
+  local r = vu.c:call_tool("echo", { message = "hi" })
+  check(r, { ["echo"] = function(r) return mcp.text(r) == "Echo: hi" end })
+end
+]])
+    local code, out, err = load(path, "--vus 2 --duration 2s -o json:" .. dir .. "/stdio.json")
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/stdio.json"))
+    assert.is_true(r.metrics.iterations.values.count > 10)
+    assert.are.equal(0, r.checks[1].fails)
+  end)
+end)
