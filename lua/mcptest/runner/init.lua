@@ -25,9 +25,16 @@ local function preflight(files)
 end
 
 -- opts: output (a name of reporters.names), output_file, filter,
--- filter_out, tags, exclude_tags, verbose, test_timeout, args (the
+-- filter_pattern, filter_out, filter_out_pattern, tags, exclude_tags
+-- (mcptest.runner.select), allow_empty, verbose, test_timeout, args (the
 -- script's arg table entries)
 function M.run(files, opts)
+  -- a bad pattern is a usage error before anything runs
+  local sel, sel_err = require("mcptest.runner.select").new(opts)
+  if not sel then
+    io.stderr:write("mcptest: ", sel_err, "\n")
+    return 2
+  end
   local ok, err = preflight(files)
   if not ok then
     io.stderr:write("mcptest: ", err, "\n")
@@ -104,11 +111,7 @@ function M.run(files, opts)
     io.stderr:write("mcptest: ", report_err, "\n")
     return 2
   end
-  require("busted.modules.filter_loader")()(busted, {
-    tags = opts.tags or {}, excludeTags = opts.exclude_tags or {},
-    filter = opts.filter or {}, filterOut = opts.filter_out or {},
-    list = false, nokeepgoing = false, suppressPending = false,
-  })
+  sel:attach(busted)
   -- every file named on the command line is a Lua script, whatever its
   -- extension (busted's own loader only takes *.lua)
   package.preload["busted.modules.files.mcptest_any"] = function()
@@ -174,10 +177,16 @@ function M.run(files, opts)
     io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
     return 3
   end
+  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
   if counts.failures + counts.errors > 0 then return 1 end
+  local empty = sel:empty_message()
+  if empty and not opts.allow_empty then
+    io.stderr:write("mcptest: ", empty, "\n")
+    return 2
+  end
   if counts.tests == 0 then
-    if next(opts.filter or {}) or next(opts.tags or {}) then
-      io.stderr:write("mcptest: warning: no tests ran (no it block matched the filter)\n")
+    if empty then
+      io.stderr:write("mcptest: warning: ", (empty:gsub("; %-%-allow%-empty.*", ")")), "\n")
     else
       io.stderr:write("mcptest: warning: no tests ran (no it blocks);",
         " the top-level code ran without errors\n")
