@@ -2,7 +2,6 @@
 -- `mcptest SCRIPT.lua [ARGS...]`: run scripts in one report through the
 -- runner (mcptest.runner), which is loaded only here, when a run starts.
 local common = require("mcptest.cli.common")
-local reporters = require("mcptest.runner.reporters")
 
 local M = {
   name = "run",
@@ -20,11 +19,15 @@ the global arg table; a word starting with "-" that is not an option below
 is a usage error; after "--" every word reaches the script(s).]],
   options = {
     { title = "Report",
-      { "--output", "-o", arg = "FORMAT", repeatable = true, choices = reporters.names,
-        what = "output format",
-        help = "terminal (default: utf on a terminal, plain otherwise), plain, utf, tap, junit or json" },
+      { "--output", "-o", arg = "FORMAT[:PATH]", repeatable = true,
+        help = "a report: terminal (default: utf on a terminal, plain otherwise), plain, utf, tap, junit or json; "
+          .. "FORMAT:PATH writes it to the file PATH (repeatable: -o terminal -o junit:report.xml; at most one report goes to stdout)" },
       { "--output-file", arg = "F",
-        help = "write the report to F instead of stdout (the terminal format is plain in a file)" },
+        help = "write the one report given without a PATH to F instead of stdout (the terminal format is plain in a file)" },
+      { "--quiet", "-q",
+        help = "terminal report: one character per test (. F E s) instead of the tree" },
+      { "--color", arg = "WHEN", choices = { "auto", "always", "never" }, what = "--color value",
+        help = "colours in the terminal report: auto (default: on a terminal, unless NO_COLOR is set), always, never" },
     },
     { title = "Selection",
       { "--filter", arg = "TEXT", repeatable = true,
@@ -67,10 +70,8 @@ function M.main(opts, words, pass, implicit)
   if #words == 0 then return usage(implicit and "no script given" or "run needs at least one FILE") end
   local ok, err = common.apply_client_defaults(opts)
   if not ok then return usage(err) end
-  local outputs = opts["--output"] or {}
-  if #outputs > 1 then
-    return usage("-o given " .. #outputs .. " times: this build writes one report per run")
-  end
+  local plan, plan_err = require("mcptest.runner.reporters").plan(opts["--output"], opts["--output-file"])
+  if not plan then return usage(plan_err) end
   local test_timeout = 600
   if opts["--test-timeout"] then
     test_timeout = tonumber(opts["--test-timeout"])
@@ -82,7 +83,8 @@ function M.main(opts, words, pass, implicit)
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
   return require("mcptest.runner").run(words, {
-    output = outputs[1], output_file = opts["--output-file"],
+    outputs = opts["--output"], output_file = opts["--output-file"],
+    quiet = opts["--quiet"], color = opts["--color"],
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
     filter_out = opts["--filter-out"], filter_out_pattern = opts["--filter-out-pattern"],
     allow_empty = opts["--allow-empty"],
