@@ -192,4 +192,16 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.are_not.equal(0, code)
     assert.matches("could not write the json report to /dev/full: .*No space left on device", err)
   end)
+
+  it("--fail-fast stops after the first failure; the rest is reported skipped", function()
+    local json = dir .. "/ff.json"
+    local code, out = run("run " .. FIX .. "mixed.lua " .. FIX .. "pass.lua --fail-fast -o plain -o json:" .. json)
+    assert.are.equal(1, code)
+    assert.matches("1 passed, 1 failed, 0 errored, 2 skipped", out, 1, true)
+    assert.matches("pass.lua: not run (--fail-fast stopped the run after a failure)", out, 1, true)
+    local pcode, pout = sh("python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
+      .. " print([t[\"status\"] for t in d[\"tests\"]], [f.get(\"not_run\") for f in d[\"files\"]])' " .. json)
+    assert.are.equal(0, pcode)
+    assert.are.equal("['passed', 'failed', 'skipped', 'skipped'] [None, '--fail-fast stopped the run after a failure']\n", pout)
+  end)
 end)

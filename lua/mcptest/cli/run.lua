@@ -8,13 +8,14 @@ local M = {
   summary = "run Lua test scripts in one report (also: mcptest SCRIPT.lua)",
   usage = {
     "mcptest SCRIPT.lua [OPTIONS] [ARGS...]",
-    "mcptest run FILE... [OPTIONS] [-- ARGS...]",
+    "mcptest run FILE|DIR... [OPTIONS] [-- ARGS...]",
   },
   words = "files",
   help = [[
 Runs busted-style scripts (describe, it, assert and the MCP matchers) or
-plain scripts with top-level asserts, and reports every test. Options may
-stand before or after the script. Plain words after SCRIPT.lua reach it in
+plain scripts with top-level asserts, and reports every test. A DIR runs
+the suites under it (*_spec.lua, *.test.lua; every level, sorted); a FILE
+named runs whatever its name. Options may stand before or after the script. Plain words after SCRIPT.lua reach it in
 the global arg table; a word starting with "-" that is not an option below
 is a usage error; after "--" every word reaches the script(s).]],
   options = {
@@ -46,6 +47,10 @@ is a usage error; after "--" every word reaches the script(s).]],
         help = "a selection that picks no test passes (without it: exit 2 naming the filter or tag)" },
     },
     { title = "Running",
+      { "--list",
+        help = "print the tests that would run (file:line: full name, #tags included) and exit 0; files' top-level code and describe bodies run, setup hooks and tests do not" },
+      { "--fail-fast",
+        help = "stop after the first failed or errored test; the tests left are reported skipped" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
       { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
@@ -67,7 +72,7 @@ end
 -- implicit: the `mcptest SCRIPT.lua` form (words is the script alone).
 function M.main(opts, words, pass, implicit)
   local function usage(msg) return common.usage_error(msg, "run") end
-  if #words == 0 then return usage(implicit and "no script given" or "run needs at least one FILE") end
+  if #words == 0 then return usage(implicit and "no script given" or "run needs at least one FILE or DIR") end
   local ok, err = common.apply_client_defaults(opts)
   if not ok then return usage(err) end
   local plan, plan_err = require("mcptest.runner.reporters").plan(opts["--output"], opts["--output-file"])
@@ -82,12 +87,18 @@ function M.main(opts, words, pass, implicit)
   if opts["-j"] and opts["-j"] ~= "1" then
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
-  return require("mcptest.runner").run(words, {
+  local files, ferr = require("mcptest.runner.files").expand(words)
+  if not files then return usage(ferr) end
+  if #files == 0 then
+    if opts["--allow-empty"] then return 0 end
+    return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
+  end
+  return require("mcptest.runner").run(files, {
     outputs = opts["--output"], output_file = opts["--output-file"],
     quiet = opts["--quiet"], color = opts["--color"],
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
     filter_out = opts["--filter-out"], filter_out_pattern = opts["--filter-out-pattern"],
-    allow_empty = opts["--allow-empty"],
+    allow_empty = opts["--allow-empty"], list = opts["--list"], fail_fast = opts["--fail-fast"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
   })

@@ -6,23 +6,9 @@
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local reporters = require("mcptest.runner.reporters")
+local suite_files = require("mcptest.runner.files")
 
 local M = {}
-
--- Files that do not load stop the run before anything starts (exit 2).
-local function preflight(files)
-  for _, f in ipairs(files) do
-    local fh = io.open(f, "r")
-    if not fh then return false, "cannot open " .. f .. ": no such file or not readable" end
-    fh:close()
-    if f:match("%.ya?ml$") then
-      return false, f .. ": YAML suites are not supported by this build yet (the suite compiler is planned)"
-    end
-    local chunk, err = loadfile(f)
-    if not chunk then return false, "cannot load " .. err end
-  end
-  return true
-end
 
 -- The descriptors busted gives test blocks and the other blocks.
 local TEST = { it = true, pending = true }
@@ -301,7 +287,8 @@ function M.recorder(busted, results, report, ctx)
           resolve(fe)
         else
           local f = results:file(fe.name)
-          f.not_run = skip_reason or (sys.interrupted() and "not run: interrupted") or "not run"
+          f.not_run = ((skip_reason or (sys.interrupted() and "interrupted") or "the run stopped")
+            :gsub("^not run: ", ""))
         end
       end
     end
@@ -311,10 +298,42 @@ function M.recorder(busted, results, report, ctx)
   return R
 end
 
--- opts: output (a name of reporters.names), output_file, filter,
+-- --list: every test selected is printed ("file:line: full name") instead
+-- of registered, so none runs; hooks are not registered either, so no
+-- setup starts a server. Files' top-level code and describe bodies run,
+-- as they define the tests. Subscribed after the selection, so what it
+-- drops is not listed.
+function M.list_mode(busted)
+  local fwrite = getmetatable(io.stdout).__index.write
+  local secrets = require("mcptest.secrets")
+  local reporters_ = require("mcptest.runner.reporters")
+  local function drop() return nil, false end
+  for _, d in ipairs({ "strict_setup", "strict_teardown", "lazy_setup", "lazy_teardown",
+                       "before_each", "after_each" }) do
+    busted.subscribe({ "register", d }, drop, { priority = 1 })
+  end
+  local function list(name, _, trace)
+    local parent = busted.context.get()
+    local names = { tostring(name) }
+    local file
+    while parent do
+      if parent.descriptor == "file" then file = parent.name; break end
+      if parent.name then table.insert(names, 1, tostring(parent.name)) end
+      parent = busted.context.parent(parent)
+    end
+    local where = (trace and trace.short_src or file or "?") .. ":" .. tostring(trace and trace.currentline or "?")
+    fwrite(io.stdout, secrets.scrub(reporters_.visible(where .. ": " .. table.concat(names, " "))) .. "\n")
+    return nil, false
+  end
+  for _, d in ipairs({ "it", "pending" }) do
+    busted.subscribe({ "register", d }, list, { priority = 2 })
+  end
+end
+
+-- opts: outputs (-o values), output_file, quiet, color, filter,
 -- filter_pattern, filter_out, filter_out_pattern, tags, exclude_tags
--- (mcptest.runner.select), allow_empty, verbose, test_timeout, args (the
--- script's arg table entries)
+-- (mcptest.runner.select), allow_empty, list, fail_fast, verbose,
+-- test_timeout, args (the script's arg table entries)
 function M.run(files, opts)
   -- a bad pattern is a usage error before anything runs
   local sel, sel_err = require("mcptest.runner.select").new(opts)
@@ -322,8 +341,9 @@ function M.run(files, opts)
     io.stderr:write("mcptest: ", sel_err, "\n")
     return 2
   end
-  local ok, err = preflight(files)
-  if not ok then
+  -- files that do not load stop the run before anything starts (exit 2)
+  local chunks, err = suite_files.preflight(files)
+  if not chunks then
     io.stderr:write("mcptest: ", err, "\n")
     return 2
   end
@@ -332,14 +352,19 @@ function M.run(files, opts)
     io.stderr:write("mcptest: ", plan_err, "\n")
     return 2
   end
-  local report, report_err = reporters.open(plan, opts)
-  if not report then
-    io.stderr:write("mcptest: ", report_err, "\n")
-    return 2
+  local report, report_err
+  if opts.list then
+    report = { test = function() end, finish = function() return true end }
+  else
+    report, report_err = reporters.open(plan, opts)
+    if not report then
+      io.stderr:write("mcptest: ", report_err, "\n")
+      return 2
+    end
   end
-  -- stdout carries a machine-read report alone: what scripts print goes
-  -- to stderr
-  local to_stderr = reporters.machine_on_stdout(plan)
+  -- stdout carries a machine-read report (or the list) alone: what
+  -- scripts print goes to stderr
+  local to_stderr = opts.list or reporters.machine_on_stdout(plan)
   _G.arg = { [0] = files[1] }
   for i, a in ipairs(opts.args or {}) do _G.arg[i] = a end
 
@@ -402,11 +427,18 @@ function M.run(files, opts)
     collecting = function(v) collecting = v end,
   })
   sel:attach(busted)
-  -- every file named on the command line is a Lua script, whatever its
-  -- extension (busted's own loader only takes *.lua)
+  if opts.list then M.list_mode(busted) end
+  -- every file is loaded by its kind's loader (mcptest.runner.files),
+  -- checked and compiled before the run: a Lua script whatever its name
+  package.loaded["busted.modules.files.mcptest_any"] = nil
   package.preload["busted.modules.files.mcptest_any"] = function()
-    local lua_loader = require("busted.modules.files.lua")
-    return { match = function() return true end, load = lua_loader.load }
+    local function get_trace(_, info) -- busted's own, for its lua loader
+      local index = info.traceback:find("\n%s*%[C]")
+      info.traceback = info.traceback:sub(1, index)
+      return info
+    end
+    return { match = function() return true end,
+             load = function(_, filename) return chunks[filename], get_trace end }
   end
   -- what a script prints, and what the reporters write, passes the
   -- secrets scrubber: a token a server echoed back, or a client table a
@@ -458,7 +490,7 @@ function M.run(files, opts)
     error("os.exit(" .. tostring(code) .. ") called by the script; mcptest decides the exit code"
       .. " (use assert or error to fail a test)", 2)
   end
-  require("busted.modules.test_file_loader")(busted, { "lua", "mcptest_any" })(files, {}, {
+  require("busted.modules.test_file_loader")(busted, { "mcptest_any" })(files, {}, {
     excludes = {}, verbose = opts.verbose, recursive = false,
   })
   local t_start = sys.now()
@@ -477,6 +509,18 @@ function M.run(files, opts)
   local wrote, write_err = report.finish(results)
   if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
 
+  if opts.list then
+    local bad = 0
+    for _, t in ipairs(results.tests) do
+      if t.status == "errored" or t.status == "failed" then
+        bad = bad + 1
+        io.stderr:write("mcptest: ", t.file, ": ", t.message or t.name, "\n")
+      end
+    end
+    if sys.interrupted() then return 128 + sys.interrupted() end
+    if unreachable then return 3 end
+    return bad > 0 and 1 or 0
+  end
   local sig = sys.interrupted()
   if sig then
     io.stderr:write("mcptest: interrupted; servers stopped, remaining tests skipped\n")
