@@ -15,9 +15,10 @@ local M = {
 Runs busted-style scripts (describe, it, assert and the MCP matchers) or
 plain scripts with top-level asserts, and reports every test. A DIR runs
 the suites under it (*_spec.lua, *.test.lua; every level, sorted); a FILE
-named runs whatever its name. Options may stand before or after the script. Plain words after SCRIPT.lua reach it in
-the global arg table; a word starting with "-" that is not an option below
-is a usage error; after "--" every word reaches the script(s).]],
+named runs whatever its name. Options may stand before or after the
+script. Plain words after SCRIPT.lua reach it in the global arg table; a
+word starting with "-" that is not an option below is a usage error;
+after "--" every word reaches the script(s).]],
   options = {
     { title = "Report",
       { "--output", "-o", arg = "FORMAT[:PATH]", repeatable = true,
@@ -40,7 +41,7 @@ is a usage error; after "--" every word reaches the script(s).]],
       { "--filter-out-pattern", arg = "LUAPAT", repeatable = true,
         help = "skip tests and describe blocks whose full name matches the Lua pattern LUAPAT (repeatable)" },
       { "--tags", arg = "T", repeatable = true,
-        help = "run only tests tagged #T in their name (comma list, repeatable)" },
+        help = "run only tests tagged #T in their name or a describe's name, whole tags (comma list, repeatable)" },
       { "--exclude-tags", arg = "T", repeatable = true,
         help = "skip tests tagged #T (comma list, repeatable)" },
       { "--allow-empty",
@@ -51,6 +52,12 @@ is a usage error; after "--" every word reaches the script(s).]],
         help = "print the tests that would run (file:line: full name, #tags included) and exit 0; files' top-level code and describe bodies run, setup hooks and tests do not" },
       { "--fail-fast",
         help = "stop after the first failed or errored test; the tests left are reported skipped" },
+      { "--repeat", arg = "N",
+        help = "run the files N times (flaky-test hunting); each run's files are reported as FILE (run I/N)" },
+      { "--shuffle",
+        help = "run files, and the tests of every block, in a random order; the seed is printed on stderr" },
+      { "--seed", arg = "N",
+        help = "the seed of --shuffle's order (implies --shuffle): the same seed runs the same order" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
       { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
@@ -84,6 +91,15 @@ function M.main(opts, words, pass, implicit)
       return usage("--test-timeout needs a number of seconds (0: no limit)")
     end
   end
+  local repeat_n, seed = 1, nil
+  if opts["--repeat"] then
+    repeat_n = math.tointeger(tonumber(opts["--repeat"]))
+    if not repeat_n or repeat_n < 1 then return usage("--repeat needs a whole number of runs, 1 or more") end
+  end
+  if opts["--seed"] then
+    seed = math.tointeger(tonumber(opts["--seed"]))
+    if not seed or seed < 0 then return usage("--seed needs a whole number, 0 or more") end
+  end
   if opts["-j"] and opts["-j"] ~= "1" then
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
@@ -99,6 +115,7 @@ function M.main(opts, words, pass, implicit)
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
     filter_out = opts["--filter-out"], filter_out_pattern = opts["--filter-out-pattern"],
     allow_empty = opts["--allow-empty"], list = opts["--list"], fail_fast = opts["--fail-fast"],
+    repeat_n = repeat_n, seed = seed, shuffle = opts["--shuffle"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
   })

@@ -40,16 +40,17 @@ function M.recorder(busted, results, report, ctx)
   local by_el = setmetatable({}, { __mode = "k" })    -- test element -> result
   local msgs = setmetatable({}, { __mode = "k" })     -- test element -> { message, type }
   local blocked = setmetatable({}, { __mode = "k" })  -- test element -> why it did not run
-  local started = setmetatable({}, { __mode = "k" })  -- blocks whose body ran
-  local resolved = setmetatable({}, { __mode = "k" })
+  local started = {}  -- blocks whose body ran
+  local resolved = {}
   local file_of = setmetatable({}, { __mode = "k" })  -- file element -> file entry
   local cur_file, current_test, held
+  local label = "" -- " (run 2/3)" under --repeat
   local function flush()
     if held then report.test(held, results) end
     held = nil
   end
   local skip_reason, collecting_now
-  local failed_blocks = setmetatable({}, { __mode = "k" }) -- block -> what failed in it
+  local failed_blocks = {} -- block -> what failed in it
   local clients = package.loaded["mcptest.client"] or require("mcptest.client")
 
   local function file_entry()
@@ -170,7 +171,7 @@ function M.recorder(busted, results, report, ctx)
   end
 
   busted.subscribe({ "file", "start" }, function(element)
-    cur_file = results:file(element.name)
+    cur_file = results:file(element.name .. label)
     cur_file.timestamp = os.date("!%Y-%m-%dT%H:%M:%S")
     file_of[element] = cur_file
     started[element] = true
@@ -277,6 +278,19 @@ function M.recorder(busted, results, report, ctx)
   end)
 
   local R = {}
+  -- --repeat N: each run's files are entries of their own ("FILE (run
+  -- 2/3)"), as busted runs the same file blocks again.
+  function R.repeats(n)
+    label = " (run 1/" .. n .. ")"
+    busted.subscribe({ "suite", "reset" }, function(_, i, total)
+      flush()
+      R.finish()
+      label = " (run " .. i .. "/" .. total .. ")"
+      started, resolved, failed_blocks = {}, {}, {}
+      return nil, true
+    end)
+  end
+
   -- After the run: tests and files left behind by --fail-fast or Ctrl-C.
   function R.finish()
     local root = busted.context.get()
@@ -286,7 +300,7 @@ function M.recorder(busted, results, report, ctx)
           cur_file = file_of[fe]
           resolve(fe)
         else
-          local f = results:file(fe.name)
+          local f = results:file(fe.name .. label)
           f.not_run = ((skip_reason or (sys.interrupted() and "interrupted") or "the run stopped")
             :gsub("^not run: ", ""))
         end
@@ -493,8 +507,19 @@ function M.run(files, opts)
   require("busted.modules.test_file_loader")(busted, { "mcptest_any" })(files, {}, {
     excludes = {}, verbose = opts.verbose, recursive = false,
   })
+  -- --shuffle (or --seed): files and the tests of every block in an
+  -- order drawn from the seed, the same order for the same seed
+  local seed
+  if opts.shuffle or opts.seed then
+    seed = opts.seed or math.random(1, 2 ^ 31 - 1)
+    busted.randomize = true
+    busted.randomseed = seed
+    results.seed = seed
+  end
+  local runs = opts.repeat_n or 1
+  if runs > 1 then record.repeats(runs) end
   local t_start = sys.now()
-  require("busted.execute")(busted)(1, { seed = nil, shuffle = false, sort = false })
+  require("busted.execute")(busted)(runs, { seed = seed, shuffle = seed ~= nil, sort = false })
   busted.publish({ "exit" })
   os.exit = os_exit
   sys.alarm(0)
@@ -520,6 +545,10 @@ function M.run(files, opts)
     if sys.interrupted() then return 128 + sys.interrupted() end
     if unreachable then return 3 end
     return bad > 0 and 1 or 0
+  end
+  if seed then
+    io.stderr:write("mcptest: tests shuffled with seed ", tostring(seed), " (--seed ", tostring(seed),
+      " runs them in this order again)\n")
   end
   local sig = sys.interrupted()
   if sig then

@@ -42,7 +42,7 @@ return function(write)
     write(json.encode({
       summary = {
         tests = #results.tests, passed = c.passed, failed = c.failed, errored = c.errored,
-        skipped = c.skipped, files = #results.files, duration = results.duration,
+        skipped = c.skipped, files = #results.files, duration = results.duration, seed = results.seed,
         errors = c.errored, pending = c.skipped,
       },
       tests = tests, files = files,
