@@ -52,6 +52,13 @@ if [ ! -f .deps/npm-oidc/node_modules/oidc-provider/package.json ] || ! cmp -s s
   (cd .deps/npm-oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end oidc-provider ---
+# --- junit2json, an independent JUnit reader for spec/runner/reports_spec.lua (pinned in scripts/npm-junit) ---
+if [ ! -f .deps/npm-junit/node_modules/junit2json/package.json ] || ! cmp -s scripts/npm-junit/package-lock.json .deps/npm-junit/package-lock.json; then
+  echo "deps: installing pinned junit2json into .deps/npm-junit"
+  mkdir -p .deps/npm-junit && cp scripts/npm-junit/package.json scripts/npm-junit/package-lock.json .deps/npm-junit/
+  (cd .deps/npm-junit && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end junit2json ---
 # --- conformance suite (spec/conformance/run.sh): the pinned
 # @modelcontextprotocol/conformance and the Node 22 it runs on, in .deps/npm-conformance
 if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/package-lock.json \

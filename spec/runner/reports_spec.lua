@@ -136,6 +136,31 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.matches("^%d+%.%d+$", xpath("string(" .. suite .. "/testcase[1]/@time)"))
   end)
 
+  it("JUnit reads back with the counts CI would show (junit2json, pinned in scripts/npm-junit)", function()
+    -- MCPTEST_JUNIT_READER: another install of the same reader
+    local reader = os.getenv("MCPTEST_JUNIT_READER")
+      or (SRC .. "/.deps/npm-junit/node_modules/junit2json/dist/esm/cli.js")
+    assert.is_truthy(io.open(reader), "junit2json is not installed at " .. reader .. "; run scripts/deps.sh")
+    local xml = dir .. "/ci.xml"
+    run("run " .. FIX .. "outside.lua " .. FIX .. "mixed.lua -o junit:" .. xml)
+    local code, out, err = sh("node " .. reader .. " " .. xml)
+    assert.are.equal(0, code, err)
+    local doc = require("mcptest.json").decode(out)
+    assert.are.equal(N + 4, doc.tests)
+    assert.are.equal(2, #doc.testsuite)
+    local s = doc.testsuite[1]
+    local seen = { failure = 0, error = 0, skipped = 0 }
+    for _, tc in ipairs(s.testcase) do
+      for k in pairs(seen) do if tc[k] then seen[k] = seen[k] + 1 end end
+    end
+    assert.are.same({ failure = COUNTS.failed, error = COUNTS.errored, skipped = COUNTS.skipped }, seen)
+    assert.are.equal(N, #s.testcase)
+    assert.are.same({ COUNTS.failed, COUNTS.errored, COUNTS.skipped }, { s.failures, s.errors, s.skipped })
+    local mixed = doc.testsuite[2]
+    assert.are.equal("passes", mixed.testcase[1].name) -- no #fast
+    assert.are.equal("kaboom", mixed.testcase[4].error[1].inner:match("kaboom"))
+  end)
+
   it("TAP and terminal list every test once and show control characters as \\x1b", function()
     local _, tap = run(FIX .. "outside.lua -o tap")
     local oks = select(2, tap:gsub("\nok %d+", "")) + (tap:match("^ok %d+") and 1 or 0)
