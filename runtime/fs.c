@@ -85,8 +85,9 @@ static int fs_uid(lua_State *L) {
   return 1;
 }
 
+/* scandir's entries are struct dirent pointers: compare their names */
 static int name_cmp(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+  return strcmp((*(struct dirent *const *)a)->d_name, (*(struct dirent *const *)b)->d_name);
 }
 
 static int fs_list(lua_State *L) {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson-dev libcurl4-openssl-dev
 libssl-dev libyaml-dev libmicrohttpd-dev lua-busted nodejs npm curl ca-certificates valgrind
-libclang-rt-14-dev wrk openssl procps"
+libclang-rt-14-dev wrk openssl procps libxml2-utils python3"
 
 missing=""
 for p in $PKGS; do
@@ -52,6 +52,13 @@ if [ ! -f .deps/npm-oidc/node_modules/oidc-provider/package.json ] || ! cmp -s s
   (cd .deps/npm-oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end oidc-provider ---
+# --- junit2json, an independent JUnit reader for spec/runner/reports_spec.lua (pinned in scripts/npm-junit) ---
+if [ ! -f .deps/npm-junit/node_modules/junit2json/package.json ] || ! cmp -s scripts/npm-junit/package-lock.json .deps/npm-junit/package-lock.json; then
+  echo "deps: installing pinned junit2json into .deps/npm-junit"
+  mkdir -p .deps/npm-junit && cp scripts/npm-junit/package.json scripts/npm-junit/package-lock.json .deps/npm-junit/
+  (cd .deps/npm-junit && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end junit2json ---
 # --- conformance suite (spec/conformance/run.sh): the pinned
 # @modelcontextprotocol/conformance and the Node 22 it runs on, in .deps/npm-conformance
 if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/package-lock.json \

@@ -2,41 +2,62 @@
 -- `mcptest SCRIPT.lua [ARGS...]`: run scripts in one report through the
 -- runner (mcptest.runner), which is loaded only here, when a run starts.
 local common = require("mcptest.cli.common")
-local reporters = require("mcptest.runner.reporters")
 
 local M = {
   name = "run",
   summary = "run Lua test scripts in one report (also: mcptest SCRIPT.lua)",
   usage = {
     "mcptest SCRIPT.lua [OPTIONS] [ARGS...]",
-    "mcptest run FILE... [OPTIONS] [-- ARGS...]",
+    "mcptest run FILE|DIR... [OPTIONS] [-- ARGS...]",
   },
   words = "files",
   help = [[
 Runs busted-style scripts (describe, it, assert and the MCP matchers) or
-plain scripts with top-level asserts, and reports every test. Options may
-stand before or after the script. Plain words after SCRIPT.lua reach it in
-the global arg table; a word starting with "-" that is not an option below
-is a usage error; after "--" every word reaches the script(s).]],
+plain scripts with top-level asserts, and reports every test. A DIR runs
+the suites under it (*_spec.lua, *.test.lua; every level, sorted); a FILE
+named runs whatever its name. Options may stand before or after the
+script. Plain words after SCRIPT.lua reach it in the global arg table; a
+word starting with "-" that is not an option below is a usage error;
+after "--" every word reaches the script(s).]],
   options = {
     { title = "Report",
-      { "--output", "-o", arg = "FORMAT", repeatable = true, choices = reporters.names,
-        what = "output format",
-        help = "terminal (default: utf on a terminal, plain otherwise), plain, utf, tap, junit or json" },
+      { "--output", "-o", arg = "FORMAT[:PATH]", repeatable = true,
+        help = "a report: terminal (default: utf on a terminal, plain otherwise), plain, utf, tap, junit or json; "
+          .. "FORMAT:PATH writes it to the file PATH (repeatable: -o terminal -o junit:report.xml; at most one report goes to stdout)" },
       { "--output-file", arg = "F",
-        help = "write the report to F instead of stdout (the terminal format is plain in a file)" },
+        help = "write the one report given without a PATH to F instead of stdout (the terminal format is plain in a file)" },
+      { "--quiet", "-q",
+        help = "terminal report: one character per test (. F E s) instead of the tree" },
+      { "--color", arg = "WHEN", choices = { "auto", "always", "never" }, what = "--color value",
+        help = "colours in the terminal report: auto (default: on a terminal, unless NO_COLOR is set), always, never" },
     },
     { title = "Selection",
-      { "--filter", arg = "P", repeatable = true,
-        help = "run only tests whose full name matches the Lua pattern P (repeatable)" },
-      { "--filter-out", arg = "P", repeatable = true,
-        help = "skip tests whose full name matches P (repeatable)" },
+      { "--filter", arg = "TEXT", repeatable = true,
+        help = "run only tests whose full name (describe names and test name) contains TEXT, plain text (repeatable: any of them)" },
+      { "--filter-pattern", arg = "LUAPAT", repeatable = true,
+        help = "run only tests whose full name matches the Lua pattern LUAPAT (repeatable; a bad pattern is a usage error)" },
+      { "--filter-out", arg = "TEXT", repeatable = true,
+        help = "skip tests and describe blocks whose full name contains TEXT (repeatable)" },
+      { "--filter-out-pattern", arg = "LUAPAT", repeatable = true,
+        help = "skip tests and describe blocks whose full name matches the Lua pattern LUAPAT (repeatable)" },
       { "--tags", arg = "T", repeatable = true,
-        help = "run only tests tagged #T in their name (comma list, repeatable)" },
+        help = "run only tests tagged #T in their name or a describe's name, whole tags (comma list, repeatable)" },
       { "--exclude-tags", arg = "T", repeatable = true,
         help = "skip tests tagged #T (comma list, repeatable)" },
+      { "--allow-empty",
+        help = "a selection that picks no test passes (without it: exit 2 naming the filter or tag)" },
     },
     { title = "Running",
+      { "--list",
+        help = "print the tests that would run (file:line: full name, #tags included) and exit 0; files' top-level code and describe bodies run, setup hooks and tests do not" },
+      { "--fail-fast",
+        help = "stop after the first failed or errored test; the tests left are reported skipped" },
+      { "--repeat", arg = "N",
+        help = "run the files N times (flaky-test hunting); each run's files are reported as FILE (run I/N)" },
+      { "--shuffle",
+        help = "run files, and the tests of every block, in a random order; the seed is printed on stderr" },
+      { "--seed", arg = "N",
+        help = "the seed of --shuffle's order (implies --shuffle): the same seed runs the same order" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
       { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
@@ -58,13 +79,11 @@ end
 -- implicit: the `mcptest SCRIPT.lua` form (words is the script alone).
 function M.main(opts, words, pass, implicit)
   local function usage(msg) return common.usage_error(msg, "run") end
-  if #words == 0 then return usage(implicit and "no script given" or "run needs at least one FILE") end
+  if #words == 0 then return usage(implicit and "no script given" or "run needs at least one FILE or DIR") end
   local ok, err = common.apply_client_defaults(opts)
   if not ok then return usage(err) end
-  local outputs = opts["--output"] or {}
-  if #outputs > 1 then
-    return usage("-o given " .. #outputs .. " times: this build writes one report per run")
-  end
+  local plan, plan_err = require("mcptest.runner.reporters").plan(opts["--output"], opts["--output-file"])
+  if not plan then return usage(plan_err) end
   local test_timeout = 600
   if opts["--test-timeout"] then
     test_timeout = tonumber(opts["--test-timeout"])
@@ -72,12 +91,31 @@ function M.main(opts, words, pass, implicit)
       return usage("--test-timeout needs a number of seconds (0: no limit)")
     end
   end
+  local repeat_n, seed = 1, nil
+  if opts["--repeat"] then
+    repeat_n = math.tointeger(tonumber(opts["--repeat"]))
+    if not repeat_n or repeat_n < 1 then return usage("--repeat needs a whole number of runs, 1 or more") end
+  end
+  if opts["--seed"] then
+    seed = math.tointeger(tonumber(opts["--seed"]))
+    if not seed or seed < 0 then return usage("--seed needs a whole number, 0 or more") end
+  end
   if opts["-j"] and opts["-j"] ~= "1" then
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
-  return require("mcptest.runner").run(words, {
-    output = outputs[1], output_file = opts["--output-file"],
-    filter = opts["--filter"], filter_out = opts["--filter-out"],
+  local files, ferr = require("mcptest.runner.files").expand(words)
+  if not files then return usage(ferr) end
+  if #files == 0 then
+    if opts["--allow-empty"] then return 0 end
+    return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
+  end
+  return require("mcptest.runner").run(files, {
+    outputs = opts["--output"], output_file = opts["--output-file"],
+    quiet = opts["--quiet"], color = opts["--color"],
+    filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
+    filter_out = opts["--filter-out"], filter_out_pattern = opts["--filter-out-pattern"],
+    allow_empty = opts["--allow-empty"], list = opts["--list"], fail_fast = opts["--fail-fast"],
+    repeat_n = repeat_n, seed = seed, shuffle = opts["--shuffle"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
   })

@@ -6,33 +6,379 @@
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local reporters = require("mcptest.runner.reporters")
+local suite_files = require("mcptest.runner.files")
 
 local M = {}
 
--- Files that do not load stop the run before anything starts (exit 2).
-local function preflight(files)
-  for _, f in ipairs(files) do
-    local fh = io.open(f, "r")
-    if not fh then return false, "cannot open " .. f .. ": no such file or not readable" end
-    fh:close()
-    if f:match("%.ya?ml$") then
-      return false, f .. ": YAML suites are not supported by this build yet (the suite compiler is planned)"
-    end
-    local chunk, err = loadfile(f)
-    if not chunk then return false, "cannot load " .. err end
+-- The descriptors busted gives test blocks and the other blocks.
+local TEST = { it = true, pending = true }
+local SETUP = { strict_setup = true, lazy_setup = true }
+local TEARDOWN = { strict_teardown = true, lazy_teardown = true }
+
+-- The describe names above an element, outermost first.
+local function path_of(busted, element)
+  local path = {}
+  local p = busted.context.parent(element)
+  while p and p.descriptor ~= "file" and p.descriptor ~= "suite" do
+    table.insert(path, 1, tostring(p.name))
+    p = busted.context.parent(p)
   end
-  return true
+  return path
 end
 
--- opts: output (a name of reporters.names), output_file, filter,
--- filter_out, tags, exclude_tags, verbose, test_timeout, args (the
--- script's arg table entries)
+local function first_line(s) return (tostring(s):match("^[^\n]*")) end
+
+-- Turns busted's events into results (mcptest.runner.results) and hands
+-- each test to the reports as it is known. Every test selected gets
+-- exactly one entry: those that never ran because a setup or before_each
+-- above them failed are errored, those left after --fail-fast or Ctrl-C
+-- skipped; errors outside any test (top-level code, a describe body, a
+-- teardown) are entries of their own. ctx: kinds (element -> error
+-- type), fail_fast, collecting(on).
+function M.recorder(busted, results, report, ctx)
+  local sys = require("mcptest.core.sys")
+  local by_el = setmetatable({}, { __mode = "k" })    -- test element -> result
+  local msgs = setmetatable({}, { __mode = "k" })     -- test element -> { message, type }
+  local blocked = setmetatable({}, { __mode = "k" })  -- test element -> why it did not run
+  local started = {}  -- blocks whose body ran
+  local resolved = {}
+  local file_of = setmetatable({}, { __mode = "k" })  -- file element -> file entry
+  local cur_file, current_test, held
+  local label = "" -- " (run 2/3)" under --repeat
+  local function flush()
+    if held then report.test(held, results) end
+    held = nil
+  end
+  local skip_reason, collecting_now
+  local failed_blocks = {} -- block -> what failed in it
+  local clients = package.loaded["mcptest.client"] or require("mcptest.client")
+
+  local function file_entry()
+    cur_file = cur_file or results:file("(run)")
+    return cur_file
+  end
+
+  local function add(t, element)
+    local f = file_entry()
+    if element and element.trace and element.trace.currentline then
+      t.line = t.line or element.trace.currentline
+    end
+    results:add(f, t)
+    if element then by_el[element] = t end
+    -- a test reaches the reports once its after_each ran, which may
+    -- still turn it into an error
+    if held then report.test(held, results) end
+    held = t
+    if ctx.fail_fast and (t.status == "failed" or t.status == "errored") and not skip_reason then
+      skip_reason = "not run: --fail-fast stopped the run after a failure"
+      busted.skipAll = true
+    end
+    return t
+  end
+
+  -- An error outside any test, as an entry of its own.
+  local function outside(path, name, message, element)
+    add({ path = path, name = name, status = "errored", message = message,
+          type = ctx.kinds[element] or "error", pseudo = true })
+  end
+
+  -- The servers a file talked to, for the JUnit properties.
+  local function sample_clients()
+    local f = cur_file
+    if not f then return end
+    f.seen = f.seen or {}
+    for c in pairs(clients.open_clients or {}) do
+      local info = c.server_info
+      if info and not f.seen[c] then
+        f.seen[c] = true
+        local server = tostring(info.name or "?") .. (info.version and (" " .. tostring(info.version)) or "")
+        local key = server .. "\0" .. tostring(c.protocol_version)
+        if not f.seen[key] then
+          f.seen[key] = true
+          table.insert(f.properties, { name = "server", value = server })
+          if c.protocol_version then
+            table.insert(f.properties, { name = "protocol", value = tostring(c.protocol_version) })
+          end
+        end
+      end
+    end
+  end
+
+  -- Read the tests of a block whose body never ran (a setup above it
+  -- failed, or the run stopped): its body runs to register them, nothing
+  -- else of it does.
+  local function collect(block)
+    ctx.collecting(true)
+    collecting_now = true
+    busted.safe("describe", block.run, block)
+    collecting_now = false
+    ctx.collecting(false)
+    started[block] = true
+  end
+
+  -- Give every test under block that has no result yet its entry.
+  local function resolve(block, reason)
+    if resolved[block] then return end
+    resolved[block] = true
+    local own = failed_blocks[block]
+    if own then reason = "not run: " .. own.what .. " failed: " .. first_line(own.message) end
+    local before = results:total()
+    for _, child in ipairs(busted.context.children(block)) do
+      local d = child.descriptor
+      if TEST[d] and not by_el[child] then
+        local why = blocked[child] or reason
+        if why and d == "pending" then
+          add({ path = path_of(busted, child), name = tostring(child.name), status = "skipped",
+                message = "pending" }, child)
+        elseif why then
+          add({ path = path_of(busted, child), name = tostring(child.name), status = "errored",
+                message = why, type = "setup" }, child)
+        elseif skip_reason or sys.interrupted() then
+          add({ path = path_of(busted, child), name = tostring(child.name), status = "skipped",
+                message = skip_reason or "not run: interrupted" }, child)
+        end
+      elseif d == "describe" then
+        if not started[child] and not sys.interrupted() and (reason or skip_reason) then collect(child) end
+        resolve(child, reason)
+      end
+    end
+    -- a failure over no test would vanish: it gets an entry of its own
+    if own and results:total() == before then
+      outside(own.path, own.name, own.message, own.element)
+    end
+  end
+
+  -- block's own code failed (its body, or a setup): what failed, for the
+  -- tests under it that cannot run.
+  local function block_failed(block, what, name, message, element)
+    if not block or failed_blocks[block] then return end
+    local path = {}
+    if block.descriptor ~= "file" and block.descriptor ~= "suite" then
+      path = path_of(busted, block)
+      path[#path + 1] = tostring(block.name)
+    end
+    failed_blocks[block] = { what = what, name = name, message = message, element = element, path = path }
+  end
+
+  -- before_each errors come before the test's start: the test about to
+  -- run is known from busted.safe, which runs each test block
+  local safe = busted.safe
+  busted.safe = function(descriptor, run, element)
+    if TEST[descriptor] and element and TEST[element.descriptor] and not by_el[element] then
+      current_test = element
+    end
+    return safe(descriptor, run, element)
+  end
+
+  busted.subscribe({ "file", "start" }, function(element)
+    cur_file = results:file(element.name .. label)
+    cur_file.timestamp = os.date("!%Y-%m-%dT%H:%M:%S")
+    file_of[element] = cur_file
+    started[element] = true
+    return nil, true
+  end)
+  busted.subscribe({ "describe", "start" }, function(element)
+    started[element] = true
+    return nil, true
+  end)
+  busted.subscribe({ "describe", "end" }, function(element)
+    resolve(element)
+    flush()
+    return nil, true
+  end)
+  busted.subscribe({ "file", "end" }, function(element)
+    resolve(element)
+    flush()
+    if cur_file then cur_file.duration = element.duration or 0 end
+    sample_clients()
+    cur_file = nil
+    return nil, true
+  end)
+  busted.subscribe({ "test", "start" }, function(element)
+    current_test = element
+    return nil, true
+  end)
+  local STATUS = { success = "passed", failure = "failed", error = "errored", pending = "skipped" }
+  busted.subscribe({ "test", "end" }, function(element, _, status)
+    sample_clients()
+    local m = msgs[element] or {}
+    local st = STATUS[status] or "errored"
+    if st == "errored" and not m.message then m.message = "error (no message)" end
+    add({ path = path_of(busted, element), name = tostring(element.name), status = st,
+          message = m.message, type = m.type, where = m.where,
+          duration = element.duration }, element)
+    return nil, true
+  end)
+
+  local function on_problem(kind)
+    return function(element, parent, message)
+      if collecting_now then return nil, true end
+      local d = element and element.descriptor
+      -- Ctrl-C (or SIGTERM) raised "interrupted!": stop the run
+      if sys.interrupted() then busted.skipAll = true end
+      message = message ~= nil and tostring(message) or kind
+      if TEST[d] then
+        local t = by_el[element]
+        if t then -- after the test ended (its finally, or a handler)
+          if t.status ~= "failed" and t.status ~= "errored" then results:restatus(t, "errored") end
+          t.message = (t.message and (t.message .. "\n") or "") .. message
+        else
+          local m = msgs[element] or {}
+          m.message = m.message and (m.message .. "\n" .. message) or message
+          m.type = m.type or ctx.kinds[element]
+          m.where = m.where or message:match("^([^\n]-:%d+):")
+          msgs[element] = m
+        end
+      elseif d == "before_each" and current_test and not by_el[current_test] then
+        blocked[current_test] = "before_each failed: " .. message
+      elseif d == "after_each" then
+        -- the test that just ran: its after_each failing is its error
+        local t = current_test and by_el[current_test]
+        if t then
+          if t.status == "passed" or t.status == "skipped" then results:restatus(t, "errored") end
+          t.message = (t.message and (t.message .. "\n") or "") .. "after_each: " .. message
+          t.type = t.type or ctx.kinds[element]
+        elseif current_test then
+          blocked[current_test] = "after_each: " .. message
+        else
+          outside({}, "after_each", message, element)
+        end
+      elseif SETUP[d] then
+        local what = parent and parent.descriptor == "describe"
+          and ("the setup of \"" .. tostring(parent.name) .. "\"") or "the file's setup"
+        block_failed(parent, what, "setup", message, element)
+      elseif TEARDOWN[d] then
+        outside(parent and parent.descriptor ~= "file" and path_of(busted, element) or {},
+          "teardown", message, element)
+      elseif d == "describe" then
+        block_failed(element, "the body of describe \"" .. tostring(element.name) .. "\"",
+          "describe block", message, element)
+      elseif d == "file" then
+        if element and element.name and not file_of[element] then
+          cur_file = results:file(element.name)
+        end
+        if element and element.descriptor == "file" and file_of[element] then
+          block_failed(element, "the file's top-level code", "top-level code", message, element)
+        else
+          outside({}, "top-level code", message, element)
+        end
+      else
+        outside({}, tostring(d or "run"), message, element)
+      end
+      return nil, true
+    end
+  end
+  busted.subscribe({ "failure" }, on_problem("failure"))
+  busted.subscribe({ "error" }, on_problem("error"))
+  busted.subscribe({ "pending" }, function(element, _, message)
+    if TEST[element and element.descriptor] and message ~= nil then
+      msgs[element] = { message = tostring(message) }
+    end
+    return nil, true
+  end)
+
+  local R = {}
+  -- --repeat N: each run's files are entries of their own ("FILE (run
+  -- 2/3)"), as busted runs the same file blocks again.
+  function R.repeats(n)
+    label = " (run 1/" .. n .. ")"
+    busted.subscribe({ "suite", "reset" }, function(_, i, total)
+      flush()
+      R.finish()
+      label = " (run " .. i .. "/" .. total .. ")"
+      started, resolved, failed_blocks = {}, {}, {}
+      return nil, true
+    end)
+  end
+
+  -- After the run: tests and files left behind by --fail-fast or Ctrl-C.
+  function R.finish()
+    local root = busted.context.get()
+    for _, fe in ipairs(busted.context.children(root)) do
+      if fe.descriptor == "file" then
+        if started[fe] then
+          cur_file = file_of[fe]
+          resolve(fe)
+        else
+          local f = results:file(fe.name .. label)
+          f.not_run = ((skip_reason or (sys.interrupted() and "interrupted") or "the run stopped")
+            :gsub("^not run: ", ""))
+        end
+      end
+    end
+    flush()
+    cur_file = nil
+  end
+  return R
+end
+
+-- --list: every test selected is printed ("file:line: full name") instead
+-- of registered, so none runs; hooks are not registered either, so no
+-- setup starts a server. Files' top-level code and describe bodies run,
+-- as they define the tests. Subscribed after the selection, so what it
+-- drops is not listed.
+function M.list_mode(busted)
+  local fwrite = getmetatable(io.stdout).__index.write
+  local secrets = require("mcptest.secrets")
+  local reporters_ = require("mcptest.runner.reporters")
+  local function drop() return nil, false end
+  for _, d in ipairs({ "strict_setup", "strict_teardown", "lazy_setup", "lazy_teardown",
+                       "before_each", "after_each" }) do
+    busted.subscribe({ "register", d }, drop, { priority = 1 })
+  end
+  local function list(name, _, trace)
+    local parent = busted.context.get()
+    local names = { tostring(name) }
+    local file
+    while parent do
+      if parent.descriptor == "file" then file = parent.name; break end
+      if parent.name then table.insert(names, 1, tostring(parent.name)) end
+      parent = busted.context.parent(parent)
+    end
+    local where = (trace and trace.short_src or file or "?") .. ":" .. tostring(trace and trace.currentline or "?")
+    fwrite(io.stdout, secrets.scrub(reporters_.visible(where .. ": " .. table.concat(names, " "))) .. "\n")
+    return nil, false
+  end
+  for _, d in ipairs({ "it", "pending" }) do
+    busted.subscribe({ "register", d }, list, { priority = 2 })
+  end
+end
+
+-- opts: outputs (-o values), output_file, quiet, color, filter,
+-- filter_pattern, filter_out, filter_out_pattern, tags, exclude_tags
+-- (mcptest.runner.select), allow_empty, list, fail_fast, verbose,
+-- test_timeout, args (the script's arg table entries)
 function M.run(files, opts)
-  local ok, err = preflight(files)
-  if not ok then
+  -- a bad pattern is a usage error before anything runs
+  local sel, sel_err = require("mcptest.runner.select").new(opts)
+  if not sel then
+    io.stderr:write("mcptest: ", sel_err, "\n")
+    return 2
+  end
+  -- files that do not load stop the run before anything starts (exit 2)
+  local chunks, err = suite_files.preflight(files)
+  if not chunks then
     io.stderr:write("mcptest: ", err, "\n")
     return 2
   end
+  local plan, plan_err = reporters.plan(opts.outputs, opts.output_file)
+  if not plan then
+    io.stderr:write("mcptest: ", plan_err, "\n")
+    return 2
+  end
+  local report, report_err
+  if opts.list then
+    report = { test = function() end, finish = function() return true end }
+  else
+    report, report_err = reporters.open(plan, opts)
+    if not report then
+      io.stderr:write("mcptest: ", report_err, "\n")
+      return 2
+    end
+  end
+  -- stdout carries a machine-read report (or the list) alone: what
+  -- scripts print goes to stderr
+  local to_stderr = opts.list or reporters.machine_on_stdout(plan)
   _G.arg = { [0] = files[1] }
   for i, a in ipairs(opts.args or {}) do _G.arg[i] = a end
 
@@ -46,17 +392,24 @@ function M.run(files, opts)
   collectgarbage("incremental")
   collectgarbage("generational")
 
-  local counts = { tests = 0, failures = 0, errors = 0 }
+  local results = require("mcptest.runner.results").new()
   local unreachable, unreachable_msg = false, nil
   local outside_test = { file = true, describe = true, context = true, setup = true,
                          lazy_setup = true, strict_setup = true, before_each = true }
+  local kinds = setmetatable({}, { __mode = "k" }) -- element -> the error's type
+  local collecting = false -- reading the tests of a block that will not run
 
   -- See raw error objects before busted turns them into strings.
   local rewrite = busted.rewriteMessage
   busted.rewriteMessage = function(element, message, trace)
+    if collecting then return rewrite(element, message, trace) end
     if errors.is(message) and errors.unreachable[message.kind]
        and outside_test[element and element.descriptor or "file"] then
       unreachable, unreachable_msg = true, tostring(message)
+    end
+    if element then
+      kinds[element] = errors.is(message) and ("mcptest." .. tostring(message.kind))
+        or (getmetatable(message) or {}).__type == "failure" and "AssertionError" or nil
     end
     -- an mcptest error names the script line that made the failing call
     -- (errors.caller), not the line inside mcptest that raised it
@@ -83,37 +436,23 @@ function M.run(files, opts)
     busted.subscribe({ "file", "start" }, arm)
     busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
   end
-  busted.subscribe({ "test", "end" }, function()
-    counts.tests = counts.tests + 1
-    return nil, true
-  end)
-  busted.subscribe({ "error" }, function()
-    counts.errors = counts.errors + 1
-    -- Ctrl-C (or SIGTERM) raised "interrupted!" inside a test: stop the run
-    if sys.interrupted() then busted.skipAll = true end
-    return nil, true
-  end)
-  busted.subscribe({ "failure" }, function(element)
-    if element.descriptor == "it" then counts.failures = counts.failures + 1
-    else counts.errors = counts.errors + 1 end
-    return nil, true
-  end)
-
-  local end_report, report_err = reporters.attach(busted, opts)
-  if not end_report then
-    io.stderr:write("mcptest: ", report_err, "\n")
-    return 2
-  end
-  require("busted.modules.filter_loader")()(busted, {
-    tags = opts.tags or {}, excludeTags = opts.exclude_tags or {},
-    filter = opts.filter or {}, filterOut = opts.filter_out or {},
-    list = false, nokeepgoing = false, suppressPending = false,
+  local record = M.recorder(busted, results, report, {
+    kinds = kinds, fail_fast = opts.fail_fast,
+    collecting = function(v) collecting = v end,
   })
-  -- every file named on the command line is a Lua script, whatever its
-  -- extension (busted's own loader only takes *.lua)
+  sel:attach(busted)
+  if opts.list then M.list_mode(busted) end
+  -- every file is loaded by its kind's loader (mcptest.runner.files),
+  -- checked and compiled before the run: a Lua script whatever its name
+  package.loaded["busted.modules.files.mcptest_any"] = nil
   package.preload["busted.modules.files.mcptest_any"] = function()
-    local lua_loader = require("busted.modules.files.lua")
-    return { match = function() return true end, load = lua_loader.load }
+    local function get_trace(_, info) -- busted's own, for its lua loader
+      local index = info.traceback:find("\n%s*%[C]")
+      info.traceback = info.traceback:sub(1, index)
+      return info
+    end
+    return { match = function() return true end,
+             load = function(_, filename) return chunks[filename], get_trace end }
   end
   -- what a script prints, and what the reporters write, passes the
   -- secrets scrubber: a token a server echoed back, or a client table a
@@ -130,11 +469,25 @@ function M.run(files, opts)
     local n = select("#", ...)
     local t = { ... }
     for i = 1, n do t[i] = secrets.scrub(tostring(t[i])) end
+    if to_stderr then
+      return raw_fwrite(io.stderr, table.concat(t, "\t", 1, n), "\n")
+    end
     return raw_print(table.unpack(t, 1, n))
   end
-  io.write = function(...) return raw_write(scrubbed(select("#", ...), ...)) end
+  io.write = function(...)
+    if to_stderr and io.output() == io.stdout then
+      return raw_fwrite(io.stderr, scrubbed(select("#", ...), ...))
+    end
+    return raw_write(scrubbed(select("#", ...), ...))
+  end
   -- f:write on any file (io.stdout, io.stderr, a report file) too
-  file_methods.write = function(f, ...) return raw_fwrite(f, scrubbed(select("#", ...), ...)) end
+  file_methods.write = function(f, ...)
+    if to_stderr and f == io.stdout then
+      raw_fwrite(io.stderr, scrubbed(select("#", ...), ...))
+      return f
+    end
+    return raw_fwrite(f, scrubbed(select("#", ...), ...))
+  end
   -- an error a task raised that no mcp.join took fails the test it ran in
   -- (an error in the root after_each is reported as the test's error)
   local loop = require("mcptest.loop")
@@ -151,20 +504,52 @@ function M.run(files, opts)
     error("os.exit(" .. tostring(code) .. ") called by the script; mcptest decides the exit code"
       .. " (use assert or error to fail a test)", 2)
   end
-  require("busted.modules.test_file_loader")(busted, { "lua", "mcptest_any" })(files, {}, {
+  require("busted.modules.test_file_loader")(busted, { "mcptest_any" })(files, {}, {
     excludes = {}, verbose = opts.verbose, recursive = false,
   })
-  require("busted.execute")(busted)(1, { seed = nil, shuffle = false, sort = false })
+  -- --shuffle (or --seed): files and the tests of every block in an
+  -- order drawn from the seed, the same order for the same seed
+  local seed
+  if opts.shuffle or opts.seed then
+    seed = opts.seed or math.random(1, 2 ^ 31 - 1)
+    busted.randomize = true
+    busted.randomseed = seed
+    results.seed = seed
+  end
+  local runs = opts.repeat_n or 1
+  if runs > 1 then record.repeats(runs) end
+  local t_start = sys.now()
+  require("busted.execute")(busted)(runs, { seed = seed, shuffle = seed ~= nil, sort = false })
   busted.publish({ "exit" })
   os.exit = os_exit
   sys.alarm(0)
 
+  record.finish()
+  results.duration = sys.now() - t_start
+
   require("mcptest.client").close_all()
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
-  end_report()
   print, io.write, file_methods.write = raw_print, raw_write, raw_fwrite
+  local wrote, write_err = report.finish(results)
+  if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
 
+  if opts.list then
+    local bad = 0
+    for _, t in ipairs(results.tests) do
+      if t.status == "errored" or t.status == "failed" then
+        bad = bad + 1
+        io.stderr:write("mcptest: ", t.file, ": ", t.message or t.name, "\n")
+      end
+    end
+    if sys.interrupted() then return 128 + sys.interrupted() end
+    if unreachable then return 3 end
+    return bad > 0 and 1 or 0
+  end
+  if seed then
+    io.stderr:write("mcptest: tests shuffled with seed ", tostring(seed), " (--seed ", tostring(seed),
+      " runs them in this order again)\n")
+  end
   local sig = sys.interrupted()
   if sig then
     io.stderr:write("mcptest: interrupted; servers stopped, remaining tests skipped\n")
@@ -174,10 +559,18 @@ function M.run(files, opts)
     io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
     return 3
   end
-  if counts.failures + counts.errors > 0 then return 1 end
-  if counts.tests == 0 then
-    if next(opts.filter or {}) or next(opts.tags or {}) then
-      io.stderr:write("mcptest: warning: no tests ran (no it block matched the filter)\n")
+  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  local n = results.counts
+  if n.failed + n.errored > 0 then return 1 end
+  if not wrote then return 2 end
+  local empty = sel:empty_message()
+  if empty and not opts.allow_empty then
+    io.stderr:write("mcptest: ", empty, "\n")
+    return 2
+  end
+  if #results.tests == 0 then
+    if empty then
+      io.stderr:write("mcptest: warning: ", (empty:gsub("; %-%-allow%-empty.*", ")")), "\n")
     else
       io.stderr:write("mcptest: warning: no tests ran (no it blocks);",
         " the top-level code ran without errors\n")

@@ -1,49 +1,54 @@
--- mcptest.reporters.json: busted output handler printing one JSON document.
--- Replaces busted's json handler, which prints nothing in Debian's 2.1.1
--- when a test is pending (it tries to encode functions).
+-- mcptest.runner.reporters.json: one JSON document on one line, written
+-- when the run ends. "tests" lists every test once with its status
+-- (passed, failed, errored, skipped); "files" each file run; "summary"
+-- counts them all. "successes", "failures", "errors" and "pendings" are
+-- the lists of the first version of this format, kept for the scripts
+-- that read them. Strings are kept as they are (JSON escapes controls).
 local json = require("mcptest.json")
 
-return function(options)
-  local busted = require("busted")
-  local handler = require("busted.outputHandlers.base")()
-
-  local function entry(t)
-    local el = t.element or {}
-    local trace = el.trace or {}
-    local e = {
-      name = t.name,
-      file = trace.short_src,
-      line = trace.currentline,
-      duration = el.duration,
-    }
-    if t.message ~= nil then e.message = tostring(t.message) end
-    return e
+local function legacy(list)
+  local out = json.array()
+  for _, t in ipairs(list) do
+    out[#out + 1] = { name = t.full, file = t.file, line = t.line, duration = t.duration,
+                      message = t.message }
   end
+  return out
+end
 
-  local function list(items)
-    local out = json.array()
-    for i, t in ipairs(items) do out[i] = entry(t) end
-    return out
-  end
-
-  handler.suiteEnd = function()
-    local doc = {
+return function(write)
+  local R = {}
+  function R.finish(results)
+    local tests, files = json.array(), json.array()
+    local by = { passed = {}, failed = {}, errored = {}, skipped = {} }
+    for _, t in ipairs(results.tests) do
+      local path = json.array()
+      for i, p in ipairs(t.path) do path[i] = p end
+      local tags = json.array()
+      for i, g in ipairs(t.tags) do tags[i] = g end
+      tests[#tests + 1] = {
+        file = t.file, path = path, name = t.name, title = t.title, tags = tags,
+        status = t.status, message = t.message, type = t.type, where = t.where,
+        line = t.line, duration = t.duration,
+      }
+      table.insert(by[t.status], t)
+    end
+    for _, f in ipairs(results.files) do
+      local props = json.object()
+      for _, p in ipairs(f.properties) do props[p.name] = p.value end
+      files[#files + 1] = { name = f.name, tests = #f.tests, duration = f.duration,
+                            properties = props, not_run = f.not_run }
+    end
+    local c = results.counts
+    write(json.encode({
       summary = {
-        tests = #handler.successes + #handler.failures + #handler.pendings,
-        passed = #handler.successes, failed = #handler.failures,
-        errors = #handler.errors, pending = #handler.pendings,
-        duration = handler.getDuration(),
+        tests = #results.tests, passed = c.passed, failed = c.failed, errored = c.errored,
+        skipped = c.skipped, files = #results.files, duration = results.duration, seed = results.seed,
+        errors = c.errored, pending = c.skipped,
       },
-      successes = list(handler.successes),
-      failures = list(handler.failures),
-      errors = list(handler.errors),
-      pendings = list(handler.pendings),
-    }
-    io.write(json.encode(doc), "\n")
-    io.flush()
-    return nil, true
+      tests = tests, files = files,
+      successes = legacy(by.passed), failures = legacy(by.failed),
+      errors = legacy(by.errored), pendings = legacy(by.skipped),
+    }) .. "\n")
   end
-
-  busted.subscribe({ "suite", "end" }, handler.suiteEnd)
-  return handler
+  return R
 end

@@ -1,0 +1,48 @@
+-- Errors outside tests: every test below still appears once in every
+-- report (errored when it could not run), and no error vanishes.
+describe("setup fails", function()
+  setup(function() error("setup broke") end)
+  it("first under the setup", function() end)
+  describe("nested", function()
+    it("second, in a nested block", function() end)
+  end)
+  pending("a pending one under it")
+end)
+
+describe("before_each fails", function()
+  before_each(function() error("before_each broke") end)
+  it("never starts", function() end)
+end)
+
+describe("after_each fails", function()
+  after_each(function() error("after_each broke") end)
+  it("passes, then its after_each fails", function() end)
+end)
+
+describe("teardown fails", function()
+  teardown(function() error("teardown broke") end)
+  it("passes before the teardown", function() end)
+end)
+
+describe("lazy_setup fails", function()
+  lazy_setup(function() error("lazy_setup broke") end)
+  it("one", function() end)
+  it("two", function() end)
+end)
+
+describe("body fails", function()
+  it("registered before the error", function() end)
+  error("describe body broke")
+end)
+
+describe("fine", function()
+  it("prints and passes", function()
+    print("PRINTED BY A TEST")
+    io.write("WRITTEN BY A TEST\n")
+    io.stdout:write("STDOUT WRITE BY A TEST\n")
+  end)
+  it("fails an assertion", function() assert.are.equal(1, 2) end)
+  it("fails with an escape \27[31mred\27[0m and \1 in its message", function()
+    error("server said: \27[31mbad\27[0m \0 \8 \255 end")
+  end)
+end)
