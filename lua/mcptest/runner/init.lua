@@ -83,6 +83,12 @@ function M.run(files, opts)
     busted.subscribe({ "file", "start" }, arm)
     busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
   end
+  -- Every client a file opens is held until the file ends, then closed
+  -- here (a DELETE for an HTTP session, a graceful stop for a stdio
+  -- server): a client's finalizer only releases handles, never does I/O.
+  local client = require("mcptest.client")
+  busted.subscribe({ "file", "start" }, function() client.hold(); return nil, true end)
+  busted.subscribe({ "file", "end" }, function() client.close_held(); return nil, true end)
   busted.subscribe({ "test", "end" }, function()
     counts.tests = counts.tests + 1
     return nil, true
@@ -159,7 +165,8 @@ function M.run(files, opts)
   os.exit = os_exit
   sys.alarm(0)
 
-  require("mcptest.client").close_all()
+  client.close_held()
+  client.close_all()
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   end_report()

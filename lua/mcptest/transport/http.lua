@@ -897,9 +897,9 @@ function Http:failure(id)
   return nil
 end
 
--- Close: stop every stream; end the session with DELETE (bounded in time).
-function Http:close()
-  if self.closed then return end
+-- Stop every transfer and timer: no I/O, no loop step (release() runs in
+-- a finalizer).
+function Http:stop_all()
   self.closing = true
   for _, list in ipairs({ self.posts, self.inflight }) do
     for k, v in pairs(list) do
@@ -916,9 +916,22 @@ function Http:close()
   if self.linger_timer then self.linger_timer:cancel(); self.linger_timer = nil end
   self.posts, self.inflight, self.lingering = {}, {}, {}
   self:close_get_stream()
-  if self.legacy then
-    self.legacy:close()
-  elseif self.session_id and not self.failed then
+  if self.legacy then self.legacy:close() end
+end
+
+-- A collected client's transport: release the handles, send nothing (a
+-- DELETE would need the event loop, which a finalizer must never run).
+function Http:release()
+  if self.closed then return end
+  self:stop_all()
+  self.closed = true
+end
+
+-- Close: stop every stream; end the session with DELETE (bounded in time).
+function Http:close()
+  if self.closed then return end
+  self:stop_all()
+  if not self.legacy and self.session_id and not self.failed then
     local done, status = false, nil
     local req = http.start(self:curl_opts("DELETE", self.get_headers), function(r, _, fin)
       if fin then done, status = true, r:status() end
