@@ -6,9 +6,10 @@
  * stderr on pipes; the parent's ends are non-blocking and close-on-exec, so
  * no child inherits another's pipes. Nothing here blocks except close(),
  * which is bounded: end stdin, wait a grace period, SIGTERM the group, wait
- * again, SIGKILL, then reap, so no zombie is left. The userdata's __gc and
- * __close run the same close, so a script that forgets c:close() still
- * leaves nothing behind.
+ * again, SIGKILL, then reap, so no zombie is left. __close runs the same
+ * close. __gc (a finalizer must not wait) runs kill(): SIGKILL to the group
+ * at once, the child reaped later without blocking, so a script that
+ * forgets c:close() still leaves nothing behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,41 @@ static int process_wait_for(process_t *p, double seconds) {
 /* Is any process of the child's group still alive? */
 static int process_group_alive(process_t *p) {
   return p->pgid > 0 && kill(-p->pgid, 0) == 0;
+}
+
+/* Children kill() signalled that had not exited yet, reaped without
+ * blocking at the next spawn, close or kill (no zombie piles up). */
+#define PROCESS_MAX_ORPHANS 64
+static pid_t process_orphans[PROCESS_MAX_ORPHANS];
+static int process_norphans;
+
+static void process_reap_orphans(void) {
+  int i = 0, st;
+  while (i < process_norphans) {
+    pid_t r = waitpid(process_orphans[i], &st, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) { i++; continue; }
+    process_orphans[i] = process_orphans[--process_norphans];
+  }
+}
+
+/* Kill without waiting: SIGKILL to the group and the child, pipes closed.
+ * A child not yet gone is remembered and reaped later (or, when the list
+ * is full, waited for: after SIGKILL that takes moments). */
+static void process_kill_now(process_t *p) {
+  process_close_fd(&p->in);
+  process_close_fd(&p->out);
+  process_close_fd(&p->err);
+  if (p->pgid > 0) kill(-p->pgid, SIGKILL);
+  if (p->pid > 0) {
+    kill(p->pid, SIGKILL);
+    if (!process_reap(p)) {
+      if (process_norphans < PROCESS_MAX_ORPHANS) process_orphans[process_norphans++] = p->pid;
+      else { int st; while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {} }
+      p->pid = 0;
+    }
+  }
+  p->pgid = 0;
+  process_reap_orphans();
 }
 
 /* Stop: end stdin, wait grace (unless the caller already waited after
@@ -171,6 +207,7 @@ static int process_spawn(lua_State *L) {
     process_close_fd(&perr[0]); process_close_fd(&perr[1]);
     return mcpt_fail(L, "transport", "cannot create pipes: %s", strerror(e));
   }
+  process_reap_orphans();
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
   posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
@@ -482,6 +519,18 @@ static int process_close(lua_State *L) {
   process_t *p = process_check(L);
   double grace = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
   process_stop(p, grace, lua_toboolean(L, 3));
+  process_reap_orphans();
+  mcpt_buf_free(&p->out_buf);
+  mcpt_buf_free(&p->pending);
+  mcpt_buf_free(&p->line);
+  return 0;
+}
+
+/* proc:kill(): SIGKILL the group without waiting; idempotent (also __gc:
+ * a finalizer must not block nor run the event loop). */
+static int process_kill(lua_State *L) {
+  process_t *p = process_check(L);
+  process_kill_now(p);
   mcpt_buf_free(&p->out_buf);
   mcpt_buf_free(&p->pending);
   mcpt_buf_free(&p->line);
@@ -489,6 +538,7 @@ static int process_close(lua_State *L) {
 }
 
 static const luaL_Reg process_methods[] = {
+  {"kill", process_kill},
   {"flush", process_flush},
   {"read_lines", process_read_lines},
   {"read_messages", process_read_messages},
@@ -503,7 +553,7 @@ static const luaL_Reg process_methods[] = {
 };
 
 static const luaL_Reg process_meta[] = {
-  {"__gc", process_close},
+  {"__gc", process_kill},
   {"__close", process_close},
   {"__index", NULL},
   {NULL, NULL}

@@ -12,6 +12,9 @@
 --   secrets.fingerprint(value) -> "sha256:1a2b3c4d"   a short, one-way name for a token
 --   secrets.log(...)                 write the pieces to stderr, scrubbed (verbose traces)
 --   secrets.count() -> n             how many are registered (tests)
+--   secrets.hide_fields(class, {name = true, ...})   instances of class keep those
+--                                    fields in a weak-keyed side table, where printing
+--                                    or walking the instance cannot reach them
 local M = {}
 
 -- Values shorter than this are not registered: replacing a 3-letter
@@ -74,6 +77,29 @@ function M.scrub(s)
     end
   end
   return s
+end
+
+-- Fields that hold credentials (header lines, tokens, keys) live in this
+-- weak-keyed table, keyed by their owner, not in the owner itself: a
+-- script that prints a client (assert.are.same({}, c)) or walks it with
+-- pairs never meets them, whatever the scrubber knows.
+local vault = setmetatable({}, { __mode = "k" })
+
+function M.hide_fields(class, names)
+  class.__index = function(obj, k)
+    if names[k] then
+      local v = vault[obj]
+      return v and v[k]
+    end
+    return class[k]
+  end
+  class.__newindex = function(obj, k, value)
+    if not names[k] then return rawset(obj, k, value) end
+    local v = vault[obj]
+    if not v then v = {}; vault[obj] = v end
+    v[k] = value
+  end
+  return class
 end
 
 function M.log(...)

@@ -36,7 +36,7 @@ local function session() return require("mcptest.auth.session") end
 local M = {}
 
 local Auth = {}
-Auth.__index = Auth
+secrets.hide_fields(Auth, { lines = true }) -- the credential lines
 M.Auth = Auth
 
 -- The Authorization line among header lines ("Name: value"), if any.
@@ -49,7 +49,8 @@ end
 -- The chain for one server: opts are mcp.connect's (auth, headers); url is
 -- the URL as messages show it.
 function M.for_server(opts, url)
-  local a = setmetatable({ url = url, target = opts.url, source = "none", lines = {} }, Auth)
+  local a = setmetatable({ url = url, target = opts.url, source = "none" }, Auth)
+  a.lines = {}
   local explicit = opts.auth
   if explicit ~= nil and type(explicit) ~= "table" then
     errors.raise("usage", "auth must be a table, e.g. auth = { bearer_token_env = \"MCP_TOKEN\" }")

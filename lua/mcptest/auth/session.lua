@@ -36,7 +36,8 @@ M.MARGIN = 60 -- seconds before expiry a token is refreshed
 M.UNATTENDED = { client_credentials = true, jwt_bearer = true }
 
 local Source = {}
-Source.__index = Source
+-- tokens, the credential lines and the DPoP key stay out of the object
+secrets.hide_fields(Source, { lines = true, tokens = true, dpop = true })
 
 M.cache_url = cache.url_key
 
@@ -122,7 +123,8 @@ end
 function M.new(opts, shown, cfg)
   local key = M.cache_url(opts.url)
   local s = setmetatable({ url = shown, key = key, source = cfg and "oauth" or "cache",
-                           cfg = cfg, target = opts.url, tls = opts.tls, lines = {}, attempts = 0 }, Source)
+                           cfg = cfg, target = opts.url, tls = opts.tls, attempts = 0 }, Source)
+  s.lines = {}
   local t = cache.tokens(key)
   if t then
     register_set(t)

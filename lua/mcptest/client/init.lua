@@ -29,6 +29,10 @@ local M = { Client = Client, default_timeout = 30, default_max_notifications = 1
 -- Every open client, weakly held, so the runner can close what scripts forget.
 local open_clients = setmetatable({}, { __mode = "k" })
 M.open_clients = open_clients
+-- Set by the runner to a list while a file runs: every client opened
+-- meanwhile is held (never collected) until the runner closes it at the
+-- file's end.
+M.held = nil
 
 local now = sys.now
 local interrupted = sys.interrupted
@@ -77,6 +81,7 @@ function M.new(transport, opts)
     for wid in pairs(c.waiting) do c:wake(wid) end
   end
   open_clients[c] = true
+  if M.held then M.held[#M.held + 1] = c end
   return c
 end
 
@@ -392,7 +397,25 @@ function Client:close()
   self.transport:close()
 end
 Client.__close = Client.close
-Client.__gc = function(c) if not c.closed then pcall(Client.close, c) end end
+-- A finalizer never runs the event loop (a nested loop inside whatever
+-- allocation triggered the collection could lose a request in flight):
+-- it releases the transport's handles without I/O. The runner holds every
+-- client a file opens (M.held) and closes them properly at its end.
+Client.__gc = function(c)
+  if c.closed then return end
+  c.closed = true
+  open_clients[c] = nil
+  local t = c.transport
+  if t.release then pcall(t.release, t) end
+end
+
+-- Close the clients held since hold() and stop holding them.
+function M.hold() M.held = {} end
+function M.close_held()
+  local held = M.held
+  M.held = {}
+  for _, c in ipairs(held or {}) do pcall(Client.close, c) end
+end
 
 function M.close_all()
   for c in pairs(open_clients) do pcall(Client.close, c) end

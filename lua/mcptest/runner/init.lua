@@ -436,6 +436,12 @@ function M.run(files, opts)
     busted.subscribe({ "file", "start" }, arm)
     busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
   end
+  -- Every client a file opens is held until the file ends, then closed
+  -- here (a DELETE for an HTTP session, a graceful stop for a stdio
+  -- server): a client's finalizer only releases handles, never does I/O.
+  local client = require("mcptest.client")
+  busted.subscribe({ "file", "start" }, function() client.hold(); return nil, true end)
+  busted.subscribe({ "file", "end" }, function() client.close_held(); return nil, true end)
   local record = M.recorder(busted, results, report, {
     kinds = kinds, fail_fast = opts.fail_fast,
     collecting = function(v) collecting = v end,
@@ -527,7 +533,8 @@ function M.run(files, opts)
   record.finish()
   results.duration = sys.now() - t_start
 
-  require("mcptest.client").close_all()
+  client.close_held()
+  client.close_all()
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   print, io.write, file_methods.write = raw_print, raw_write, raw_fwrite

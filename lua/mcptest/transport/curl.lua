@@ -117,11 +117,16 @@ function M.header_lines(headers)
 end
 
 -- What a usage error may show of a malformed header line: the text before
--- its first space or colon (the rest may be a credential), quoted.
+-- its first space or colon (the rest may be a credential), quoted; a line
+-- that is one word (a bare token?) shows only its length.
 function M.header_label(line)
-  local head = tostring(line):match("^%s*([^%s:]*)") or ""
+  line = tostring(line)
+  if not line:find("^%s*[^%s:]*[%s:]") then
+    return "of " .. #line .. " characters (not shown: it may be a credential)"
+  end
+  local head = line:match("^%s*([^%s:]*)") or ""
   if #head > 64 then head = head:sub(1, 64) .. "..." end
-  return string.format("%q", head) .. (tostring(line):find("^%s*[^%s:]*[%s:]") and " ..." or "")
+  return string.format("%q", head) .. " ..."
 end
 
 -- The protocol headers mcptest itself sets, which hold nothing secret. Every

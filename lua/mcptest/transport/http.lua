@@ -24,7 +24,10 @@ local sse = require("mcptest.transport.sse")
 
 local M = {}
 local Http = {}
-Http.__index = Http
+-- header lists (they hold the credentials) and the request options that
+-- carry them stay out of the transport table
+secrets.hide_fields(Http, { base_headers = true, init_headers = true, post_headers = true,
+  get_headers = true, plain_get_headers = true, post_opts = true })
 M.Http = Http
 
 local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
@@ -111,12 +114,24 @@ function M.open(opts, auth)
       t:note("ignoring the " .. line:match("^([^:]+)") .. " header from options: mcptest sets it itself")
     elseif name ~= "authorization" then -- the auth object sends credentials
       base[#base + 1] = line
+      -- any header a user gives may carry a credential (X-Api-Key): a
+      -- server echoing it back is scrubbed from messages and logs
+      secrets.register(line:match("^[^:]+:%s*(.*)$"), "value of the " .. line:match("^([^:]+)") .. " header")
     end
   end
   for _, name in ipairs(dropped) do
     t:note("dropped the " .. name .. " header: the variable in its value is unset or empty")
   end
   t.base_headers = base
+  -- a credential in the URL's query (?api_key=, ?token=) is one too
+  for name, value in (url:match("%?([^#]*)") or ""):gmatch("([^&=]+)=([^&]*)") do
+    if name:lower():find("key") or name:lower():find("token") or name:lower():find("secret")
+       or name:lower():find("auth") or name:lower():find("pass") or name:lower():find("sig") then
+      secrets.register(value, "value of the URL's " .. name .. " parameter")
+      local decoded = value:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+      if decoded ~= value then secrets.register(decoded, "value of the URL's " .. name .. " parameter") end
+    end
+  end
   t.curl = http.apply_tls({ url = url, method = "POST", connect_timeout = t.timeout }, opts.tls, url)
   t:rebuild_headers()
   return t
@@ -590,7 +605,9 @@ function Http:http_error(st, req)
     return self:session_expired(st)
   end
   if status >= 300 and status < 400 then
+    -- the query is not shown: a server may put a key there (?api_key=)
     local loc = req:header("location")
+    loc = loc and http.shown_url(loc)
     return self:fail_request(st, errors.new("transport", self.url .. " answered " .. verb .. " with HTTP "
       .. status .. " redirect" .. (loc and (" to " .. loc) or "") .. "; mcptest does not follow redirects"
       .. " for MCP requests: connect to the final URL", { http_status = status, location = loc }))
@@ -897,9 +914,9 @@ function Http:failure(id)
   return nil
 end
 
--- Close: stop every stream; end the session with DELETE (bounded in time).
-function Http:close()
-  if self.closed then return end
+-- Stop every transfer and timer: no I/O, no loop step (release() runs in
+-- a finalizer).
+function Http:stop_all()
   self.closing = true
   for _, list in ipairs({ self.posts, self.inflight }) do
     for k, v in pairs(list) do
@@ -916,9 +933,22 @@ function Http:close()
   if self.linger_timer then self.linger_timer:cancel(); self.linger_timer = nil end
   self.posts, self.inflight, self.lingering = {}, {}, {}
   self:close_get_stream()
-  if self.legacy then
-    self.legacy:close()
-  elseif self.session_id and not self.failed then
+  if self.legacy then self.legacy:close() end
+end
+
+-- A collected client's transport: release the handles, send nothing (a
+-- DELETE would need the event loop, which a finalizer must never run).
+function Http:release()
+  if self.closed then return end
+  self:stop_all()
+  self.closed = true
+end
+
+-- Close: stop every stream; end the session with DELETE (bounded in time).
+function Http:close()
+  if self.closed then return end
+  self:stop_all()
+  if not self.legacy and self.session_id and not self.failed then
     local done, status = false, nil
     local req = http.start(self:curl_opts("DELETE", self.get_headers), function(r, _, fin)
       if fin then done, status = true, r:status() end

@@ -303,6 +303,14 @@ function Stdio:close()
   self:drain_stderr()
 end
 
+-- A collected client's transport: SIGKILL the server's process group at
+-- once, wait for nothing (a finalizer must not block nor run the loop).
+function Stdio:release()
+  if self.closed then return end
+  self.closed, self.closing = true, true
+  self.proc:kill()
+end
+
 function Stdio:pid() return self.proc:pid() end
 
 return M
