@@ -166,7 +166,7 @@ end
     local r = mcp.json.decode(slurp(dir .. "/stall.json"))
     assert.is_true(r.metrics.dropped_iterations.values.count >= 20, "dropped " .. r.metrics.dropped_iterations.values.count)
     local p95 = r.metrics["mcp_req_duration"].values["p(95)"]
-    assert.is_true(p95 >= 500 and p95 < 900, "p95 " .. p95 .. " ms with 500 ms of latency")
+    assert.is_true(p95 >= 500 and p95 < 2000, "p95 " .. p95 .. " ms with 500 ms of latency")
   end)
 
   it("ramping-vus follows its stages", function()
@@ -179,7 +179,7 @@ options = { scenarios = { ramp = { executor = "ramping-vus", start_vus = 0,
     local r = mcp.json.decode(slurp(dir .. "/ramp.json"))
     assert.are.equal(6, r.metrics.vus.values.max)
     assert.is_true(r.metrics.iterations.values.count > 0)
-    assert.is_true(r.state.duration_s >= 2.9 and r.state.duration_s < 5, "took " .. r.state.duration_s)
+    assert.is_true(r.state.duration_s >= 2.9 and r.state.duration_s < 10, "took " .. r.state.duration_s)
   end)
 
   it("a setup that cannot reach its server exits 3", function()
@@ -197,10 +197,11 @@ function default(data, vu)
   check(r, { ["echo"] = function(r) return mcp.text(r) == "Echo: hi" end })
 end
 ]])
-    local code, out, err = load(path, "--vus 2 --duration 2s -o json:" .. dir .. "/stdio.json")
+    local code, out, err = load(path, "--vus 2 --iterations 40 -o json:" .. dir .. "/stdio.json")
     assert.are.equal(0, code, err)
     local r = mcp.json.decode(slurp(dir .. "/stdio.json"))
-    assert.is_true(r.metrics.iterations.values.count > 10)
+    assert.are.equal(40, r.metrics.iterations.values.count, out .. err)
+    assert.are.equal(2, r.metrics.vus_max.values.max)
     assert.are.equal(0, r.checks[1].fails)
   end)
 end)
