@@ -10,6 +10,29 @@ local suite_files = require("mcptest.runner.files")
 
 local M = {}
 
+-- busted.getTrace, run for every block registered and every error, with
+-- what it costs taken out: busted's own builds a full traceback each time
+-- (the reports use the message and its file:line, never that traceback)
+-- and finds directories with penlight's character-by-character
+-- path.dirname. Same frames skipped, same file:line found.
+function M.fast_trace(busted)
+  local function dirname(s) return s:match("^(.*)[/\\]") or "" end
+  local thisdir = dirname(debug.getinfo(busted.getTrace, "S").source)
+  busted.getTrace = function(element, level, msg)
+    level = level or 3
+    local info = debug.getinfo(level, "Sl")
+    while info.what == "C" or info.short_src:match("luassert[/\\].*%.lua$")
+          or (info.source:sub(1, 1) == "@" and thisdir == dirname(info.source)) do
+      level = level + 1
+      info = debug.getinfo(level, "Sl")
+    end
+    info.traceback = ""
+    info.message = msg
+    local file = busted.getFile(element)
+    return file and file.getTrace(file.name, info) or info
+  end
+end
+
 -- The descriptors busted gives test blocks and the other blocks.
 local TEST = { it = true, pending = true }
 local SETUP = { strict_setup = true, lazy_setup = true }
@@ -392,6 +415,7 @@ function M.run(files, opts)
   collectgarbage("incremental")
   collectgarbage("generational")
 
+  M.fast_trace(busted)
   local results = require("mcptest.runner.results").new()
   local unreachable, unreachable_msg = false, nil
   local outside_test = { file = true, describe = true, context = true, setup = true,
