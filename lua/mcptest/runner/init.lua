@@ -185,10 +185,23 @@ function M.recorder(busted, results, report, ctx)
 
   -- before_each errors come before the test's start: the test about to
   -- run is known from busted.safe, which runs each test block
+  -- A block left with no test by the selection runs neither its setup nor
+  -- its teardown: `--tags smoke` starts no server for a block of other
+  -- tests. (Its nested blocks' tests are not known before its setup runs,
+  -- so a block holding a describe runs its setup.)
+  local function nothing_to_run(block)
+    for _, ch in ipairs(busted.context.children(block)) do
+      if TEST[ch.descriptor] or ch.descriptor == "describe" then return false end
+    end
+    return true
+  end
   local safe = busted.safe
   busted.safe = function(descriptor, run, element)
     if TEST[descriptor] and element and TEST[element.descriptor] and not by_el[element] then
       current_test = element
+    elseif (descriptor == "strict_setup" or descriptor == "strict_teardown") and ctx.narrowed then
+      local block = busted.context.parent(element)
+      if block and nothing_to_run(block) then return busted.status("success") end
     end
     return safe(descriptor, run, element)
   end
@@ -461,7 +474,7 @@ function M.run(files, opts)
     busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
   end
   local record = M.recorder(busted, results, report, {
-    kinds = kinds, fail_fast = opts.fail_fast,
+    kinds = kinds, fail_fast = opts.fail_fast, narrowed = sel:active(),
     collecting = function(v) collecting = v end,
   })
   sel:attach(busted)
