@@ -155,7 +155,7 @@ function M.recorder(busted, results, report, ctx)
                 message = "pending" }, child)
         elseif why then
           add({ path = path_of(busted, child), name = tostring(child.name), status = "errored",
-                message = why, type = "setup" }, child)
+                message = why, type = "not run" }, child)
         elseif skip_reason or sys.interrupted() then
           add({ path = path_of(busted, child), name = tostring(child.name), status = "skipped",
                 message = skip_reason or "not run: interrupted" }, child)
