@@ -86,6 +86,7 @@ describe("mcptest exit codes", function()
     assert.matches("exit 130", text)
     assert.matches("interrupted", text)
     assert.is_nil(text:find("SECOND TEST RAN", 1, true))
+    assert.matches("skip never runs (not run: interrupted)", text, 1, true) -- reported, not dropped
     local pid = text:match("server pid (%d+)")
     assert.is_truthy(pid)
     local f = io.open("/proc/" .. pid .. "/stat")
