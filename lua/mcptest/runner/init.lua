@@ -232,10 +232,15 @@ function M.recorder(busted, results, report, ctx)
   end)
   busted.subscribe({ "test", "start" }, function(element)
     current_test = element
+    -- verbose traces name the test that made them
+    local path = path_of(busted, element)
+    path[#path + 1] = tostring(element.name)
+    secrets.context = table.concat(path, " ")
     return nil, true
   end)
   local STATUS = { success = "passed", failure = "failed", error = "errored", pending = "skipped" }
   busted.subscribe({ "test", "end" }, function(element, _, status)
+    secrets.context = nil
     sample_clients()
     local m = msgs[element] or {}
     local st = STATUS[status] or "errored"
