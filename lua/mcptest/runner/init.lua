@@ -441,10 +441,20 @@ function M.run(files, opts)
   local kinds = setmetatable({}, { __mode = "k" }) -- element -> the error's type
   local collecting = false -- reading the tests of a block that will not run
 
+  local sys = require("mcptest.core.sys")
   -- See raw error objects before busted turns them into strings.
   local rewrite = busted.rewriteMessage
   busted.rewriteMessage = function(element, message, trace)
     if collecting then return rewrite(element, message, trace) end
+    -- Ctrl-C raised inside whatever was waiting (often the event loop):
+    -- say so at the test's own line
+    local sig = type(message) == "string" and message:match("interrupted!$") and sys.interrupted()
+    if sig then
+      local tr = element and element.trace
+      local names = { [2] = "SIGINT (Ctrl-C)", [15] = "SIGTERM" }
+      return (tr and tr.short_src and (tr.short_src .. ":" .. tostring(tr.currentline) .. ": ") or "")
+        .. "interrupted by " .. (names[sig] or ("signal " .. sig)) .. "; the tests left are skipped"
+    end
     if errors.is(message) and errors.unreachable[message.kind]
        and outside_test[element and element.descriptor or "file"] then
       unreachable, unreachable_msg = true, tostring(message)
@@ -466,7 +476,6 @@ function M.run(files, opts)
     end
     return secrets.scrub(rewrite(element, message, trace))
   end
-  local sys = require("mcptest.core.sys")
   -- A time limit per test (and per file's top-level code), for what
   -- request timeouts cannot catch: a script stuck in a pure-Lua loop. An
   -- alarm signal makes the host raise inside Lua (runtime/main.c); a count
