@@ -94,6 +94,18 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.matches("^{[^\n]*}\n$", out)
   end)
 
+  it("a command a test runs writes to stderr when a report is on stdout", function()
+    local code, out, err = run(FIX .. "child_output.lua -o json")
+    assert.are.equal(0, code, out .. err)
+    assert.matches("^{[^\n]*}\n$", out)
+    assert.matches("CHILD SAID HI", err)
+    assert.matches("POPEN WRITER", err)
+    -- with the terminal report the commands print where they always did
+    code, out = run(FIX .. "child_output.lua")
+    assert.are.equal(0, code)
+    assert.matches("CHILD SAID HI", out)
+  end)
+
   it("JUnit is well-formed XML with one testsuite per file and every test once (xmllint)", function()
     local xml = dir .. "/r.xml"
     local code, out = run("run " .. FIX .. "outside.lua " .. FIX .. "pass.lua -o junit:" .. xml)

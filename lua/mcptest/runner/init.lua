@@ -539,6 +539,20 @@ function M.run(files, opts)
     end
     return raw_fwrite(f, scrubbed(select("#", ...), ...))
   end
+  -- a command a test runs writes to stderr too: its stdout is the fd mcptest
+  -- reports on (the command's own redirections still win)
+  local raw_execute, raw_popen = os.execute, io.popen
+  if to_stderr then
+    local function to_err(cmd) return "{ " .. cmd .. "\n} 1>&2" end
+    os.execute = function(cmd, ...)
+      if cmd == nil then return raw_execute() end
+      return raw_execute(to_err(cmd), ...)
+    end
+    io.popen = function(cmd, mode, ...)
+      if mode and mode:find("w", 1, true) then cmd = to_err(cmd) end
+      return raw_popen(cmd, mode, ...)
+    end
+  end
   -- an error a task raised that no mcp.join took fails the test it ran in
   -- (an error in the root after_each is reported as the test's error)
   local loop = require("mcptest.loop")
@@ -582,6 +596,7 @@ function M.run(files, opts)
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   print, io.write, file_methods.write = raw_print, raw_write, raw_fwrite
+  os.execute, io.popen = raw_execute, raw_popen
   local wrote, write_err = report.finish(results)
   if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
 
