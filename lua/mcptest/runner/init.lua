@@ -1,8 +1,9 @@
--- mcptest.runner: runs busted-style scripts with busted's own core, file
--- loader, filters and output handlers, composed here rather than through
--- busted.runner (which calls os.exit), so the host keeps the exit code
--- and the cleanup: every client a script left open is closed, every
--- server it started is stopped.
+-- mcptest.runner: runs busted-style scripts with busted's own core and
+-- file loader, composed here rather than through busted.runner (which
+-- calls os.exit), so the host keeps the exit code and the cleanup: every
+-- client a script left open is closed, every server it started is
+-- stopped. Which files (runner/files), which tests (runner/select) and
+-- the reports (runner/results, runner/reporters) are mcptest's own.
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local reporters = require("mcptest.runner.reporters")
@@ -21,11 +22,12 @@ function M.fast_trace(busted)
   busted.getTrace = function(element, level, msg)
     level = level or 3
     local info = debug.getinfo(level, "Sl")
-    while info.what == "C" or info.short_src:match("luassert[/\\].*%.lua$")
-          or (info.source:sub(1, 1) == "@" and thisdir == dirname(info.source)) do
+    while info and (info.what == "C" or info.short_src:match("luassert[/\\].*%.lua$")
+          or (info.source:sub(1, 1) == "@" and thisdir == dirname(info.source))) do
       level = level + 1
       info = debug.getinfo(level, "Sl")
     end
+    info = info or { short_src = "?", currentline = 0, source = "=?", what = "main" }
     info.traceback = ""
     info.message = msg
     local file = busted.getFile(element)
@@ -57,7 +59,7 @@ local function first_line(s) return (tostring(s):match("^[^\n]*")) end
 -- above them failed are errored, those left after --fail-fast or Ctrl-C
 -- skipped; errors outside any test (top-level code, a describe body, a
 -- teardown) are entries of their own. ctx: kinds (element -> error
--- type), fail_fast, collecting(on).
+-- type), fail_fast, narrowed (a selection is active), collecting(on).
 function M.recorder(busted, results, report, ctx)
   local sys = require("mcptest.core.sys")
   local by_el = setmetatable({}, { __mode = "k" })    -- test element -> result
