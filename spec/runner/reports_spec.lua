@@ -188,6 +188,19 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.matches("2 passed, 1 failed, 9 errored, 1 skipped in ", term, 1, true)
   end)
 
+  it("TAP keeps one line per test when a name or message holds a newline", function()
+    local f = dir .. "/nl.lua"
+    local h = io.open(f, "w")
+    h:write('it("two\\nlines", function() end)\n'
+      .. 'it("ok 5 - fake\\nok 6", function() error("x\\nok 7 - y") end)\n')
+    h:close()
+    local code, tap = run(f .. " -o tap")
+    assert.are.equal(1, code)
+    assert.are.equal("ok 1 - two\\nlines\nnot ok 2 - ok 5 - fake\\nok 6\n", tap:match("^ok 1.-\n.-\n"))
+    assert.is_nil(tap:find("\nok [567]"))
+    assert.matches("\n1%.%.2\n$", tap)
+  end)
+
   it("-o repeats: a console and two files from one run", function()
     local xml, json = dir .. "/a.xml", dir .. "/a.json"
     local code, out = run(FIX .. "mixed.lua -o plain -o junit:" .. xml .. " -o json:" .. json)
