@@ -101,9 +101,14 @@ function M.hide_fields(class, names)
   end
   return class
 end
+-- What verbose trace lines are about: the runner sets the test running
+-- (its full name), so a trace line says which test made the exchange.
+M.context = nil
 
 function M.log(...)
-  io.stderr:write(M.scrub(table.concat({ ... })))
+  local s = table.concat({ ... })
+  if M.context then s = "[" .. M.context .. "] " .. s end
+  io.stderr:write(M.scrub(s))
 end
 
 -- A short one-way name for a token ("sha256:" and 8 hex digits), for

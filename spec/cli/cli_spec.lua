@@ -86,6 +86,9 @@ describe("mcptest exit codes", function()
     assert.matches("exit 130", text)
     assert.matches("interrupted", text)
     assert.is_nil(text:find("SECOND TEST RAN", 1, true))
+    assert.matches("skip never runs (not run: interrupted)", text, 1, true) -- reported, not dropped
+    -- the interrupted test's error is at its own line, not in the event loop
+    assert.matches("interrupt[_%w]*%.lua:%d+: interrupted by SIGINT %(Ctrl%-C%)", text)
     local pid = text:match("server pid (%d+)")
     assert.is_truthy(pid)
     local f = io.open("/proc/" .. pid .. "/stat")

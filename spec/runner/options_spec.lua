@@ -97,4 +97,13 @@ describe("run order and repetition", function()
     code = run(FIX .. "many.lua --repeat 0")
     assert.are.equal(2, code)
   end)
+
+  it("--verbose traces name the connection and the test that made them", function()
+    local code, _, err = run(FIX .. "verbose_two.lua --verbose", "MCPTEST_SRC=" .. SRC .. " ")
+    assert.are.equal(0, code, err)
+    assert.matches("\n%[two servers lists with the first%] >> stdio server 'node [^\n]*stdio_server%.js[^\n]*': {[^\n]*\"tools/list\"", err)
+    assert.matches("\n%[two servers lists with the second%] >> stdio server 'node [^\n]*stdio_server%.js[^\n]*': {[^\n]*\"tools/list\"", err)
+    -- outside a test (the setup's handshake) no test is named
+    assert.matches("\n>> stdio server '[^\n]*: {[^\n]*\"initialize\"", "\n" .. err)
+  end)
 end)

@@ -94,6 +94,18 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.matches("^{[^\n]*}\n$", out)
   end)
 
+  it("a command a test runs writes to stderr when a report is on stdout", function()
+    local code, out, err = run(FIX .. "child_output.lua -o json")
+    assert.are.equal(0, code, out .. err)
+    assert.matches("^{[^\n]*}\n$", out)
+    assert.matches("CHILD SAID HI", err)
+    assert.matches("POPEN WRITER", err)
+    -- with the terminal report the commands print where they always did
+    code, out = run(FIX .. "child_output.lua")
+    assert.are.equal(0, code)
+    assert.matches("CHILD SAID HI", out)
+  end)
+
   it("JUnit is well-formed XML with one testsuite per file and every test once (xmllint)", function()
     local xml = dir .. "/r.xml"
     local code, out = run("run " .. FIX .. "outside.lua " .. FIX .. "pass.lua -o junit:" .. xml)
@@ -174,6 +186,19 @@ print("summary", s["tests"], s["passed"], s["failed"], s["errored"], s["skipped"
     assert.is_nil(term:find("\27", 1, true))
     assert.matches("\\x1b[31mbad", term, 1, true)
     assert.matches("2 passed, 1 failed, 9 errored, 1 skipped in ", term, 1, true)
+  end)
+
+  it("TAP keeps one line per test when a name or message holds a newline", function()
+    local f = dir .. "/nl.lua"
+    local h = io.open(f, "w")
+    h:write('it("two\\nlines", function() end)\n'
+      .. 'it("ok 5 - fake\\nok 6", function() error("x\\nok 7 - y") end)\n')
+    h:close()
+    local code, tap = run(f .. " -o tap")
+    assert.are.equal(1, code)
+    assert.are.equal("ok 1 - two\\nlines\nnot ok 2 - ok 5 - fake\\nok 6\n", tap:match("^ok 1.-\n.-\n"))
+    assert.is_nil(tap:find("\nok [567]"))
+    assert.matches("\n1%.%.2\n$", tap)
   end)
 
   it("-o repeats: a console and two files from one run", function()

@@ -7,9 +7,9 @@ local SRC = os.getenv("MCPTEST_SRC") or "."
 local FIX = SRC .. "/spec/data/cli/"
 local select_ = require("mcptest.runner.select")
 
-local function run(args)
+local function run(args, env)
   local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s %s >%s 2>%s", BIN, args, out, err))
+  local _, _, code = os.execute(string.format("%s%s %s >%s 2>%s", env and (env .. " ") or "", BIN, args, out, err))
   local function slurp(p) local f = io.open(p); local s = f:read("a"); f:close(); os.remove(p); return s end
   return code, slurp(out), slurp(err)
 end
@@ -120,5 +120,21 @@ describe("mcptest.runner.select.check_pattern", function()
       end
       assert.is_true(raised, p)
     end
+  end)
+end)
+
+describe("mcptest selection and setup hooks", function()
+  it("runs no setup or teardown of a block left with no selected test", function()
+    local marker = os.tmpname()
+    local function marks()
+      local f = io.open(marker); local t = f:read("a"); f:close(); return t
+    end
+    local code = run(FIX .. "setup_marker.lua -o tap --tags quick", "MARKER=" .. marker)
+    assert.are.equal(0, code)
+    assert.are.equal("", marks())
+    code = run(FIX .. "setup_marker.lua -o tap --tags server", "MARKER=" .. marker)
+    assert.are.equal(0, code)
+    assert.are.equal("setup\nteardown\n", marks())
+    os.remove(marker)
   end)
 end)

@@ -15,6 +15,7 @@ local M = {}
 -- name -> module, in the order `mcptest --help` lists them.
 M.verbs = {
   { "run", "mcptest.cli.run" },
+  { "report", "mcptest.cli.report" },
   { "tools", "mcptest.cli.tools" },
   { "call", "mcptest.cli.call" },
   { "serve", "mcptest.cli.serve" },
@@ -34,7 +35,7 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { compile = true, scaffold = true, report = true,
+local PLANNED = { compile = true, scaffold = true,
                   ["mcp-server"] = true }
 
 -- The module of a verb, or nil.

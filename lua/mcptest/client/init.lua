@@ -87,7 +87,9 @@ end
 
 -- callers check self.verbose first (the quiet path makes no call)
 function Client:log(dir, msg)
-  secrets.log(dir, " ", json.encode(msg), "\n")
+  -- the connection first: with several clients, which one spoke
+  local t = self.transport
+  secrets.log(dir, " ", t and t.description or "?", ": ", json.encode(msg), "\n")
 end
 
 function Client:send(msg)

@@ -1,14 +1,39 @@
--- mcptest.runner: runs busted-style scripts with busted's own core, file
--- loader, filters and output handlers, composed here rather than through
--- busted.runner (which calls os.exit), so the host keeps the exit code
--- and the cleanup: every client a script left open is closed, every
--- server it started is stopped.
+-- mcptest.runner: runs busted-style scripts with busted's own core and
+-- file loader, composed here rather than through busted.runner (which
+-- calls os.exit), so the host keeps the exit code and the cleanup: every
+-- client a script left open is closed, every server it started is
+-- stopped. Which files (runner/files), which tests (runner/select) and
+-- the reports (runner/results, runner/reporters) are mcptest's own.
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local reporters = require("mcptest.runner.reporters")
 local suite_files = require("mcptest.runner.files")
 
 local M = {}
+
+-- busted.getTrace, run for every block registered and every error, with
+-- what it costs taken out: busted's own builds a full traceback each time
+-- (the reports use the message and its file:line, never that traceback)
+-- and finds directories with penlight's character-by-character
+-- path.dirname. Same frames skipped, same file:line found.
+function M.fast_trace(busted)
+  local function dirname(s) return s:match("^(.*)[/\\]") or "" end
+  local thisdir = dirname(debug.getinfo(busted.getTrace, "S").source)
+  busted.getTrace = function(element, level, msg)
+    level = level or 3
+    local info = debug.getinfo(level, "Sl")
+    while info and (info.what == "C" or info.short_src:match("luassert[/\\].*%.lua$")
+          or (info.source:sub(1, 1) == "@" and thisdir == dirname(info.source))) do
+      level = level + 1
+      info = debug.getinfo(level, "Sl")
+    end
+    info = info or { short_src = "?", currentline = 0, source = "=?", what = "main" }
+    info.traceback = ""
+    info.message = msg
+    local file = busted.getFile(element)
+    return file and file.getTrace(file.name, info) or info
+  end
+end
 
 -- The descriptors busted gives test blocks and the other blocks.
 local TEST = { it = true, pending = true }
@@ -34,7 +59,7 @@ local function first_line(s) return (tostring(s):match("^[^\n]*")) end
 -- above them failed are errored, those left after --fail-fast or Ctrl-C
 -- skipped; errors outside any test (top-level code, a describe body, a
 -- teardown) are entries of their own. ctx: kinds (element -> error
--- type), fail_fast, collecting(on).
+-- type), fail_fast, narrowed (a selection is active), collecting(on).
 function M.recorder(busted, results, report, ctx)
   local sys = require("mcptest.core.sys")
   local by_el = setmetatable({}, { __mode = "k" })    -- test element -> result
@@ -132,7 +157,7 @@ function M.recorder(busted, results, report, ctx)
                 message = "pending" }, child)
         elseif why then
           add({ path = path_of(busted, child), name = tostring(child.name), status = "errored",
-                message = why, type = "setup" }, child)
+                message = why, type = "not run" }, child)
         elseif skip_reason or sys.interrupted() then
           add({ path = path_of(busted, child), name = tostring(child.name), status = "skipped",
                 message = skip_reason or "not run: interrupted" }, child)
@@ -162,10 +187,23 @@ function M.recorder(busted, results, report, ctx)
 
   -- before_each errors come before the test's start: the test about to
   -- run is known from busted.safe, which runs each test block
+  -- A block left with no test by the selection runs neither its setup nor
+  -- its teardown: `--tags smoke` starts no server for a block of other
+  -- tests. (Its nested blocks' tests are not known before its setup runs,
+  -- so a block holding a describe runs its setup.)
+  local function nothing_to_run(block)
+    for _, ch in ipairs(busted.context.children(block)) do
+      if TEST[ch.descriptor] or ch.descriptor == "describe" then return false end
+    end
+    return true
+  end
   local safe = busted.safe
   busted.safe = function(descriptor, run, element)
     if TEST[descriptor] and element and TEST[element.descriptor] and not by_el[element] then
       current_test = element
+    elseif (descriptor == "strict_setup" or descriptor == "strict_teardown") and ctx.narrowed then
+      local block = busted.context.parent(element)
+      if block and nothing_to_run(block) then return busted.status("success") end
     end
     return safe(descriptor, run, element)
   end
@@ -196,10 +234,15 @@ function M.recorder(busted, results, report, ctx)
   end)
   busted.subscribe({ "test", "start" }, function(element)
     current_test = element
+    -- verbose traces name the test that made them
+    local path = path_of(busted, element)
+    path[#path + 1] = tostring(element.name)
+    secrets.context = table.concat(path, " ")
     return nil, true
   end)
   local STATUS = { success = "passed", failure = "failed", error = "errored", pending = "skipped" }
   busted.subscribe({ "test", "end" }, function(element, _, status)
+    secrets.context = nil
     sample_clients()
     local m = msgs[element] or {}
     local st = STATUS[status] or "errored"
@@ -392,6 +435,7 @@ function M.run(files, opts)
   collectgarbage("incremental")
   collectgarbage("generational")
 
+  M.fast_trace(busted)
   local results = require("mcptest.runner.results").new()
   local unreachable, unreachable_msg = false, nil
   local outside_test = { file = true, describe = true, context = true, setup = true,
@@ -399,10 +443,20 @@ function M.run(files, opts)
   local kinds = setmetatable({}, { __mode = "k" }) -- element -> the error's type
   local collecting = false -- reading the tests of a block that will not run
 
+  local sys = require("mcptest.core.sys")
   -- See raw error objects before busted turns them into strings.
   local rewrite = busted.rewriteMessage
   busted.rewriteMessage = function(element, message, trace)
     if collecting then return rewrite(element, message, trace) end
+    -- Ctrl-C raised inside whatever was waiting (often the event loop):
+    -- say so at the test's own line
+    local sig = type(message) == "string" and message:match("interrupted!$") and sys.interrupted()
+    if sig then
+      local tr = element and element.trace
+      local names = { [2] = "SIGINT (Ctrl-C)", [15] = "SIGTERM" }
+      return (tr and tr.short_src and (tr.short_src .. ":" .. tostring(tr.currentline) .. ": ") or "")
+        .. "interrupted by " .. (names[sig] or ("signal " .. sig)) .. "; the tests left are skipped"
+    end
     if errors.is(message) and errors.unreachable[message.kind]
        and outside_test[element and element.descriptor or "file"] then
       unreachable, unreachable_msg = true, tostring(message)
@@ -424,7 +478,6 @@ function M.run(files, opts)
     end
     return secrets.scrub(rewrite(element, message, trace))
   end
-  local sys = require("mcptest.core.sys")
   -- A time limit per test (and per file's top-level code), for what
   -- request timeouts cannot catch: a script stuck in a pure-Lua loop. An
   -- alarm signal makes the host raise inside Lua (runtime/main.c); a count
@@ -443,7 +496,7 @@ function M.run(files, opts)
   busted.subscribe({ "file", "start" }, function() client.hold(); return nil, true end)
   busted.subscribe({ "file", "end" }, function() client.close_held(); return nil, true end)
   local record = M.recorder(busted, results, report, {
-    kinds = kinds, fail_fast = opts.fail_fast,
+    kinds = kinds, fail_fast = opts.fail_fast, narrowed = sel:active(),
     collecting = function(v) collecting = v end,
   })
   sel:attach(busted)
@@ -494,6 +547,20 @@ function M.run(files, opts)
     end
     return raw_fwrite(f, scrubbed(select("#", ...), ...))
   end
+  -- a command a test runs writes to stderr too: its stdout is the fd mcptest
+  -- reports on (the command's own redirections still win)
+  local raw_execute, raw_popen = os.execute, io.popen
+  if to_stderr then
+    local function to_err(cmd) return "{ " .. cmd .. "\n} 1>&2" end
+    os.execute = function(cmd, ...)
+      if cmd == nil then return raw_execute() end
+      return raw_execute(to_err(cmd), ...)
+    end
+    io.popen = function(cmd, mode, ...)
+      if mode and mode:find("w", 1, true) then cmd = to_err(cmd) end
+      return raw_popen(cmd, mode, ...)
+    end
+  end
   -- an error a task raised that no mcp.join took fails the test it ran in
   -- (an error in the root after_each is reported as the test's error)
   local loop = require("mcptest.loop")
@@ -538,6 +605,7 @@ function M.run(files, opts)
   local fx = package.loaded["mcptest.fixture"]
   if fx and fx.stop_all then fx.stop_all() end
   print, io.write, file_methods.write = raw_print, raw_write, raw_fwrite
+  os.execute, io.popen = raw_execute, raw_popen
   local wrote, write_err = report.finish(results)
   if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
 

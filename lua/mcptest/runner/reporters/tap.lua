@@ -10,7 +10,8 @@ return function(write)
   local function comment(prefix, text)
     for line in (visible(text) .. "\n"):gmatch("([^\n]*)\n") do write("# " .. prefix .. line .. "\n") end
   end
-  local function name(t) return visible(t.full) end
+  -- one line per test: a newline in a name would start a line of its own
+  local function name(t) return (visible(t.full):gsub("\n", "\\n")) end
   local R = {}
   function R.test(t)
     n = n + 1

@@ -1,0 +1,120 @@
+-- mcptest.cli.report: `mcptest report merge REPORT.json...`: the JSON
+-- reports of several runs (CI jobs that each ran a part of a suite) read
+-- back into one record and written in any format, as if one run had run
+-- them all.
+local common = require("mcptest.cli.common")
+
+local M = {
+  name = "report",
+  summary = "merge the JSON reports of several runs into one report",
+  usage = { "mcptest report merge REPORT.json... [-o FORMAT[:PATH]]..." },
+  help = [[
+Reads the JSON reports (-o json) of several runs and writes one report
+of them all, in any format, as one run would have: the files in the
+order given, every test with its status, message and time. The exit
+code is the merged run's: 0 when every test passed, 1 when one failed
+or errored, 2 for a report that cannot be read.]],
+  options = {
+    { title = "Report",
+      { "--output", "-o", arg = "FORMAT[:PATH]", repeatable = true,
+        help = "a report, as for run: terminal (default), plain, utf, tap, junit or json; FORMAT:PATH writes it to a file (repeatable; at most one to stdout)" },
+      { "--output-file", arg = "F", help = "write the one report given without a PATH to F" },
+      { "--quiet", "-q", help = "terminal report: one character per test instead of the tree" },
+      { "--color", arg = "WHEN", choices = { "auto", "always", "never" }, what = "--color value",
+        help = "colours in the terminal report: auto (default), always, never" },
+    },
+  },
+}
+
+-- Read one JSON report into results (mcptest.runner.results). Returns
+-- true, or nil and a message naming the file.
+function M.read_into(results, path, seen_files)
+  local f, err = io.open(path, "r")
+  if not f then return nil, "cannot read the report " .. tostring(err) end
+  local text = f:read("a")
+  f:close()
+  local ok, doc = pcall(require("mcptest.json").decode, text)
+  if not ok or type(doc) ~= "table" then
+    return nil, path .. " is not JSON (" .. tostring(doc):gsub("\n.*", "") .. "); give the files mcptest's -o json wrote"
+  end
+  if type(doc.tests) ~= "table" or type(doc.files) ~= "table" then
+    return nil, path .. " is not an mcptest JSON report with a tests list (written by -o json of this version)"
+  end
+  local files = {}
+  for _, fe in ipairs(doc.files) do
+    if type(fe) ~= "table" or type(fe.name) ~= "string" then
+      return nil, path .. ": a files entry without a name"
+    end
+    if seen_files[fe.name] then
+      io.stderr:write("mcptest: warning: ", fe.name, " is in ", seen_files[fe.name], " and in ", path,
+        "; both runs are kept\n")
+    end
+    seen_files[fe.name] = path
+    local entry = results:file(fe.name)
+    entry.duration = tonumber(fe.duration) or 0
+    entry.not_run = fe.not_run
+    local names = {}
+    for k in pairs(type(fe.properties) == "table" and fe.properties or {}) do names[#names + 1] = k end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      table.insert(entry.properties, { name = k, value = tostring(fe.properties[k]) })
+    end
+    files[fe.name] = entry
+  end
+  local valid = { passed = true, failed = true, errored = true, skipped = true }
+  for i, t in ipairs(doc.tests) do
+    if type(t) ~= "table" or type(t.name) ~= "string" or not valid[t.status] then
+      return nil, path .. ": test " .. i .. " has no name or no valid status"
+    end
+    local entry = files[t.file]
+    if not entry then
+      entry = results:file(tostring(t.file or "?"))
+      files[t.file or "?"] = entry
+    end
+    local p = {}
+    for j, v in ipairs(type(t.path) == "table" and t.path or {}) do p[j] = tostring(v) end
+    results:add(entry, {
+      path = p, name = t.name, status = t.status, message = t.message, type = t.type,
+      where = t.where, line = math.tointeger(t.line), duration = tonumber(t.duration) or 0,
+    })
+  end
+  local d = type(doc.summary) == "table" and tonumber(doc.summary.duration) or 0
+  results.duration = results.duration + (d or 0)
+  return true
+end
+
+function M.main(opts, words)
+  local function usage(msg) return common.usage_error(msg, "report") end
+  if words[1] ~= "merge" then
+    return usage(words[1] and ("unknown report command " .. words[1] .. " (report has: merge)")
+      or "report needs a command: mcptest report merge REPORT.json...")
+  end
+  if not words[2] then return usage("report merge needs at least one REPORT.json") end
+  local reporters = require("mcptest.runner.reporters")
+  local plan, plan_err = reporters.plan(opts["--output"], opts["--output-file"])
+  if not plan then return usage(plan_err) end
+  local results = require("mcptest.runner.results").new()
+  local seen = {}
+  for i = 2, #words do
+    local ok, err = M.read_into(results, words[i], seen)
+    if not ok then
+      io.stderr:write("mcptest: ", err, "\n")
+      return 2
+    end
+  end
+  local report, err = reporters.open(plan, { color = opts["--color"], quiet = opts["--quiet"] })
+  if not report then
+    io.stderr:write("mcptest: ", err, "\n")
+    return 2
+  end
+  for _, t in ipairs(results.tests) do report.test(t, results) end
+  local wrote, werr = report.finish(results)
+  if not wrote then
+    io.stderr:write("mcptest: ", werr, "\n")
+    return 2
+  end
+  local n = results.counts
+  return (n.failed + n.errored > 0) and 1 or 0
+end
+
+return M
