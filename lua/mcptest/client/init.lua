@@ -29,7 +29,7 @@ local M = { Client = Client, default_timeout = 30, default_max_notifications = 1
 -- Every open client, weakly held, so the runner can close what scripts forget.
 local open_clients = setmetatable({}, { __mode = "k" })
 M.open_clients = open_clients
--- Set by the runner to a list while a file runs: every client opened
+-- Set by the runner to a set while a file runs: every client opened
 -- meanwhile is held (never collected) until the runner closes it at the
 -- file's end.
 M.held = nil
@@ -81,7 +81,7 @@ function M.new(transport, opts)
     for wid in pairs(c.waiting) do c:wake(wid) end
   end
   open_clients[c] = true
-  if M.held then M.held[#M.held + 1] = c end
+  if M.held then M.held[c] = true end
   return c
 end
 
@@ -379,6 +379,7 @@ function Client:close()
   if self.closed then return end
   self.closed = true
   open_clients[self] = nil
+  if M.held then M.held[self] = nil end -- a retry loop keeps no closed client
   self.transport:close()
 end
 Client.__close = Client.close
@@ -399,7 +400,7 @@ function M.hold() M.held = {} end
 function M.close_held()
   local held = M.held
   M.held = {}
-  for _, c in ipairs(held or {}) do pcall(Client.close, c) end
+  for c in pairs(held or {}) do pcall(Client.close, c) end
 end
 
 function M.close_all()
