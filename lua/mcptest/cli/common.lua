@@ -49,7 +49,9 @@ function M.apply_client_defaults(opts)
   local client = require("mcptest.client")
   if opts["--timeout"] then
     local t = tonumber(opts["--timeout"])
-    if not t or t <= 0 then return nil, "--timeout needs a positive number of seconds" end
+    if not t or t <= 0 or t ~= t or t == math.huge then
+      return nil, "--timeout needs a positive, finite number of seconds, got " .. tostring(opts["--timeout"])
+    end
     client.default_timeout = t
   end
   if opts["--verbose"] then

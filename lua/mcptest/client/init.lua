@@ -128,6 +128,14 @@ function Client:answer(msg)
 end
 
 function Client:dispatch(msg)
+  if msg.jsonrpc == nil and msg[1] ~= nil then
+    -- a batch (JSON-RPC 2.0; 2025-03-26 allows them): each message in
+    -- turn, on every transport
+    for i = 1, #msg do
+      if type(msg[i]) == "table" then self:dispatch(msg[i]) end
+    end
+    return
+  end
   if self.verbose then self:log("<<", msg) end
   if msg.method ~= nil then
     if msg.id ~= nil then return self:answer(msg) end
@@ -192,6 +200,9 @@ end
 
 -- Send a request; returns its id.
 function Client:start(method, params)
+  if type(method) ~= "string" or method == "" then
+    errors.raise("usage", "c:request: the method must be a non-empty string, got " .. tostring(method))
+  end
   if self.closed then errors.raise("usage", "the client is closed", { method = method }) end
   local id = self.next_id + 1
   self.next_id = id
