@@ -55,6 +55,18 @@ function M.caller(level)
   end
 end
 
+-- A string a server sent, as a message may show it: quoted (control
+-- characters escaped), runs of white space folded, cut to n bytes (default
+-- 200) with its full length said, so a 60 KB realm makes no 60 KB message.
+function M.snippet(s, n)
+  n = n or 200
+  s = tostring(s)
+  local len = #s
+  s = s:gsub("%s+", " ")
+  if #s > n then return string.format("%q", s:sub(1, n)) .. "... (" .. len .. " bytes)" end
+  return string.format("%q", s)
+end
+
 function M.new(kind, message, fields)
   local e = fields or {}
   e.kind, e.message = kind, message

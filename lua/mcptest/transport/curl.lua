@@ -192,7 +192,8 @@ function M.describe_challenge(ch)
     return a < b
   end)
   local parts = {}
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. string.format("%q", ch.params[k]) end
+  -- values are the server's: cut, so a 60 KB realm makes no 60 KB message
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. errors.snippet(ch.params[k]) end
   if ch.params.realm == nil then table.insert(parts, 1, "no realm") end
   return ch.scheme .. " (" .. table.concat(parts, ", ") .. ")"
 end
@@ -230,6 +231,8 @@ local HINTS = {
   [35] = "the TLS handshake failed; is it really an https:// server?",
   [52] = "the server closed the connection without answering",
   [56] = "the connection broke while receiving",
+  [27] = "curl ran out of room for the answer: a response header over curl's 100 KB limit"
+    .. " (CURL_MAX_HTTP_HEADER) is the usual cause; the server sent a header no client should take",
   [60] = "the server's TLS certificate is not trusted (self-signed or unknown CA); "
     .. "trust its CA with tls = { ca_file = ... } / --cacert FILE, or skip verification with "
     .. "tls = { insecure = true } / --insecure",
@@ -239,8 +242,25 @@ local HINTS = {
 }
 M.CURL_HINTS = HINTS
 
+-- Failures whose curl code is too broad for one hint, told by curl's text.
+local function specific_hint(err)
+  local m = tostring(err.message)
+  if m:find("HTTP/0.9", 1, true) then
+    return "the server's answer does not start with an HTTP status line (HTTP/1.1 200 OK):"
+      .. " it is not an HTTP server, or it wrote something else first"
+  end
+  if err.curl_code == 60 and (m:find("subject name", 1, true) or m:find("does not match", 1, true)) then
+    return "the certificate is valid but names another host: connect with a host name the"
+      .. " certificate lists, or fix the server's certificate"
+  end
+  if err.curl_code == 60 and m:find("expired", 1, true) then
+    return "the server's certificate has expired"
+  end
+end
+M.specific_hint = specific_hint
+
 function M.describe_failure(err, method, url)
-  local hint = HINTS[err.curl_code]
+  local hint = specific_hint(err) or HINTS[err.curl_code]
   local msg = method .. " " .. url .. " failed: " .. tostring(err.message)
   if err.curl_code == 60 then msg = method .. " " .. url .. " failed: TLS certificate verification failed ("
     .. tostring(err.message) .. ")" end

@@ -54,12 +54,7 @@ local function reconnect_delay(retry, attempt)
 end
 M.reconnect_delay = reconnect_delay
 
-local function snippet(s, n)
-  n = n or 200
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return string.format("%q", s)
-end
+local snippet = errors.snippet
 
 -- st: a POST's state, with the method and id of the message it carried.
 local function describe_msg(st)
@@ -472,7 +467,8 @@ function Http:post_done(st, req, err)
     st.chunks = nil
     if err then
       return self:fail_request(st, errors.new("transport", "the connection to " .. self.url
-        .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message),
+        .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message)
+        .. (err.curl_code == 27 and ("; " .. http.CURL_HINTS[27]) or ""),
         { curl_code = err.curl_code }))
     end
     local msg = json.try_decode(body)

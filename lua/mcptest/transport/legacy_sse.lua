@@ -117,7 +117,14 @@ end
 function Legacy:on_event(data, ev)
   if self.failed then return end
   if ev == "endpoint" then
-    local ep = M.resolve(self.t.target, (data:gsub("^%s+", ""):gsub("%s+$", "")))
+    local ref = data:gsub("^%s+", ""):gsub("%s+$", "")
+    if ref == "" or ref:find("[%c ]") then
+      -- a NUL would cut the URL curl sees: refuse rather than post elsewhere
+      return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
+        .. " named an endpoint that is not a URL (it holds control characters or spaces): "
+        .. errors.snippet(M.shown(ref))))
+    end
+    local ep = M.resolve(self.t.target, ref)
     if origin_of(ep) ~= origin_of(self.t.target) then
       return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
         .. " named an endpoint on another origin (" .. http.shown_url(origin_of(ep))
