@@ -116,6 +116,12 @@ static int limit_block_running(lua_State *L) {
 void mcpt_limit_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (mcpt_interrupted) {
+    /* inside a limited block, as for the time limit: raised until it is
+     * left, so a pcall loop cannot swallow Ctrl-C or timeout(1)'s SIGTERM */
+    if (limit_line >= 0) {
+      if (limit_block_running(L)) luaL_error(L, "interrupted!");
+      return;
+    }
     lua_sethook(L, NULL, 0, 0);
     luaL_error(L, "interrupted!");
   }
@@ -134,7 +140,7 @@ void mcpt_limit_hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* sys.alarm(seconds[, fn]): after that long, the host raises "time limit
- * exceeded" inside Lua (runtime/main.c's SIGALRM handler); 0 cancels.
+ * exceeded" inside Lua (runtime/main.c's SIGALRM handler); 0: no timer.
  * With fn (the test or hook the limit is for), the error keeps being
  * raised while fn runs, even inside a coroutine it resumed (see
  * sys.enter). */
@@ -143,7 +149,7 @@ static int sys_alarm(lua_State *L) {
   struct itimerval it;
   memset(&it, 0, sizeof it);
   limit_line = -1;
-  if (s > 0 && lua_isfunction(L, 2)) {
+  if (lua_isfunction(L, 2)) { /* recorded even with no time limit: interrupts use it */
     lua_Debug ar;
     lua_pushvalue(L, 2);
     lua_getinfo(L, ">S", &ar);
@@ -160,10 +166,10 @@ static int sys_alarm(lua_State *L) {
   setitimer(ITIMER_REAL, &it, NULL);
   mcpt_alarm_seconds = s > 0 ? s : 0;
   mcpt_alarmed = 0;
-  if (!mcpt_interrupted) {
-    if (mcpt_main_thread) lua_sethook(mcpt_main_thread, NULL, 0, 0);
-    if (mcpt_limit_thread) lua_sethook(mcpt_limit_thread, NULL, 0, 0);
-  }
+  /* a new block, or none: the last one's hook goes (an interrupt it
+   * received was raised in it; the runner has seen it) */
+  if (mcpt_main_thread) lua_sethook(mcpt_main_thread, NULL, 0, 0);
+  if (mcpt_limit_thread) lua_sethook(mcpt_limit_thread, NULL, 0, 0);
   return 0;
 }
 

@@ -87,7 +87,7 @@ function M.run(files, opts)
     after_each = true, file = true, describe = true }
   local raw_safe = busted.safe
   local raw_resume, raw_wrap = coroutine.resume, coroutine.wrap
-  if limit > 0 then
+  do -- with --test-timeout 0 too: an interrupt is raised until the block is left
     busted.safe = function(descriptor, run, element)
       -- busted.execute wraps a whole test (start, hooks, body, end) in an
       -- outer safe call: only the block's own function is limited
@@ -100,6 +100,8 @@ function M.run(files, opts)
       sys.alarm(limit, fn)
       local r = table.pack(raw_safe(descriptor, run, element))
       sys.alarm(0)
+      -- an interrupt that came while busted itself ran: stop all the same
+      if sys.interrupted() then busted.skipAll = true end
       return table.unpack(r, 1, r.n)
     end
     coroutine.resume = sys.resume
