@@ -16,8 +16,7 @@ local timeout = { "--timeout", arg = "S",
 local verbose = { "--verbose", "-v",
   help = "print every JSON-RPC message sent (>>) and received (<<) on stderr, Authorization values redacted" }
 
--- DESIGN.md's server flags. (--cert/--key join them when the HTTP
--- transport has client certificates.)
+-- DESIGN.md's server flags.
 M.server = { title = "Server flags",
   { "--bearer-token-env", arg = "VAR",
     help = "send the token in VAR as Authorization: Bearer (unset or empty: an error)" },
@@ -27,6 +26,8 @@ M.server = { title = "Server flags",
     help = "protocol version: auto (default), 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05" },
   { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE (a private CA)" },
   { "--insecure", help = "do not verify TLS certificates (prints a warning)" },
+  { "--cert", arg = "FILE", help = "a client certificate (PEM) for servers that require one (mTLS); with --key" },
+  { "--key", arg = "FILE", help = "the private key (PEM) of --cert" },
   timeout,
   verbose,
   { "--json", help = "print JSON" },
@@ -75,8 +76,9 @@ function M.connect(opts)
     conn.url = opts["--url"]
     conn.headers = opts["--header"] -- "Name: value", ${VAR} expanded by the transport
     if opts["--bearer-token-env"] then conn.auth = { bearer_token_env = opts["--bearer-token-env"] } end
-    if opts["--cacert"] or opts["--insecure"] then
-      conn.tls = { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil }
+    if opts["--cacert"] or opts["--insecure"] or opts["--cert"] or opts["--key"] then
+      conn.tls = { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil,
+                   cert_file = opts["--cert"], key_file = opts["--key"] }
     end
   else
     return nil, 2, "this command needs --stdio \"CMD ARGS\" or --url URL"

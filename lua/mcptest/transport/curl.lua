@@ -200,17 +200,37 @@ end
 
 -- ===== TLS =====
 
--- tls = { ca_file =, insecure = } -> fields set on curl options; warns once
+-- tls = { ca_file =, cert_file =, key_file =, insecure = } -> fields set
+-- on curl options; warns once
 -- per URL when verification is off.
 local warned = {}
 function M.apply_tls(opts, tls, url)
   if tls == nil then return opts end
-  if type(tls) ~= "table" then errors.raise("usage", "tls must be a table { ca_file = ..., insecure = true }") end
+  if type(tls) ~= "table" then errors.raise("usage", "tls must be a table { ca_file =, cert_file =, key_file =, insecure = }") end
+  for k in pairs(tls) do
+    if not (k == "ca_file" or k == "cert_file" or k == "key_file" or k == "insecure") then
+      errors.raise("usage", "tls: unknown key " .. tostring(k) .. "; known: ca_file, cert_file, key_file, insecure")
+    end
+  end
   if tls.ca_file ~= nil then
     local f = io.open(tls.ca_file, "r")
     if not f then errors.raise("usage", "tls.ca_file " .. tostring(tls.ca_file) .. " cannot be read") end
     f:close()
     opts.ca_file = tls.ca_file
+  end
+  -- a client certificate (mTLS): both files, readable
+  if tls.cert_file ~= nil or tls.key_file ~= nil then
+    for _, k in ipairs({ "cert_file", "key_file" }) do
+      local v = tls[k]
+      if type(v) ~= "string" then
+        errors.raise("usage", "tls." .. k .. " is required with tls." .. (k == "cert_file" and "key_file" or "cert_file")
+          .. " (a client certificate needs its PEM certificate and its private key)")
+      end
+      local f = io.open(v, "r")
+      if not f then errors.raise("usage", "tls." .. k .. " " .. v .. " cannot be read") end
+      f:close()
+      opts[k] = v
+    end
   end
   if tls.insecure then
     opts.insecure = true
@@ -233,6 +253,7 @@ local HINTS = {
   [56] = "the connection broke while receiving",
   [27] = "curl ran out of room for the answer: a response header over curl's 100 KB limit"
     .. " (CURL_MAX_HTTP_HEADER) is the usual cause; the server sent a header no client should take",
+  [58] = "the client certificate or key could not be used; check tls.cert_file and tls.key_file / --cert and --key",
   [60] = "the server's TLS certificate is not trusted (self-signed or unknown CA); "
     .. "trust its CA with tls = { ca_file = ... } / --cacert FILE, or skip verification with "
     .. "tls = { insecure = true } / --insecure",

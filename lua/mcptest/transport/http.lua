@@ -149,7 +149,8 @@ function Http:curl_opts(method, headers, url)
   if headers then headers = self:with_request_auth(headers, method, url) end
   local base = self.curl
   return { method = method, url = url or self.target, headers = headers,
-           connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
+           connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure,
+           cert_file = base.cert_file, key_file = base.key_file }
 end
 
 -- Header lists: init_headers (a POST outside any session: initialize, and
