@@ -76,10 +76,7 @@ function M.connect(opts)
     conn.url = opts["--url"]
     conn.headers = opts["--header"] -- "Name: value", ${VAR} expanded by the transport
     if opts["--bearer-token-env"] then conn.auth = { bearer_token_env = opts["--bearer-token-env"] } end
-    if opts["--cacert"] or opts["--insecure"] or opts["--cert"] or opts["--key"] then
-      conn.tls = { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil,
-                   cert_file = opts["--cert"], key_file = opts["--key"] }
-    end
+    conn.tls = M.tls(opts)
   else
     return nil, 2, "this command needs --stdio \"CMD ARGS\" or --url URL"
   end
@@ -90,6 +87,13 @@ function M.connect(opts)
     return nil, 3, tostring(c)
   end
   return c
+end
+
+-- The tls option of --cacert, --cert/--key and --insecure, or nil.
+function M.tls(opts)
+  if not (opts["--cacert"] or opts["--insecure"] or opts["--cert"] or opts["--key"]) then return nil end
+  return { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil,
+           cert_file = opts["--cert"], key_file = opts["--key"] }
 end
 
 function M.print_json(v)

@@ -97,6 +97,13 @@ describe("client certificates (mTLS)", function()
     assert.are.equal("transport", err.kind)
   end)
 
+  it("takes --cert and --key on discover too, an unreadable one a usage error", function()
+    local out = sh(BIN .. " discover " .. url() .. " --cert /nonexistent/cert.pem --key " .. client_cert.key)
+    assert.matches("rc=2", out, 1, true)
+    assert.matches("tls.cert_file /nonexistent/cert.pem cannot be read", out, 1, true)
+    assert.is_nil(out:find("stack traceback", 1, true), out)
+  end)
+
   it("refuses a certificate without its key, naming both options", function()
     local err = H.error_of(mcp.connect, { url = url(), tls = { cert_file = client_cert.cert } })
     assert.are.equal("usage", err.kind)
