@@ -92,20 +92,35 @@ static int limit_line = -1; /* -1: no block (a bare alarm raises once) */
  * thread's), with no busted frame above it? busted's own frames (the
  * message handler that formats the failure runs above the failing frame)
  * must finish undisturbed. */
-static int limit_block_running(lua_State *L) {
+static int limit_block_running(lua_State *L, int *at) {
   lua_State *threads[2];
   int n = 0, i, level;
   lua_Debug ar;
   threads[n++] = L;
   if (mcpt_main_thread && L != mcpt_main_thread) threads[n++] = mcpt_main_thread;
+  *at = -1;
   for (i = 0; i < n; i++) {
     for (level = 0; lua_getstack(threads[i], level, &ar); level++) {
       if (!lua_getinfo(threads[i], "S", &ar)) continue;
       if (strstr(ar.source, "busted/core.lua")) return 0;
-      if (ar.linedefined == limit_line && strcmp(ar.source, limit_source) == 0) return 1;
+      if (ar.linedefined == limit_line && strcmp(ar.source, limit_source) == 0) {
+        if (i == 0) *at = level;
+        return 1;
+      }
     }
   }
   return 0;
+}
+
+/* Raise what, placed at the line the block was running (its frame at
+ * level at of L), or where L is when that frame is on another thread. */
+static void limit_raise(lua_State *L, int at, const char *what) {
+  lua_Debug ar;
+  if (at >= 0 && lua_getstack(L, at, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+    lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, what);
+    lua_error(L);
+  }
+  luaL_error(L, "%s", what);
 }
 
 /* The hook the host's signal handlers install. Interrupted: raise once.
@@ -114,12 +129,13 @@ static int limit_block_running(lua_State *L) {
  * cannot swallow the limit; it stays until sys.alarm re-arms or cancels.
  * A bare sys.alarm(s): raise once. */
 void mcpt_limit_hook(lua_State *L, lua_Debug *ar) {
+  int at = -1;
   (void)ar;
   if (mcpt_interrupted) {
     /* inside a limited block, as for the time limit: raised until it is
      * left, so a pcall loop cannot swallow Ctrl-C or timeout(1)'s SIGTERM */
     if (limit_line >= 0) {
-      if (limit_block_running(L)) luaL_error(L, "interrupted!");
+      if (limit_block_running(L, &at)) luaL_error(L, "interrupted!");
       return;
     }
     lua_sethook(L, NULL, 0, 0);
@@ -133,10 +149,11 @@ void mcpt_limit_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, NULL, 0, 0);
     if (L != mcpt_main_thread) return;
     mcpt_alarmed = 0;
-  } else if (!limit_block_running(L)) {
+  } else if (!limit_block_running(L, &at)) {
     return;
   }
-  luaL_error(L, "test exceeded its time limit of %f s (--test-timeout); stuck in a loop?", mcpt_alarm_seconds);
+  lua_pushfstring(L, "test exceeded its time limit of %f s (--test-timeout); stuck in a loop?", mcpt_alarm_seconds);
+  limit_raise(L, at, lua_tostring(L, -1));
 }
 
 /* sys.alarm(seconds[, fn]): after that long, the host raises "time limit

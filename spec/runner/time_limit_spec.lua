@@ -21,6 +21,10 @@ describe("--test-timeout", function()
         "a stuck teardown teardown", "a stuck before_each before_each", "a stuck after_each after_each" }) do
       assert.matches("not ok %d+ %- " .. name:gsub("%p", "%%%0") .. "\n[^\n]*\n# Failure message: [^\n]*time limit of 0.5 s", out)
     end
+    -- the message names the line the block was stuck on, even in a hook
+    -- (not a line inside busted) and in a coroutine (the line that resumed it)
+    assert.matches("limits_hold.lua:37: test exceeded its time limit", out, 1, true)
+    assert.matches("limits_hold.lua:18: test exceeded its time limit", out, 1, true)
     assert.matches("ok 5 - a stuck teardown passes before it", out, 1, true)
     assert.matches("ok 10 - runs after the stuck ones, where coroutines behave as usual", out, 1, true)
   end)
