@@ -10,6 +10,7 @@ answers unless the scenario is about the first response; tools/call gets:
   bigheader      200 with a 2 MB response header (every request)
   badstatus      a status line that is not HTTP (every request)
   bigerror       500 with a 60 KB body
+  bigjsonrpc     a JSON-RPC error whose message is 60 KB
   legacynul      405 to POST; GET: an SSE endpoint event whose data holds
                  NUL bytes (the 2024-11-05 fallback)
 """
@@ -87,6 +88,9 @@ class Handler(socketserver.StreamRequestHandler):
         if scenario == "bigrealm":
             return response("401 Unauthorized", "", "text/plain",
                             b'WWW-Authenticate: Bearer realm="' + b"r" * 60000 + b'"\r\n')
+        if scenario == "bigjsonrpc":
+            return response("200 OK", json.dumps({"jsonrpc": "2.0", "id": msg["id"], "error": {
+                "code": -32000, "message": "m" * 60000}}))
         if scenario == "bigerror":
             return response("500 Internal Server Error", "e" * 60000, "text/plain")
         return response("200 OK", json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {}}))

@@ -142,7 +142,7 @@ function Legacy:on_event(data, ev)
   local msg = json.try_decode(data)
   if type(msg) ~= "table" then
     return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
-      .. " sent an event that is not JSON: " .. string.format("%q", data:sub(1, 200))))
+      .. " sent an event that is not JSON: " .. errors.snippet(data)))
   end
   local on = self.t.on_message
   if on then on(msg) end
