@@ -58,6 +58,7 @@ typedef struct http_ctx {
   CURL *pool[HTTP_POOL_MAX];
   int npool;
   mcpt_buf spare;                     /* a body buffer between requests */
+  char *noproxy;                      /* NO_PROXY plus the loopback names */
 } http_ctx;
 
 typedef struct http_req {
@@ -376,11 +377,12 @@ static double http_optnumber(lua_State *L, const char *field) {
 }
 
 /* http.request{ url=, method="GET", headers={"Name: value", ...}, body=,
- *   timeout=s, connect_timeout=s, ca_file=, insecure=bool, on=function, ctx= }
+ *   timeout=s, connect_timeout=s, ca_file=, cert_file=, key_file=, insecure=bool,
+ *   on=function, ctx= }
  * -> request, or nil, err when curl cannot even start it. */
 static int http_request(lua_State *L) {
   http_ctx *c = http_getctx(L);
-  const char *url, *method, *ca_file, *s;
+  const char *url, *method, *ca_file, *cert_file, *key_file, *s;
   http_req *r;
   CURL *e;
   size_t bodylen = 0;
@@ -393,6 +395,8 @@ static int http_request(lua_State *L) {
   method = http_optstring(L, "method");
   if (!method) method = "GET";
   ca_file = http_optstring(L, "ca_file"); /* every check that may raise comes first */
+  cert_file = http_optstring(L, "cert_file");
+  key_file = http_optstring(L, "key_file");
   r = (http_req *)lua_newuserdatauv(L, sizeof *r, 4); /* uv: on, body, headers, ctx */
   memset(r, 0, sizeof *r);
   r->ref = LUA_NOREF;
@@ -458,6 +462,12 @@ static int http_request(lua_State *L) {
   if ((t = http_optnumber(L, "connect_timeout")) > 0)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t * 1000.0));
   if (ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+  if (cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, cert_file); /* mTLS: tls.cert_file */
+  if (key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, key_file);
+  /* libcurl's proxy variables (http_proxy, https_proxy, NO_PROXY) apply,
+   * but loopback (the fixture, the OAuth callback) never goes through a
+   * proxy: NO_PROXY plus the loopback names */
+  curl_easy_setopt(e, CURLOPT_NOPROXY, c->noproxy ? c->noproxy : "localhost,127.0.0.1,::1");
   lua_getfield(L, 1, "insecure");
   if (lua_toboolean(L, -1)) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -781,6 +791,8 @@ static int http_req_tostring(lua_State *L) {
 static int http_ctx_gc(lua_State *L) {
   http_ctx *c = (http_ctx *)luaL_checkudata(L, 1, HTTP_CTX_MT);
   http_req *r;
+  free(c->noproxy);
+  c->noproxy = NULL;
   if (!c->multi) return 0;
   while ((r = c->active) != NULL) {
     http_release_easy(r); /* unlinks r */
@@ -844,6 +856,17 @@ int luaopen_mcptest_core_http(lua_State *L) {
   lua_setmetatable(L, -2);
   c->multi = curl_multi_init();
   if (!c->multi) return luaL_error(L, "curl_multi_init failed");
+  { /* the user's NO_PROXY (CURLOPT_NOPROXY replaces it), then loopback */
+    const char *np = getenv("NO_PROXY");
+    const char *lo = "localhost,127.0.0.1,::1";
+    if (!np || !*np) np = getenv("no_proxy");
+    if (np && *np && strcmp(np, "*") != 0) {
+      c->noproxy = (char *)malloc(strlen(np) + strlen(lo) + 2);
+      if (c->noproxy) sprintf(c->noproxy, "%s,%s", np, lo);
+    } else if (np && strcmp(np, "*") == 0) {
+      c->noproxy = strdup("*");
+    }
+  }
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -165,6 +166,53 @@ static void httpd_enqueue(httpd_t *d, httpd_req *r) {
   MHD_suspend_connection(r->conn);
 }
 
+/* Framing headers, counted before the body is read (RFC 9112 6.3). */
+typedef struct httpd_framing {
+  int ncl, cl_differ, nte, te_chunked_only;
+  const char *cl;
+} httpd_framing;
+
+static enum MHD_Result httpd_framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value) {
+  httpd_framing *f = (httpd_framing *)cls;
+  (void)kind;
+  if (!key || !value) return MHD_YES;
+  if (strcasecmp(key, "Content-Length") == 0) {
+    if (f->ncl++ && strcmp(f->cl, value) != 0) f->cl_differ = 1;
+    if (f->ncl == 1) f->cl = value;
+  } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+    f->nte++;
+    f->te_chunked_only = strcasecmp(value, "chunked") == 0 && f->nte == 1;
+  }
+  return MHD_YES;
+}
+
+/* A request whose length is ambiguous (two differing Content-Length, both
+ * Content-Length and Transfer-Encoding: a smuggling attempt) gets 400 and
+ * a Transfer-Encoding other than chunked 501, at once and with the
+ * connection closed (RFC 9112 6.3), before any of its body is read. MHD
+ * sends a response queued on the first call and then closes. Returns the
+ * status sent, 0 when the framing is fine. */
+static int httpd_refuse_framing(struct MHD_Connection *conn) {
+  httpd_framing f;
+  const char *why = NULL;
+  int status = 0;
+  struct MHD_Response *resp;
+  memset(&f, 0, sizeof f);
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, httpd_framing_cb, &f);
+  if (f.cl_differ) status = 400, why = "two Content-Length headers that differ\n";
+  else if (f.ncl && f.nte) status = 400, why = "both Content-Length and Transfer-Encoding (RFC 9112 section 6.3)\n";
+  else if (f.nte && !f.te_chunked_only) status = 501, why = "a Transfer-Encoding other than chunked is not implemented\n";
+  if (!status) return 0;
+  resp = MHD_create_response_from_buffer(strlen(why), (void *)why, MHD_RESPMEM_PERSISTENT);
+  if (!resp) return 0;
+  MHD_add_response_header(resp, "Content-Type", "text/plain");
+  MHD_add_response_header(resp, "Connection", "close");
+  MHD_queue_response(conn, (unsigned int)status, resp);
+  MHD_destroy_response(resp);
+  return status;
+}
+
 static enum MHD_Result httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload, size_t *upload_size, void **con_cls) {
@@ -177,6 +225,10 @@ static enum MHD_Result httpd_access(void *cls, struct MHD_Connection *conn, cons
   if (!r->started) {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     r->started = 1;
+    if (httpd_refuse_framing(conn)) {
+      r->drop = 1; /* answered here; Lua never sees it */
+      return MHD_YES;
+    }
     strncpy(r->method, method ? method : "GET", sizeof r->method - 1);
     r->path = strdup(url ? url : "/");
     if (!r->path) return MHD_NO;

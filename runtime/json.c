@@ -22,6 +22,7 @@
 
 #define JSON_BUF_MT "mcptest.json.buffer"
 #define JSON_MAX_DEPTH 1000
+#define JSON_MAX_DEPTH_TEXT "1000"
 
 /* ===== per-state context: the reusable output buffer and the two
  * marker metatables, found by address rather than by name, so the hot
@@ -552,7 +553,8 @@ static int json_read_value(lua_State *L, json_in *in) {
     case '{':
     case '[': {
       int rc;
-      if (++in->depth > JSON_MAX_DEPTH) return json_fail(in, "nesting too deep");
+      if (++in->depth > JSON_MAX_DEPTH)
+        return json_fail(in, "nesting deeper than " JSON_MAX_DEPTH_TEXT " levels (mcptest's JSON nesting limit)");
       luaL_checkstack(L, 3, "json: nesting too deep");
       rc = *in->p++ == '{' ? json_read_object(L, in) : json_read_array(L, in);
       in->depth--;

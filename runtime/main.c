@@ -20,31 +20,26 @@
 
 static lua_State *globalL = NULL;
 
-/* Hook installed by the signal handlers: raise inside Lua so cleanup runs. */
-static void on_interrupt_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  if (mcpt_alarmed && !mcpt_interrupted) {
-    mcpt_alarmed = 0;
-    luaL_error(L, "test exceeded its time limit of %f s (--test-timeout); stuck in a loop?", mcpt_alarm_seconds);
-  }
-  luaL_error(L, "interrupted!");
-}
-
-/* SIGALRM: the time limit armed by sys.alarm() passed. */
+/* SIGALRM: the time limit armed by sys.alarm() passed. The hook (sys.c)
+ * goes on the main thread and on the coroutine a limited block is running
+ * in (lua_sethook may be called from a signal handler). */
 static void on_alarm(int sig) {
+  lua_State *co = mcpt_limit_thread;
   (void)sig;
   mcpt_alarmed = 1;
-  if (globalL) lua_sethook(globalL, on_interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+  if (globalL) lua_sethook(globalL, mcpt_limit_hook, MCPT_HOOK_MASK, 1);
+  if (globalL && co) lua_sethook(co, mcpt_limit_hook, MCPT_HOOK_MASK, 1);
 }
 
 static void on_signal(int sig) {
-  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  int flag = MCPT_HOOK_MASK;
+  lua_State *co = mcpt_limit_thread;
   mcpt_interrupted = sig;
   /* A second Ctrl-C kills the process. A second SIGTERM does not: tools
    * like timeout(1) send it to the child and again to its process group. */
   if (sig == SIGINT) signal(sig, SIG_DFL);
-  if (globalL) lua_sethook(globalL, on_interrupt_hook, flag, 1);
+  if (globalL) lua_sethook(globalL, mcpt_limit_hook, flag, 1);
+  if (globalL && co) lua_sethook(co, mcpt_limit_hook, flag, 1);
 }
 
 /* Message handler: whatever reaches the top becomes one string with a
@@ -111,7 +106,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mcptest: cannot create Lua state: not enough memory\n");
     return 2;
   }
-  globalL = L;
+  globalL = mcpt_main_thread = L;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGALRM, on_alarm);
@@ -135,7 +130,8 @@ int main(int argc, char **argv) {
   signal(SIGALRM, SIG_IGN);
   lua_sethook(L, NULL, 0, 0);
   lua_close(L); /* __gc: child servers stopped, descriptors closed */
-  globalL = NULL;
+  globalL = mcpt_main_thread = NULL;
+  mcpt_limit_thread = NULL;
   curl_global_cleanup();
   return code;
 }

@@ -38,6 +38,12 @@ extern volatile sig_atomic_t mcpt_interrupted;
 /* Set by SIGALRM when the time limit sys.alarm() armed has passed. */
 extern volatile sig_atomic_t mcpt_alarmed;
 extern double mcpt_alarm_seconds;
+/* The time limit's hook (sys.c), set by the host's signal handlers on the
+ * main thread and on the coroutine a limited block is running, if any. */
+extern lua_State *mcpt_main_thread;
+extern lua_State *volatile mcpt_limit_thread;
+void mcpt_limit_hook(lua_State *L, lua_Debug *ar);
+#define MCPT_HOOK_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT)
 /* A growable byte buffer. data may start on the caller's own storage of
  * cap bytes with heap == 0 (small contents cost no malloc); it moves to
  * the heap when it grows. All zeroes is a valid empty buffer. */

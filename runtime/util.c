@@ -18,6 +18,8 @@
 volatile sig_atomic_t mcpt_interrupted = 0;
 volatile sig_atomic_t mcpt_alarmed = 0;
 double mcpt_alarm_seconds = 0;
+lua_State *mcpt_main_thread = NULL;
+lua_State *volatile mcpt_limit_thread = NULL;
 
 /* The C __tostring of mcptest.Error: "kind error: message". errors.lua
  * replaces it with its own (more fields, secrets scrubbed) once loaded;

@@ -8,6 +8,9 @@
 -- registered secret.
 local M = {}
 
+-- A JSON-RPC error message longer than this is cut when an error is shown.
+M.MAX_SERVER_MESSAGE = 2000
+
 -- The metatable is shared with the C modules, which make errors too: the
 -- host creates it when the state opens its modules (runtime/util.c, with
 -- __name and a plain __tostring); this module fills it in, and its
@@ -24,7 +27,17 @@ local secrets -- mcptest.secrets, set on first use (it requires nothing of ours)
 function Error.__tostring(e)
   local head = e.kind .. " error"
   if e.code ~= nil then head = head .. " " .. tostring(e.code) end
-  local s = head .. ": " .. tostring(e.message)
+  local m = tostring(e.message)
+  if e.kind == "jsonrpc" and #m > M.MAX_SERVER_MESSAGE then
+    -- the server's own words: a 60 KB message makes no 60 KB report line
+    -- (scrubbed first, so no cut splits a secret)
+    secrets = secrets or require("mcptest.secrets")
+    m = secrets.scrub(m)
+    if #m > M.MAX_SERVER_MESSAGE then
+      m = m:sub(1, M.MAX_SERVER_MESSAGE) .. "... (" .. #m .. " bytes in all; err.message holds them)"
+    end
+  end
+  local s = head .. ": " .. m
   if e.method then s = s .. " (in " .. e.method .. ")" end
   if e.http_status then s = s .. " [HTTP " .. tostring(e.http_status) .. "]" end
   if e.url and not tostring(e.message):find(e.url, 1, true) then s = s .. " [" .. e.url .. "]" end
@@ -53,6 +66,21 @@ function M.caller(level)
     end
     level = level + 1
   end
+end
+
+-- A string a server sent, as a message may show it: quoted (control
+-- characters escaped), runs of white space folded, cut to n bytes (default
+-- 200) with its full length said, so a 60 KB realm makes no 60 KB message.
+function M.snippet(s, n)
+  n = n or 200
+  -- scrubbed before it is cut: a cut through a secret would leave a
+  -- piece the scrubber no longer recognises
+  secrets = secrets or require("mcptest.secrets")
+  s = secrets.scrub(tostring(s))
+  local len = #s
+  s = s:gsub("%s+", " ")
+  if #s > n then return string.format("%q", s:sub(1, n)) .. "... (" .. len .. " bytes)" end
+  return string.format("%q", s)
 end
 
 function M.new(kind, message, fields)

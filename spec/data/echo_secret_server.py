@@ -8,6 +8,7 @@ Initialize and notifications work on every path; what tools/call gets
 depends on the path's first segment (/<scenario>/mcp), each one echoing the
 bearer token (Authorization) and the X-Api-Key value it was sent:
   500       HTTP 500, a text/plain body naming both
+  500cut    HTTP 500 whose body has the token where messages cut it (byte 190)
   jsonrpc   a JSON-RPC error whose message and data name both
   401       HTTP 401, a WWW-Authenticate challenge holding both
   html      HTTP 200 text/html naming both
@@ -57,6 +58,8 @@ class Handler(BaseHTTPRequestHandler):
                 "serverInfo": {"name": "echo-secret", "version": "1"}}}))
         if scenario == "500":
             return self.reply(500, "upstream said: bad credentials Bearer %s / key %s for %s" % (token, key, self.path), "text/plain")
+        if scenario == "500cut":  # the token straddles the 200-byte cut of error bodies
+            return self.reply(500, "x" * 190 + token + " " + key, "text/plain")
         if scenario == "jsonrpc":
             return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": msg["id"], "error": {
                 "code": -32001, "message": "token %s and key %s are not allowed" % (token, key),

@@ -66,6 +66,13 @@ describe("credentials a server echoes back", function()
     assert.matches("meets the 500 echo", s, 1, true)
   end)
 
+  it("are scrubbed before a long body is cut, so no piece of one shows", function()
+    local out = sh(string.format("%s call --url '%s/500cut/mcp' --header 'Authorization: Bearer ${SPEC_ECHO_TOKEN}'"
+      .. " echo '{}'", BIN, base))
+    assert.is_nil(out:find(TOKEN:sub(1, 8), 1, true), out)
+    assert.matches('x[secret: t"... (', out, 1, true) -- the label is what was cut
+  end)
+
   for _, scenario in ipairs({ "500", "jsonrpc", "401", "html", "redirect" }) do
     it("are scrubbed from mcptest call --verbose (" .. scenario .. ")", function()
       local out = sh(string.format("%s call --url '%s/%s/mcp?api_key=%s' --header 'Authorization: Bearer ${SPEC_ECHO_TOKEN}'"

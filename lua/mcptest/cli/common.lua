@@ -16,8 +16,7 @@ local timeout = { "--timeout", arg = "S",
 local verbose = { "--verbose", "-v",
   help = "print every JSON-RPC message sent (>>) and received (<<) on stderr, Authorization values redacted" }
 
--- DESIGN.md's server flags. (--cert/--key join them when the HTTP
--- transport has client certificates.)
+-- DESIGN.md's server flags.
 M.server = { title = "Server flags",
   { "--bearer-token-env", arg = "VAR",
     help = "send the token in VAR as Authorization: Bearer (unset or empty: an error)" },
@@ -27,6 +26,8 @@ M.server = { title = "Server flags",
     help = "protocol version: auto (default), 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05" },
   { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE (a private CA)" },
   { "--insecure", help = "do not verify TLS certificates (prints a warning)" },
+  { "--cert", arg = "FILE", help = "a client certificate (PEM) for servers that require one (mTLS); with --key" },
+  { "--key", arg = "FILE", help = "the private key (PEM) of --cert" },
   timeout,
   verbose,
   { "--json", help = "print JSON" },
@@ -49,7 +50,9 @@ function M.apply_client_defaults(opts)
   local client = require("mcptest.client")
   if opts["--timeout"] then
     local t = tonumber(opts["--timeout"])
-    if not t or t <= 0 then return nil, "--timeout needs a positive number of seconds" end
+    if not t or t <= 0 or t ~= t or t == math.huge then
+      return nil, "--timeout needs a positive, finite number of seconds, got " .. tostring(opts["--timeout"])
+    end
     client.default_timeout = t
   end
   if opts["--verbose"] then
@@ -73,9 +76,7 @@ function M.connect(opts)
     conn.url = opts["--url"]
     conn.headers = opts["--header"] -- "Name: value", ${VAR} expanded by the transport
     if opts["--bearer-token-env"] then conn.auth = { bearer_token_env = opts["--bearer-token-env"] } end
-    if opts["--cacert"] or opts["--insecure"] then
-      conn.tls = { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil }
-    end
+    conn.tls = M.tls(opts)
   else
     return nil, 2, "this command needs --stdio \"CMD ARGS\" or --url URL"
   end
@@ -86,6 +87,13 @@ function M.connect(opts)
     return nil, 3, tostring(c)
   end
   return c
+end
+
+-- The tls option of --cacert, --cert/--key and --insecure, or nil.
+function M.tls(opts)
+  if not (opts["--cacert"] or opts["--insecure"] or opts["--cert"] or opts["--key"]) then return nil end
+  return { ca_file = opts["--cacert"], insecure = opts["--insecure"] and true or nil,
+           cert_file = opts["--cert"], key_file = opts["--key"] }
 end
 
 function M.print_json(v)

@@ -7,7 +7,7 @@ local login = require("mcptest.cli.login")
 local M = {
   name = "discover",
   summary = "walk a server's OAuth metadata, each URL tried",
-  usage = { "mcptest discover URL [--json] [--cacert FILE]" },
+  usage = { "mcptest discover URL [--json] [--cacert FILE] [--cert FILE --key FILE]" },
   help = [[
 Exit codes: 0 the walk found usable metadata; 1 it found something wrong
 (a resource or issuer mismatch, plain http to a remote server, no
@@ -16,6 +16,8 @@ metadata); 2 usage; 3 the server could not be reached.]],
     { title = "Options",
       { "--url", arg = "URL", help = "the MCP server (or give it as the first word)" },
       { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE" },
+      { "--cert", arg = "FILE", help = "a client certificate (PEM), with --key (mTLS)" },
+      { "--key", arg = "FILE", help = "the private key (PEM) of --cert" },
       { "--verbose", "-v", help = "also print the documents found" },
       { "--json", help = "print JSON" } },
   },
@@ -29,7 +31,12 @@ function M.main(opts, words)
   local discovery = require("mcptest.auth.discovery")
   local json = require("mcptest.json")
   if opts["--verbose"] then require("mcptest.transport.curl").verbose = true end
-  local d, err = discovery.discover(url, { tls = opts["--cacert"] and { ca_file = opts["--cacert"] } or nil })
+  local ok, d, err = pcall(discovery.discover, url, { tls = common.tls(opts) })
+  if not ok then -- a bad --cacert/--cert/--key: a usage error, no traceback
+    local errors = require("mcptest.errors")
+    if errors.is(d, "usage") then return common.usage_error(d.message, "discover") end
+    error(d, 0)
+  end
   local walk = d and d.walk or (err and err.walk) or {}
   if opts["--json"] then
     common.print_json({ ok = d ~= nil, error = err and err.message or nil, walk = json.array(walk),

@@ -42,6 +42,8 @@ Exit codes: 0 logged in; 2 usage; 3 the login failed (the message says why).]],
       { "--callback-port", arg = "N", help = "the loopback callback port (busy: an error)" },
       { "--store", arg = "file|keychain", help = "where the token goes (file: ~/.mcptest/auth; keychain is planned)" },
       { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE" },
+      { "--cert", arg = "FILE", help = "a client certificate (PEM), with --key (mTLS)" },
+      { "--key", arg = "FILE", help = "the private key (PEM) of --cert" },
       { "--verbose", "-v", help = "print each step" },
       { "--json", help = "print the result as JSON (no secrets)" } },
   },
@@ -84,7 +86,7 @@ function M.main(opts, words)
     client_secret_env = opts["--client-secret-env"], private_key_env = opts["--private-key-env"],
     client_metadata_url = opts["--client-metadata-url"], register = opts["--register"] and true or nil,
     dpop = opts["--dpop"] and true or nil, no_browser = opts["--no-browser"] and true or nil,
-    tls = opts["--cacert"] and { ca_file = opts["--cacert"] } or nil }
+    tls = common.tls(opts) }
   if opts["--callback-port"] then
     local p = tonumber(opts["--callback-port"])
     if not p or p ~= math.floor(p) or p < 1 or p > 65535 then

@@ -87,8 +87,8 @@ function M.main(opts, words, pass, implicit)
   local test_timeout = 600
   if opts["--test-timeout"] then
     test_timeout = tonumber(opts["--test-timeout"])
-    if not test_timeout or test_timeout < 0 or test_timeout ~= test_timeout then
-      return usage("--test-timeout needs a number of seconds (0: no limit)")
+    if not test_timeout or test_timeout < 0 or test_timeout ~= test_timeout or test_timeout == math.huge then
+      return usage("--test-timeout needs a finite number of seconds (0: no limit), got " .. tostring(opts["--test-timeout"]))
     end
   end
   local repeat_n, seed = 1, nil

@@ -29,7 +29,7 @@ local M = { Client = Client, default_timeout = 30, default_max_notifications = 1
 -- Every open client, weakly held, so the runner can close what scripts forget.
 local open_clients = setmetatable({}, { __mode = "k" })
 M.open_clients = open_clients
--- Set by the runner to a list while a file runs: every client opened
+-- Set by the runner to a set while a file runs: every client opened
 -- meanwhile is held (never collected) until the runner closes it at the
 -- file's end.
 M.held = nil
@@ -81,7 +81,7 @@ function M.new(transport, opts)
     for wid in pairs(c.waiting) do c:wake(wid) end
   end
   open_clients[c] = true
-  if M.held then M.held[#M.held + 1] = c end
+  if M.held then M.held[c] = true end
   return c
 end
 
@@ -130,6 +130,14 @@ function Client:answer(msg)
 end
 
 function Client:dispatch(msg)
+  if msg.jsonrpc == nil and msg[1] ~= nil then
+    -- a batch (JSON-RPC 2.0; 2025-03-26 allows them): each message in
+    -- turn, on every transport
+    for i = 1, #msg do
+      if type(msg[i]) == "table" then self:dispatch(msg[i]) end
+    end
+    return
+  end
   if self.verbose then self:log("<<", msg) end
   if msg.method ~= nil then
     if msg.id ~= nil then return self:answer(msg) end
@@ -194,6 +202,9 @@ end
 
 -- Send a request; returns its id.
 function Client:start(method, params)
+  if type(method) ~= "string" or method == "" then
+    errors.raise("usage", "c:request: the method must be a non-empty string, got " .. tostring(method))
+  end
   if self.closed then errors.raise("usage", "the client is closed", { method = method }) end
   local id = self.next_id + 1
   self.next_id = id
@@ -396,6 +407,7 @@ function Client:close()
   if self.closed then return end
   self.closed = true
   open_clients[self] = nil
+  if M.held then M.held[self] = nil end -- a retry loop keeps no closed client
   self.transport:close()
 end
 Client.__close = Client.close
@@ -416,7 +428,7 @@ function M.hold() M.held = {} end
 function M.close_held()
   local held = M.held
   M.held = {}
-  for _, c in ipairs(held or {}) do pcall(Client.close, c) end
+  for c in pairs(held or {}) do pcall(Client.close, c) end
 end
 
 function M.close_all()

@@ -478,16 +478,47 @@ function M.run(files, opts)
     end
     return secrets.scrub(rewrite(element, message, trace))
   end
-  -- A time limit per test (and per file's top-level code), for what
-  -- request timeouts cannot catch: a script stuck in a pure-Lua loop. An
-  -- alarm signal makes the host raise inside Lua (runtime/main.c); a count
-  -- hook would slow every VM instruction down.
+  -- A time limit per test, per hook (setup, teardown, before_each,
+  -- after_each, finally) and per file's top-level code, for what request
+  -- timeouts cannot catch: a script stuck in a pure-Lua loop. An alarm
+  -- signal makes the host hook the Lua threads (runtime/main.c); a count
+  -- hook from the start would slow every VM instruction down. Once over
+  -- the limit, the hook raises again and again while the block runs (a
+  -- pcall in a loop cannot swallow it), in coroutines it resumed too
+  -- (coroutine.resume goes through sys.resume, which tells the host which
+  -- thread runs).
   local limit = opts.test_timeout or 600
-  if limit > 0 then
-    local function arm() sys.alarm(limit); return nil, true end
-    busted.subscribe({ "test", "start" }, arm)
-    busted.subscribe({ "file", "start" }, arm)
-    busted.subscribe({ "test", "end" }, function() sys.alarm(0); return nil, true end)
+  local LIMITED = { it = true, finally = true, setup = true, teardown = true, lazy_setup = true,
+    lazy_teardown = true, strict_setup = true, strict_teardown = true, before_each = true,
+    after_each = true, file = true, describe = true }
+  local raw_safe = busted.safe
+  local raw_resume, raw_wrap = coroutine.resume, coroutine.wrap
+  do -- with --test-timeout 0 too: an interrupt is raised until the block is left
+    busted.safe = function(descriptor, run, element)
+      -- busted.execute wraps a whole test (start, hooks, body, end) in an
+      -- outer safe call: only the block's own function is limited
+      if not (LIMITED[descriptor] and element and (run == element.run or descriptor == "finally")) then
+        return raw_safe(descriptor, run, element)
+      end
+      -- a file's run is a callable table: its __call is the frame to find
+      local fn = run
+      if type(fn) == "table" then fn = (debug.getmetatable(fn) or {}).__call end
+      sys.alarm(limit, fn)
+      local r = table.pack(raw_safe(descriptor, run, element))
+      sys.alarm(0)
+      -- an interrupt that came while busted itself ran: stop all the same
+      if sys.interrupted() then busted.skipAll = true end
+      return table.unpack(r, 1, r.n)
+    end
+    coroutine.resume = sys.resume
+    coroutine.wrap = function(fn)
+      local co = coroutine.create(fn)
+      return function(...)
+        local r = table.pack(sys.resume(co, ...))
+        if not r[1] then error(r[2], 0) end
+        return table.unpack(r, 2, r.n)
+      end
+    end
   end
   -- Every client a file opens is held until the file ends, then closed
   -- here (a DELETE for an HTTP session, a graceful stop for a stdio
@@ -596,6 +627,7 @@ function M.run(files, opts)
   busted.publish({ "exit" })
   os.exit = os_exit
   sys.alarm(0)
+  busted.safe, coroutine.resume, coroutine.wrap = raw_safe, raw_resume, raw_wrap
 
   record.finish()
   results.duration = sys.now() - t_start

@@ -23,6 +23,10 @@ function M.classify(msg)
      or (msg.id ~= nil and type(msg.id) ~= "string" and math.type(msg.id) ~= "integer") then
     return nil, protocol.INVALID_REQUEST, "Invalid Request: bad id or method"
   end
+  if msg.params ~= nil and type(msg.params) ~= "table" then
+    return nil, protocol.INVALID_REQUEST, "Invalid Request: params must be an object (or an array), got a "
+      .. type(msg.params)
+  end
   if msg.method ~= nil then return msg.id ~= nil and "request" or "notification" end
   if msg.result == nil and msg.error == nil then return "empty" end
   return "response"

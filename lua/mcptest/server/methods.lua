@@ -99,7 +99,14 @@ end
 local BASE = {
   ["ping"] = function() return json.object() end,
   ["logging/setLevel"] = function(ctx, p)
-    if not protocol.LOG_LEVEL_RANK[p.level] then fail(INVALID_PARAMS, "Invalid log level: " .. tostring(p.level)) end
+    if not protocol.LOG_LEVEL_RANK[p.level] then
+      -- never "table: 0x55ef...": a string is quoted (and cut), another type named
+      local got = type(p.level) == "string" and json.encode(#p.level > 64 and (p.level:sub(1, 64) .. "...") or p.level)
+        or (p.level == nil and "none" or ("a " .. (json.is_array(p.level) and "JSON array"
+          or type(p.level) == "table" and "JSON object" or type(p.level))))
+      fail(INVALID_PARAMS, "Invalid log level: " .. got .. "; expected one of debug, info, notice, warning,"
+        .. " error, critical, alert, emergency")
+    end
     ctx.session.log_level = p.level
     return json.object()
   end,

@@ -200,7 +200,7 @@ function T:session_for(req, route, principal)
   if not s or s.route ~= route or s.subject ~= (principal and principal.subject) then
     return nil, http_error(404, -32001, "Session not found")
   end
-  s.last_seen = now()
+  self.sessions:touch(s, now())
   s.principal = principal
   local ok, why = lifecycle.check_header(req.headers["mcp-protocol-version"])
   if not ok then return nil, http_error(400, -32000, "Bad Request: " .. why) end

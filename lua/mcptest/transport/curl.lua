@@ -192,24 +192,45 @@ function M.describe_challenge(ch)
     return a < b
   end)
   local parts = {}
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. string.format("%q", ch.params[k]) end
+  -- values are the server's: cut, so a 60 KB realm makes no 60 KB message
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. errors.snippet(ch.params[k]) end
   if ch.params.realm == nil then table.insert(parts, 1, "no realm") end
   return ch.scheme .. " (" .. table.concat(parts, ", ") .. ")"
 end
 
 -- ===== TLS =====
 
--- tls = { ca_file =, insecure = } -> fields set on curl options; warns once
+-- tls = { ca_file =, cert_file =, key_file =, insecure = } -> fields set
+-- on curl options; warns once
 -- per URL when verification is off.
 local warned = {}
 function M.apply_tls(opts, tls, url)
   if tls == nil then return opts end
-  if type(tls) ~= "table" then errors.raise("usage", "tls must be a table { ca_file = ..., insecure = true }") end
+  if type(tls) ~= "table" then errors.raise("usage", "tls must be a table { ca_file =, cert_file =, key_file =, insecure = }") end
+  for k in pairs(tls) do
+    if not (k == "ca_file" or k == "cert_file" or k == "key_file" or k == "insecure") then
+      errors.raise("usage", "tls: unknown key " .. tostring(k) .. "; known: ca_file, cert_file, key_file, insecure")
+    end
+  end
   if tls.ca_file ~= nil then
     local f = io.open(tls.ca_file, "r")
     if not f then errors.raise("usage", "tls.ca_file " .. tostring(tls.ca_file) .. " cannot be read") end
     f:close()
     opts.ca_file = tls.ca_file
+  end
+  -- a client certificate (mTLS): both files, readable
+  if tls.cert_file ~= nil or tls.key_file ~= nil then
+    for _, k in ipairs({ "cert_file", "key_file" }) do
+      local v = tls[k]
+      if type(v) ~= "string" then
+        errors.raise("usage", "tls." .. k .. " is required with tls." .. (k == "cert_file" and "key_file" or "cert_file")
+          .. " (a client certificate needs its PEM certificate and its private key)")
+      end
+      local f = io.open(v, "r")
+      if not f then errors.raise("usage", "tls." .. k .. " " .. v .. " cannot be read") end
+      f:close()
+      opts[k] = v
+    end
   end
   if tls.insecure then
     opts.insecure = true
@@ -230,6 +251,9 @@ local HINTS = {
   [35] = "the TLS handshake failed; is it really an https:// server?",
   [52] = "the server closed the connection without answering",
   [56] = "the connection broke while receiving",
+  [27] = "curl ran out of room for the answer: a response header over curl's 100 KB limit"
+    .. " (CURL_MAX_HTTP_HEADER) is the usual cause; the server sent a header no client should take",
+  [58] = "the client certificate or key could not be used; check tls.cert_file and tls.key_file / --cert and --key",
   [60] = "the server's TLS certificate is not trusted (self-signed or unknown CA); "
     .. "trust its CA with tls = { ca_file = ... } / --cacert FILE, or skip verification with "
     .. "tls = { insecure = true } / --insecure",
@@ -239,8 +263,25 @@ local HINTS = {
 }
 M.CURL_HINTS = HINTS
 
+-- Failures whose curl code is too broad for one hint, told by curl's text.
+local function specific_hint(err)
+  local m = tostring(err.message)
+  if m:find("HTTP/0.9", 1, true) then
+    return "the server's answer does not start with an HTTP status line (HTTP/1.1 200 OK):"
+      .. " it is not an HTTP server, or it wrote something else first"
+  end
+  if err.curl_code == 60 and (m:find("subject name", 1, true) or m:find("does not match", 1, true)) then
+    return "the certificate is valid but names another host: connect with a host name the"
+      .. " certificate lists, or fix the server's certificate"
+  end
+  if err.curl_code == 60 and m:find("expired", 1, true) then
+    return "the server's certificate has expired"
+  end
+end
+M.specific_hint = specific_hint
+
 function M.describe_failure(err, method, url)
-  local hint = HINTS[err.curl_code]
+  local hint = specific_hint(err) or HINTS[err.curl_code]
   local msg = method .. " " .. url .. " failed: " .. tostring(err.message)
   if err.curl_code == 60 then msg = method .. " " .. url .. " failed: TLS certificate verification failed ("
     .. tostring(err.message) .. ")" end

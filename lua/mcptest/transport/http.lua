@@ -54,12 +54,7 @@ local function reconnect_delay(retry, attempt)
 end
 M.reconnect_delay = reconnect_delay
 
-local function snippet(s, n)
-  n = n or 200
-  s = tostring(s):gsub("%s+", " ")
-  if #s > n then s = s:sub(1, n) .. "..." end
-  return string.format("%q", s)
-end
+local snippet = errors.snippet
 
 -- st: a POST's state, with the method and id of the message it carried.
 local function describe_msg(st)
@@ -154,7 +149,8 @@ function Http:curl_opts(method, headers, url)
   if headers then headers = self:with_request_auth(headers, method, url) end
   local base = self.curl
   return { method = method, url = url or self.target, headers = headers,
-           connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure }
+           connect_timeout = base.connect_timeout, ca_file = base.ca_file, insecure = base.insecure,
+           cert_file = base.cert_file, key_file = base.key_file }
 end
 
 -- Header lists: init_headers (a POST outside any session: initialize, and
@@ -472,7 +468,8 @@ function Http:post_done(st, req, err)
     st.chunks = nil
     if err then
       return self:fail_request(st, errors.new("transport", "the connection to " .. self.url
-        .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message),
+        .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message)
+        .. (err.curl_code == 27 and ("; " .. http.CURL_HINTS[27]) or ""),
         { curl_code = err.curl_code }))
     end
     local msg = json.try_decode(body)

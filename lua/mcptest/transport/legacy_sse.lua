@@ -117,7 +117,14 @@ end
 function Legacy:on_event(data, ev)
   if self.failed then return end
   if ev == "endpoint" then
-    local ep = M.resolve(self.t.target, (data:gsub("^%s+", ""):gsub("%s+$", "")))
+    local ref = data:gsub("^%s+", ""):gsub("%s+$", "")
+    if ref == "" or ref:find("[%c ]") then
+      -- a NUL would cut the URL curl sees: refuse rather than post elsewhere
+      return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
+        .. " named an endpoint that is not a URL (it holds control characters or spaces): "
+        .. errors.snippet(M.shown(ref))))
+    end
+    local ep = M.resolve(self.t.target, ref)
     if origin_of(ep) ~= origin_of(self.t.target) then
       return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
         .. " named an endpoint on another origin (" .. http.shown_url(origin_of(ep))
@@ -135,7 +142,7 @@ function Legacy:on_event(data, ev)
   local msg = json.try_decode(data)
   if type(msg) ~= "table" then
     return self:fail(errors.new("protocol", "the legacy SSE server at " .. self.url
-      .. " sent an event that is not JSON: " .. string.format("%q", data:sub(1, 200))))
+      .. " sent an event that is not JSON: " .. errors.snippet(data)))
   end
   local on = self.t.on_message
   if on then on(msg) end

@@ -179,11 +179,20 @@ local function exit_description(proc)
   return "closed its stdout"
 end
 
--- The transport ends on a stdout line that is not a JSON-RPC message.
-function Stdio:not_jsonrpc(line)
-  local shown = #line > 120 and (line:sub(1, 120) .. "...") or line
+-- The transport ends on a stdout line that is not a JSON-RPC message
+-- (eof: it was the last, unfinished line before stdout ended).
+function Stdio:not_jsonrpc(line, eof)
+  local shown = #line > 120 and (line:sub(1, 120) .. "... (" .. #line .. " bytes)") or line
+  local _, jerr = json.try_decode(line)
+  local why = jerr and (" (" .. tostring(jerr.message or jerr) .. ")") or ""
+  if eof then
+    self:drain_stderr()
+    self:fail("transport", self.description .. " " .. exit_description(self.proc)
+      .. " in the middle of a line (no newline after " .. string.format("%q", shown) .. ")")
+    return false
+  end
   self:fail("protocol", self.description .. " wrote a line that is not JSON-RPC on stdout: "
-    .. string.format("%q", shown) .. "; a stdio MCP server must write only JSON-RPC messages"
+    .. string.format("%q", shown) .. why .. "; a stdio MCP server must write only JSON-RPC messages"
     .. " to stdout (logs go to stderr)")
   return false
 end
@@ -215,7 +224,7 @@ function Stdio:take(msgs, n, eof, bad_line)
       if self.failed then return true end
     end
   end
-  if bad_line then self:not_jsonrpc(bad_line); return true end
+  if bad_line then self:not_jsonrpc(bad_line, eof); return true end
   if eof then self:ended(); return true end
   return n > 0
 end

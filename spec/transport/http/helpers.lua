@@ -92,6 +92,23 @@ function H.start_fault(tls)
   return s
 end
 
+-- A helper script of spec/data (Python) that prints "PORT <n>" first:
+-- { proc =, port =, lines = fn() -> every stdout line so far, stop = fn }.
+function H.start_script(argv)
+  local proc = assert(process.spawn{ argv = argv })
+  local port = wait_line(proc, "^PORT (%d+)", 15)
+  if not port then proc:close(0.2); error(argv[2] .. " did not start") end
+  local seen = {}
+  local s = { proc = proc, port = tonumber(port) }
+  function s.lines()
+    local lines, n = proc:read_lines()
+    for i = 1, n or 0 do seen[#seen + 1] = lines[i] end
+    return seen
+  end
+  function s.stop() proc:close(0.2) end
+  return s
+end
+
 -- A self-signed certificate for 127.0.0.1 made with the openssl CLI.
 function H.make_cert()
   local dir = os.tmpname()
