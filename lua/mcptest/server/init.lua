@@ -54,6 +54,7 @@ M.DEFAULTS = {
   max_sleep_seconds = 300,        -- caps ctx:sleep, hence every wait a request can ask for
   client_request_timeout = 60,    -- seconds ctx:client_request waits for the answer
   allowed_origins = {},           -- besides http(s)://127.0.0.1|localhost|[::1] on any port
+  eras = "both",                  -- protocol eras served: "both", "modern" (2026-07-28) or "legacy"
 }
 
 local EVERYONE = { check = function() return {} end }

@@ -1,13 +1,25 @@
 -- mcptest.server.lifecycle: how a session starts and which protocol
--- versions the engine speaks (the server's side of mcptest.lifecycle).
--- Today one era: the initialize handshake of 2025-11-25 and older
--- (protocol.LEGACY_VERSIONS). The 2026-07-28 era (server/discover, a
--- version claimed in every request's _meta, no sessions) slots in here.
+-- versions the engine speaks (the server's side of mcptest.lifecycle),
+-- for both eras (reference mcp-2026-07-28.md section 7):
+-- legacy: the initialize handshake of 2025-11-25 and older
+-- (protocol.LEGACY_VERSIONS);
+-- modern (2026-07-28): no handshake, a version claimed in every request's
+-- _meta, server/discover, resultType and serverInfo on every result.
+-- A transport decides per request which era serves it (lifecycle.claim)
+-- and, for a modern one, runs lifecycle.check_modern before the method.
 --   lifecycle.SUPPORTED[version] -> true       lifecycle.SUPPORTED_VERSIONS
 --   lifecycle.negotiate(requested) -> the version to answer with
 --   lifecycle.check_header(value) -> true | nil, message  (MCP-Protocol-Version)
---   lifecycle.capabilities(server) -> ServerCapabilities of its catalog
+--   lifecycle.capabilities(server [, era]) -> ServerCapabilities of its catalog
 --   lifecycle.methods: initialize
+--   lifecycle.ERAS: "both" | "modern" | "legacy" (config.eras: what is served)
+--   lifecycle.claim(msg) -> the _meta protocolVersion a request claims | nil
+--   lifecycle.supported_versions(eras) -> for -32022's data.supported
+--   lifecycle.check_modern(server, msg, headers) -> nil | status, code, message, data
+--   lifecycle.modern_handler(server, method) -> handler | nil
+--   lifecycle.modern_session(fields, meta) -> a one-request session
+--   lifecycle.decorate(server, method, result) -> result with resultType,
+--     serverInfo and (list, read, discover) cache hints
 local json = require("mcptest.json")
 local protocol = require("mcptest.protocol")
 
@@ -32,13 +44,14 @@ end
 
 -- What the catalog serves decides what is announced (catalog.capabilities
 -- replaces it whole).
-function M.capabilities(server)
+-- era "modern": no resources.subscribe (it would promise subscriptions/listen).
+function M.capabilities(server, era)
   local cat = server.catalog
   if cat.capabilities then return cat.capabilities end
   local caps = { logging = json.object() }
   if cat.tools then caps.tools = { listChanged = false } end
   if cat.resources or cat.templates or cat.read_resource then
-    caps.resources = { subscribe = true, listChanged = false }
+    caps.resources = { subscribe = era ~= "modern", listChanged = false }
   end
   if cat.prompts then caps.prompts = { listChanged = false } end
   if cat.complete then caps.completions = json.object() end
@@ -46,6 +59,126 @@ function M.capabilities(server)
 end
 
 M.methods = {}
+
+-- ===== the modern era =====
+
+M.ERAS = { both = true, modern = true, legacy = true }
+M.MODERN_SUPPORTED = {}
+for _, v in ipairs(protocol.MODERN_VERSIONS) do M.MODERN_SUPPORTED[v] = true end
+
+-- Methods a modern request cannot call: the handshake and what 2026-07-28
+-- removed (the engine serves no subscriptions/listen yet).
+M.REMOVED = { initialize = true, ping = true, ["logging/setLevel"] = true,
+              ["resources/subscribe"] = true, ["resources/unsubscribe"] = true }
+-- Requests whose Mcp-Name header names params.name or params.uri.
+local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri" }
+M.NAMED = NAMED
+-- Results that carry cache hints (ttlMs, cacheScope).
+local CACHEABLE = { ["server/discover"] = true, ["tools/list"] = true, ["resources/list"] = true,
+                    ["resources/templates/list"] = true, ["prompts/list"] = true, ["resources/read"] = true }
+
+function M.claim(msg)
+  local p = msg.params
+  local meta = type(p) == "table" and p._meta
+  if type(meta) ~= "table" then return nil end
+  return meta[protocol.META_VERSION]
+end
+
+function M.supported_versions(eras)
+  local out = {}
+  for _, v in ipairs(protocol.MODERN_VERSIONS) do out[#out + 1] = v end
+  if eras ~= "modern" then
+    for _, v in ipairs(M.SUPPORTED_VERSIONS) do out[#out + 1] = v end
+  end
+  return json.array(out)
+end
+
+M.discover = function(ctx)
+  local srv = ctx.server
+  return {
+    supportedVersions = json.array({ table.unpack(protocol.MODERN_VERSIONS) }),
+    capabilities = M.capabilities(srv, "modern"),
+    serverInfo = srv.server_info,
+    instructions = srv.catalog.instructions,
+  }
+end
+
+function M.modern_handler(server, method)
+  if method == "server/discover" then return M.discover end
+  if M.REMOVED[method] then return nil end
+  return server.methods[method]
+end
+
+-- The modern ladder (reference section 7.3) up to the method: envelope,
+-- version, standard headers (HTTP only: headers given), method. nil when
+-- the request may run; else the HTTP status and the JSON-RPC error.
+function M.check_modern(server, msg, headers)
+  local p = msg.params
+  local meta = p._meta
+  local v, caps = meta[protocol.META_VERSION], meta[protocol.META_CAPABILITIES]
+  if type(v) ~= "string" then
+    return 400, protocol.INVALID_PARAMS, "Invalid params: _meta " .. protocol.META_VERSION .. " must be a string"
+  end
+  if type(caps) ~= "table" or json.is_array(caps) and next(caps) ~= nil then
+    return 400, protocol.INVALID_PARAMS, "Invalid params: _meta " .. protocol.META_CAPABILITIES
+      .. " is required (an object; {} for none)"
+  end
+  if not M.MODERN_SUPPORTED[v] then
+    return 400, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+      { supported = M.supported_versions(server.config.eras), requested = v }
+  end
+  if headers then
+    local hv = headers["mcp-protocol-version"]
+    if hv ~= v then
+      return 400, protocol.HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version is "
+        .. (hv and string.format("%q", hv) or "missing") .. " but _meta says " .. string.format("%q", v)
+    end
+    local hm = headers["mcp-method"]
+    if hm ~= msg.method then
+      return 400, protocol.HEADER_MISMATCH, "Header mismatch: Mcp-Method is "
+        .. (hm and string.format("%q", hm) or "missing") .. " but the method is " .. string.format("%q", msg.method)
+    end
+    local field = NAMED[msg.method]
+    if field and p[field] ~= nil then
+      local hn = protocol.decode_header(headers["mcp-name"])
+      if hn ~= tostring(p[field]) then
+        return 400, protocol.HEADER_MISMATCH, "Header mismatch: Mcp-Name is "
+          .. (hn and string.format("%q", hn) or "missing") .. " but params." .. field .. " is "
+          .. string.format("%q", tostring(p[field]))
+      end
+    end
+  end
+  if not M.modern_handler(server, msg.method) then
+    return 404, protocol.METHOD_NOT_FOUND, "Method not found: " .. tostring(msg.method)
+  end
+  return nil
+end
+
+-- A session that lives for one modern request: what its _meta says.
+-- Without a logLevel the request gets no notifications/message.
+function M.modern_session(s, meta)
+  s.era = "modern"
+  s.protocol_version = meta[protocol.META_VERSION]
+  s.client_capabilities = meta[protocol.META_CAPABILITIES]
+  s.client_info = meta[protocol.META_CLIENT_INFO]
+  local level = meta[protocol.META_LOG_LEVEL]
+  if protocol.LOG_LEVEL_RANK[level] then s.log_level = level else s.no_logs = true end
+  return s
+end
+
+function M.decorate(server, method, result)
+  if type(result) ~= "table" then return result end
+  if result.resultType == nil then result.resultType = "complete" end
+  local meta = {}
+  if type(result._meta) == "table" then for k, val in pairs(result._meta) do meta[k] = val end end
+  meta[protocol.META_SERVER_INFO] = server.server_info
+  result._meta = meta
+  if CACHEABLE[method] and result.resultType == "complete" then
+    if result.ttlMs == nil then result.ttlMs = 0 end
+    if result.cacheScope == nil then result.cacheScope = "private" end
+  end
+  return result
+end
 
 M.methods["initialize"] = function(ctx, p)
   local s = ctx.session
