@@ -53,11 +53,11 @@ function M.connect(opts)
   if opts.url then -- HTTP: session events, and how to start a new session after a 404
     c.events = transport.events
     transport.restart_session = function()
-      lifecycle.initialize(c, opts)
+      lifecycle.initialize(c, opts, c.protocol_version)
       c.session_id = transport.session_id
     end
   end
-  local ok, err = pcall(lifecycle.initialize, c, opts)
+  local ok, err = pcall(lifecycle.start, c, opts)
   if not ok then
     c:close()
     if errors.is(err) and err.kind ~= "usage" and err.kind ~= "auth"

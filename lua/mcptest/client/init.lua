@@ -289,8 +289,13 @@ local function outcome(msg, method)
   return true, msg.result
 end
 
+M.outcome = outcome
+
 -- c:request(method, params[, opts]) -> result; raises mcptest.Error.
 -- The one request path, for every transport and era: send, wait, read.
+-- (A modern-era client has mcptest.client.lifecycle's modern_request in
+-- its place: the envelope, resultType and input_required rounds.)
+M.check_timeout = check_timeout
 function Client:request(method, params, opts)
   local timeout = opts and opts.timeout
   if timeout then check_timeout(timeout, method) end

@@ -54,7 +54,8 @@ local function collected(ctx)
   local answers = {}
   local state = p.requestState
   if state ~= nil then
-    local b64, sig = type(state) == "string" and state:match("^([%w_-]+)%.([%w_-]+)$")
+    local b64, sig
+    if type(state) == "string" then b64, sig = state:match("^([%w_-]+)%.([%w_-]+)$") end
     local payload = b64 and crypto.base64url_decode(b64)
     local mac = sig and crypto.base64url_decode(sig)
     if not (payload and mac and crypto.equals(mac, hmac(payload))) then
