@@ -244,7 +244,10 @@ function Modern:cut(bytes)
   elseif bytes then self.req:raw(bytes) else self.req:drop() end
 end
 
-function Modern:expire() -- no session to forget: the fault has nothing to do
+function Modern:expire() -- no session to forget: answer as the legacy era would
+  if not self.st and not self.req.answered then
+    self.req:respond(http_error(404, -32001, "Session not found (expired by a fault)"))
+  end
 end
 
 function Modern:interrupt(n, mode) self.plan = { after = n, mode = mode } end

@@ -272,7 +272,7 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
     headers = table.move(headers, 1, #headers, 1, {})
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
   end
-  if is_init then self:log_headers("POST", self.url, headers)
+  if is_init or (extra and method == "server/discover") then self:log_headers("POST", self.url, headers)
   elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(st)) end
   local o = self.post_opts
   if not o then
