@@ -109,6 +109,19 @@ describe("era detection", function()
     c:close()
   end)
 
+  it("a stdio server that exits on server/discover is started again and initialized", function()
+    local cfg = os.tmpname()
+    local f = assert(io.open(cfg, "w"))
+    f:write("unknown_method: exit\n")
+    f:close()
+    local c = mcp.connect{ command = { BIN, "serve", "--stdio", "--eras", "legacy", "--config", cfg }, timeout = 10 }
+    os.remove(cfg)
+    assert.are.equal("legacy", c.era)
+    assert.matches("exited on server/discover .*; started again", c.era_reason)
+    assert.text_equals(c:call_tool("echo", { message = "again" }), "again")
+    c:close()
+  end)
+
   it("server-everything (2025 era) over stdio: auto picks legacy", function()
     local c = mcp.connect{ command = { "node", EVERYTHING, "stdio" }, timeout = 20 }
     assert.are.equal("legacy", c.era)

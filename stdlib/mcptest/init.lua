@@ -57,7 +57,14 @@ function M.connect(opts)
       c.session_id = transport.session_id
     end
   end
-  local ok, err = pcall(lifecycle.start, c, opts)
+  local respawn -- stdio: a server that exits on the era probe is started again
+  if opts.command then
+    respawn = function()
+      c.transport:close()
+      client.attach(c, require("mcptest.transport.stdio").open(topts))
+    end
+  end
+  local ok, err = pcall(lifecycle.start, c, opts, respawn)
   if not ok then
     c:close()
     if errors.is(err) and err.kind ~= "usage" and err.kind ~= "auth"

@@ -69,6 +69,15 @@ function M.new(transport, opts)
     if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(c, name, fn) end
   end
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
+  M.attach(c, transport)
+  open_clients[c] = true
+  return c
+end
+
+-- Put a transport under client c (at creation; and when a stdio server
+-- that exited on the era probe is started again).
+function M.attach(c, transport)
+  c.transport = transport
   transport.on_message = function(msg) c:dispatch(msg) end
   -- a transport that failed (one request, or all of them), or has a
   -- request waiting for service(), wakes the tasks waiting, so they act at once
@@ -76,8 +85,6 @@ function M.new(transport, opts)
     if id ~= nil then return c:wake(id) end
     for wid in pairs(c.waiting) do c:wake(wid) end
   end
-  open_clients[c] = true
-  return c
 end
 
 -- callers check self.verbose first (the quiet path makes no call)

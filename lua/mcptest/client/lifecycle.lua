@@ -283,7 +283,10 @@ local function probe(c, opts, version, stdio)
     if e.kind == "timeout" then return "legacy", "no answer to server/discover within "
       .. tostring(opts.probe_timeout or M.PROBE_TIMEOUT) .. " s (probe_timeout)" end
     if e.kind == "protocol" then return "legacy", "server/discover: " .. tostring(e.message) end
-    error(e, 0) -- the server exited: nothing to fall back to
+    if e.kind == "transport" then -- it exited on the probe (some legacy servers do): start it again
+      return "respawn", "the server exited on server/discover (" .. tostring(e.message) .. ")"
+    end
+    error(e, 0)
   end
   local st = e.http_status
   if e.kind == "transport" and st and st >= 400 and st < 500 and st ~= 401 and st ~= 403 then
@@ -307,6 +310,7 @@ local function modern_pinned(c, opts, version, how)
         .. ", a version the server listed)", { method = "server/discover" })
     end
   end
+  if verdict == "respawn" then return nil, res, true end
   if verdict == "modern" then
     c.era_reason = how
     note(c, "era modern (" .. version .. "): " .. how)
@@ -316,7 +320,8 @@ local function modern_pinned(c, opts, version, how)
 end
 
 -- The `protocol` option: "auto" (default) probes, else a pinned version.
-function M.start(c, opts)
+-- respawn (stdio): starts the server again after it exited on the probe.
+function M.start(c, opts, respawn)
   client_mod = client_mod or require("mcptest.client")
   local want = opts.protocol
   if want == nil then want = "auto" end
@@ -327,15 +332,21 @@ function M.start(c, opts)
     note(c, "MCP_CONFORMANCE_PROTOCOL_VERSION pins " .. env)
   end
   if want == "auto" then
-    local d, why = modern_pinned(c, opts, protocol.MODERN, "server/discover answered")
+    local d, why, exited = modern_pinned(c, opts, protocol.MODERN, "server/discover answered")
     if d then return d end
     set_modern(c, opts, nil)
+    if exited then
+      if not respawn then errors.raise("transport", why, { method = "server/discover" }) end
+      note(c, why .. "; starting it again")
+      respawn()
+      why = why .. "; started again"
+    end
     c.era_reason = why
     note(c, "falling back to initialize (legacy era): " .. why)
     return M.initialize(c, opts, M.LATEST_LEGACY)
   end
   if protocol.ERA[want] == "modern" then
-    local d, why = modern_pinned(c, opts, want, "pinned to " .. want)
+    local d, why = modern_pinned(c, opts, want, "pinned to " .. want) -- an exit is no verdict here
     if d then return d end
     set_modern(c, opts, nil)
     errors.raise("protocol", "protocol " .. want .. " is pinned but the server does not speak it: " .. why,
