@@ -52,6 +52,13 @@ if [ ! -f .deps/npm-oidc/node_modules/oidc-provider/package.json ] || ! cmp -s s
   (cd .deps/npm-oidc && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end oidc-provider ---
+# --- the official TypeScript SDK v2 server (spec/interop/sdk2_spec.lua), pinned in scripts/npm-sdk2
+if [ ! -f .deps/npm-sdk2/node_modules/@modelcontextprotocol/server/package.json ] || ! cmp -s scripts/npm-sdk2/package-lock.json .deps/npm-sdk2/package-lock.json; then
+  echo "deps: installing the pinned @modelcontextprotocol/server (SDK v2) into .deps/npm-sdk2"
+  mkdir -p .deps/npm-sdk2 && cp scripts/npm-sdk2/package.json scripts/npm-sdk2/package-lock.json .deps/npm-sdk2/
+  (cd .deps/npm-sdk2 && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end SDK v2 server ---
 # --- conformance suite (spec/conformance/run.sh): the pinned
 # @modelcontextprotocol/conformance and the Node 22 it runs on, in .deps/npm-conformance
 if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/package-lock.json \
