@@ -69,6 +69,76 @@ function M.decode_header(v)
   return v
 end
 
+-- The x-mcp-header annotations of a tool's inputSchema (SEP-2243;
+-- reference mcp-2026-07-28.md section 3.1): a list of {name =, path =
+-- {property keys from the root}, type =}, or nil and the rule broken.
+-- Valid: an RFC 9110 token, unique within the tool ignoring case, on a
+-- string, integer or boolean property reached from the root through
+-- `properties` keys only (not items, composition, if, $ref).
+local TOKEN = "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$"
+function M.header_params(schema)
+  if type(schema) ~= "table" then return {} end
+  local out, seen, why = {}, {}, nil
+  local function walk(node, path)
+    local props = node.properties
+    if type(props) ~= "table" then return end
+    local keys = {}
+    for k in pairs(props) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    for _, key in ipairs(keys) do
+      local sub = props[key]
+      if type(sub) == "table" and not why then
+        local p = table.move(path, 1, #path, 1, {})
+        p[#p + 1] = key
+        local h = sub["x-mcp-header"]
+        if h ~= nil then
+          local where = "property " .. table.concat(p, ".")
+          if type(h) ~= "string" or not h:find(TOKEN) then
+            why = where .. ": x-mcp-header must be a non-empty token (RFC 9110), got " .. string.format("%q", tostring(h))
+          elseif sub.type ~= "string" and sub.type ~= "integer" and sub.type ~= "boolean" then
+            why = where .. ": x-mcp-header " .. h .. " is on a property of type " .. tostring(sub.type)
+              .. " (only string, integer and boolean may be mirrored)"
+          elseif seen[h:lower()] then
+            why = where .. ": x-mcp-header " .. h .. " is used twice (names are compared ignoring case)"
+          else
+            seen[h:lower()] = true
+            out[#out + 1] = { name = h, path = p, type = sub.type }
+          end
+        end
+        walk(sub, p)
+      end
+    end
+  end
+  walk(schema, {})
+  if why then return nil, why end
+  -- an annotation anywhere else (items, anyOf, $defs, ...) breaks the rule
+  local total = 0
+  local function count(node, depth)
+    if depth > 64 then return end
+    for k, v in pairs(node) do
+      if k == "x-mcp-header" then total = total + 1 end
+      if type(v) == "table" then count(v, depth + 1) end
+    end
+  end
+  count(schema, 0)
+  if total > #out then
+    return nil, "x-mcp-header is allowed only on properties reached through \"properties\" from the root"
+      .. " (not items, composition, if or $ref)"
+  end
+  return out
+end
+
+-- The value of a mirrored argument as its Mcp-Param header carries it, or
+-- nil for no header (absent, null, or a type that is not mirrored).
+function M.param_header_value(v)
+  if v == nil or type(v) == "userdata" then return nil end
+  if math.type(v) == "integer" then return tostring(v) end
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", v) end
+  if type(v) == "boolean" then return tostring(v) end
+  if type(v) == "string" then return M.encode_header(v) end
+  return nil
+end
+
 -- RFC 5424 severities as MCP's logging/setLevel names them, least severe first.
 M.LOG_LEVELS = { "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency" }
 M.LOG_LEVEL_RANK = {}

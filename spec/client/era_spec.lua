@@ -153,7 +153,15 @@ for _, transport in ipairs({ "http", "stdio" }) do
       end)
 
       it("lists every tool, resource and prompt across pages", function()
-        assert.are.equal(12, #c:list_tools())
+        -- 14 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
+        assert.are.equal(era == "modern" and 13 or 14, #c:list_tools())
+        local raw, cursor = 0, nil
+        repeat
+          local page = c:request("tools/list", cursor and { cursor = cursor } or nil)
+          raw = raw + #page.tools
+          cursor = page.nextCursor
+        until cursor == nil
+        assert.are.equal(14, raw)
         assert.has_tool(c:list_tools(), "echo")
         assert.is_true(#c:list_resources() >= 7)
         assert.is_true(#c:list_prompts() >= 5)
@@ -167,6 +175,26 @@ for _, transport in ipairs({ "http", "stdio" }) do
         assert.is_table(p.messages[1])
         local fail = c:call_tool("fail", { message = "boom" })
         assert.is_true(fail.isError)
+      end)
+
+      it("mirrors x-mcp-header arguments into Mcp-Param headers (modern), leaves out invalid tools", function()
+        local tools = c:list_tools()
+        assert.has_tool(tools, "route")
+        if era == "modern" then
+          assert.is_not.has_tool(tools, "bad_header")
+          assert.are.equal("bad_header", c.invalid_tools[1].name)
+          assert.matches("only on properties reached through", c.invalid_tools[1].reason)
+        else
+          assert.has_tool(tools, "bad_header")
+        end
+        local r = c:call_tool("route", { region = "eu west", priority = 3 })
+        local r2 = c:call_tool("route", { region = "z\u{fc}rich" })
+        if era == "modern" and transport == "http" then
+          assert.text_equals(r, "routed to eu west (Mcp-Param-Region: eu west)")
+          assert.text_equals(r2, "routed to z\u{fc}rich (Mcp-Param-Region: =?base64?esO8cmljaA==?=)")
+        else
+          assert.text_equals(r, "routed to eu west")
+        end
       end)
 
       it("raises JSON-RPC errors as objects", function()
@@ -205,6 +233,32 @@ for _, transport in ipairs({ "http", "stdio" }) do
     end)
   end
 end
+
+describe("x-mcp-header over HTTP (modern era)", function()
+  it("a call before any tools/list gets -32020, lists tools again and is sent once more", function()
+    local c = mcp.connect(target("http", "both"))
+    assert.text_equals(c:call_tool("route", { region = "north" }), "routed to north (Mcp-Param-Region: north)")
+    c:close()
+  end)
+
+  it("the fixture refuses an Mcp-Param header that differs from the argument (-32020)", function()
+    local body = json.encode({ jsonrpc = "2.0", id = 1, method = "tools/call", params = {
+      name = "route", arguments = { region = "north", priority = 2 },
+      _meta = { ["io.modelcontextprotocol/protocolVersion"] = MODERN,
+                ["io.modelcontextprotocol/clientCapabilities"] = json.object() } } })
+    local h = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream",
+                ["MCP-Protocol-Version"] = MODERN, ["Mcp-Method"] = "tools/call", ["Mcp-Name"] = "route",
+                ["Mcp-Param-Region"] = "south", ["Mcp-Param-Priority"] = "2" }
+    local r = mcp.http.request{ method = "POST", url = fixture("both").url .. "/mcp/open", headers = h, body = body }
+    assert.are.equal(400, r.status)
+    local e = json.decode(r.body).error
+    assert.are.equal(-32020, e.code)
+    assert.matches("Mcp%-Param%-Region", e.message)
+    h["Mcp-Param-Region"] = "north"
+    r = mcp.http.request{ method = "POST", url = fixture("both").url .. "/mcp/open", headers = h, body = body }
+    assert.are.equal(200, r.status)
+  end)
+end)
 
 -- A hand-written modern server: each tools/call name is a misbehaviour.
 describe("modern results against bad servers", function()

@@ -160,10 +160,21 @@ function M.modern_request(c, method, params, opts)
   if timeout then client_mod.check_timeout(timeout, method) end
   local p = enveloped(c, params)
   local rounds = json.array()
+  local relisted = false
   local max = c.max_input_rounds
   for round = 0, max do
     local msg = c:await(c:start(method, p), method, timeout)
     local ok, r = client_mod.outcome(msg, method)
+    if not ok and r.code == protocol.HEADER_MISMATCH and method == "tools/call" and not relisted
+       and c.transport.set_modern then
+      -- the server's view of the tool's x-mcp-header arguments differs from
+      -- ours (or we never listed it): list tools again, send once more
+      relisted = true
+      note(c, "tools/call got -32020 (" .. tostring(r.message) .. "); listing tools again and retrying once")
+      c:list_tools()
+      msg = c:await(c:start(method, p), method, timeout)
+      ok, r = client_mod.outcome(msg, method)
+    end
     if not ok then error(r, 0) end
     local rt = type(r) == "table" and r.resultType or nil
     if rt == nil or rt == "complete" then
@@ -195,6 +206,31 @@ function M.modern_request(c, method, params, opts)
 end
 
 local function modern_ping(c) return c:request("server/discover") end
+
+-- tools/list in the modern era: a tool whose x-mcp-header annotations
+-- break the rules is left out, with a warning naming the tool and the
+-- rule (c.invalid_tools keeps them; c:request("tools/list") the raw
+-- list); the valid annotations are kept for mirroring arguments into
+-- Mcp-Param-* headers.
+local function modern_list_tools(c)
+  local tools = client_mod.Client.list_tools(c)
+  local kept, invalid = json.array(), {}
+  local params = c.param_headers
+  for k in pairs(params) do params[k] = nil end
+  for _, t in ipairs(tools) do
+    local list, why = protocol.header_params(type(t) == "table" and t.inputSchema)
+    if list then
+      kept[#kept + 1] = t
+      if #list > 0 then params[t.name] = list end
+    else
+      invalid[#invalid + 1] = { name = t.name, reason = why }
+      io.stderr:write("mcptest: warning: tool ", tostring(t.name), " left out of c:list_tools(): ", why,
+        " (x-mcp-header rules of 2026-07-28; c:request(\"tools/list\") has the raw list)\n")
+    end
+  end
+  c.invalid_tools = invalid
+  return kept
+end
 local function modern_set_log_level(c, level)
   if not protocol.LOG_LEVEL_RANK[level] then
     errors.raise("usage", "unknown log level " .. string.format("%q", tostring(level)) .. "; known: "
@@ -212,6 +248,7 @@ end
 
 -- Speak the modern era on c (version), or stop (version nil).
 local MODERN_METHODS = { request = M.modern_request, ping = modern_ping, set_log_level = modern_set_log_level,
+                         list_tools = modern_list_tools,
                          subscribe = modern_unsupported("subscribe"), unsubscribe = modern_unsupported("unsubscribe") }
 local function set_modern(c, opts, version)
   local Client = client_mod.Client
@@ -221,10 +258,12 @@ local function set_modern(c, opts, version)
                [protocol.META_CLIENT_INFO] = M.client_info }
     c.max_input_rounds = opts.max_input_rounds or M.MAX_INPUT_ROUNDS
     c.input_rounds = json.array()
+    c.param_headers = c.param_headers or {}
+    c.invalid_tools = {}
   else
     c.meta = nil
   end
-  if c.transport.set_modern then c.transport:set_modern(version) end
+  if c.transport.set_modern then c.transport:set_modern(version, version and c.param_headers) end
 end
 
 -- A modern verdict: what server/discover said.

@@ -154,6 +154,37 @@ function M.check_modern(server, msg, headers)
   return nil
 end
 
+-- The ladder's last step (HTTP): a tools/call's arguments marked
+-- x-mcp-header must come as Mcp-Param-{Name} headers equal to them after
+-- decoding (integers compared as numbers); a tool whose annotations are
+-- invalid is not checked. nil, or 400, -32020 and the message.
+function M.check_params(server, msg, headers)
+  if msg.method ~= "tools/call" then return nil end
+  local p = msg.params
+  local tool = type(p.name) == "string" and server.index.tools[p.name]
+  local list = tool and protocol.header_params(tool.inputSchema)
+  if not list then return nil end
+  local args = type(p.arguments) == "table" and p.arguments or {}
+  for _, e in ipairs(list) do
+    local v = args
+    for i = 1, #e.path do v = type(v) == "table" and v[e.path[i]] or nil end
+    if v ~= nil and v ~= json.null then
+      local raw = headers["mcp-param-" .. e.name:lower()]
+      local got = protocol.decode_header(raw)
+      local same
+      if math.type(v) == "integer" then same = got ~= nil and tonumber(got) == v
+      elseif type(v) == "boolean" then same = got == tostring(v)
+      else same = got == v end
+      if not same then
+        return 400, protocol.HEADER_MISMATCH, "Header mismatch: Mcp-Param-" .. e.name .. " is "
+          .. (raw and string.format("%q", raw) or "missing") .. " but the argument " .. table.concat(e.path, ".")
+          .. " is " .. string.format("%q", tostring(v))
+      end
+    end
+  end
+  return nil
+end
+
 -- A session that lives for one modern request: what its _meta says.
 -- Without a logLevel the request gets no notifications/message.
 function M.modern_session(s, meta)

@@ -261,6 +261,7 @@ end
 function T:modern_post(req, route, principal, msg)
   local server = self.server
   local status, code, message, data = lifecycle.check_modern(server, msg, req.headers)
+  if not status then status, code, message = lifecycle.check_params(server, msg, req.headers) end
   if status then return rpc_error(status, msg.id, code, message, data) end
   local s = lifecycle.modern_session(session.new({ route = route, principal = principal,
     subject = principal and principal.subject }), msg.params._meta)

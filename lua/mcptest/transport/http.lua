@@ -5,11 +5,12 @@
 --   t:failure(id)            the error that ended request id alone (HTTP
 --                            fails requests one by one: a 500, a cut stream)
 --   t:on_initialized(v)      hook from mcptest.lifecycle: the session is up
---   t:set_modern(v)          hook from mcptest.lifecycle: speak the 2026-07-28
+--   t:set_modern(v, params)  hook from mcptest.lifecycle: speak the 2026-07-28
 --                            era (v) or stop (nil): every request POST carries
 --                            MCP-Protocol-Version, Mcp-Method and, for
 --                            tools/call, prompts/get and resources/read,
---                            Mcp-Name; no session, GET stream or DELETE; no
+--                            Mcp-Name; tools/call mirrors the arguments
+--                            params[tool] names as Mcp-Param-*; no session, GET stream or DELETE; no
 --                            client notification is POSTed (a cancellation
 --                            closes the request's stream); a 4xx whose body is
 --                            a JSON-RPC error answers its request in-band
@@ -204,11 +205,24 @@ end
 
 -- The headers of a modern request, derived from its body.
 local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri" }
-local function modern_headers(msg)
+-- params_by_tool: tool name -> its x-mcp-header arguments (what the
+-- client's tools/list found), mirrored as Mcp-Param-{Name}.
+local function modern_headers(msg, params_by_tool)
+  local protocol = require("mcptest.protocol")
   local extra = { "Mcp-Method: " .. msg.method }
   local field = NAMED[msg.method]
-  local v = field and type(msg.params) == "table" and msg.params[field]
-  if v ~= nil and v ~= false then extra[2] = "Mcp-Name: " .. require("mcptest.protocol").encode_header(v) end
+  local p = msg.params
+  local v = field and type(p) == "table" and p[field]
+  if v ~= nil and v ~= false then extra[2] = "Mcp-Name: " .. protocol.encode_header(v) end
+  local spec = params_by_tool and msg.method == "tools/call" and params_by_tool[v]
+  if spec and type(p.arguments) == "table" then
+    for _, e in ipairs(spec) do
+      local a = p.arguments
+      for i = 1, #e.path do a = type(a) == "table" and a[e.path[i]] or nil end
+      local hv = protocol.param_header_value(a)
+      if hv then extra[#extra + 1] = "Mcp-Param-" .. e.name .. ": " .. hv end
+    end
+  end
   return extra
 end
 
@@ -221,7 +235,7 @@ function Http:send(msg)
   if self.modern then
     -- 2026-07-28 defines no client message but requests over HTTP
     if msg.id == nil or msg.method == nil then return end
-    self:post(msg.method, msg.id, json.encode(msg), nil, nil, modern_headers(msg))
+    self:post(msg.method, msg.id, json.encode(msg), nil, nil, modern_headers(msg, self.param_headers))
     return
   end
   -- the client reuses its message tables: keep only what later messages need
@@ -651,8 +665,9 @@ function Http:on_initialized(version)
   if not self.legacy then self.open_get_pending = true end
 end
 
-function Http:set_modern(version)
+function Http:set_modern(version, param_headers)
   self.modern = version ~= nil or nil
+  self.param_headers = param_headers
   self.protocol_version = version
   self:rebuild_headers()
 end
