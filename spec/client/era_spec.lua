@@ -260,6 +260,21 @@ describe("x-mcp-header over HTTP (modern era)", function()
   end)
 end)
 
+describe("a cut response stream (modern era, HTTP)", function()
+  it("is sent again with a new id, and reported", function()
+    local f = mcp.fixture.start{ faults = { tools = { progress = { cut_sse_after = 1, times = 1 } } } }
+    local c = mcp.connect{ url = f.url .. "/mcp/open", timeout = 10 }
+    assert.are.equal("modern", c.era)
+    local r = c:request("tools/call", { name = "progress", arguments = { steps = 2, interval_ms = 1 },
+                                        _meta = { progressToken = "cut" } })
+    assert.matches("^done: 2 steps", mcp.text(r))
+    assert.are.equal("mcptest/streamCut", c.events[#c.events].method)
+    assert.matches("sent again with a new id", c.events[#c.events].params.message)
+    c:close()
+    f:stop()
+  end)
+end)
+
 -- A hand-written modern server: each tools/call name is a misbehaviour.
 describe("modern results against bad servers", function()
   local srv, base

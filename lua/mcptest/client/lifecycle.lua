@@ -149,6 +149,23 @@ local function answer_inputs(c, method, requests, round)
   return answers
 end
 
+-- Send and wait; a response stream cut before the response (HTTP) is
+-- lost with its request in this era (no resumption): send it once more,
+-- with a new id, and report it (verbose, and c.events: mcptest/streamCut;
+-- a non-idempotent tool may run twice).
+local function await_resent(c, method, p, timeout)
+  local ok, msg = pcall(function() return c:await(c:start(method, p), method, timeout) end)
+  if ok then return msg end
+  if not (errors.is(msg) and msg.stream_cut) then error(msg, 0) end
+  local text = method .. ": the response stream was cut before the response (" .. tostring(msg.message)
+    .. "); sent again with a new id"
+  note(c, text)
+  if c.transport.record_event then
+    c.transport:record_event("streamCut", { method = method, message = text })
+  end
+  return c:await(c:start(method, p), method, timeout)
+end
+
 -- c:request in the modern era: the envelope on every request; a result's
 -- resultType read (absent: complete); input_required answered and the
 -- request retried (new id, inputResponses, the exact requestState) for at
@@ -163,7 +180,7 @@ function M.modern_request(c, method, params, opts)
   local relisted = false
   local max = c.max_input_rounds
   for round = 0, max do
-    local msg = c:await(c:start(method, p), method, timeout)
+    local msg = await_resent(c, method, p, timeout)
     local ok, r = client_mod.outcome(msg, method)
     if not ok and r.code == protocol.HEADER_MISMATCH and method == "tools/call" and not relisted
        and c.transport.set_modern then
@@ -172,7 +189,7 @@ function M.modern_request(c, method, params, opts)
       relisted = true
       note(c, "tools/call got -32020 (" .. tostring(r.message) .. "); listing tools again and retrying once")
       c:list_tools()
-      msg = c:await(c:start(method, p), method, timeout)
+      msg = await_resent(c, method, p, timeout)
       ok, r = client_mod.outcome(msg, method)
     end
     if not ok then error(r, 0) end

@@ -520,12 +520,14 @@ function Http:post_done(st, req, err)
     local cut = st.parser:finish()
     if st.answered then return self:finish(st) end
     if self.closing then return end
-    if st.parser.last_id ~= nil then return self:schedule_resume(st, cut, err) end
+    if st.parser.last_id ~= nil and not self.modern then return self:schedule_resume(st, cut, err) end
     return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
       .. " ended before the response to " .. describe_msg(st)
       .. (cut and " (cut in the middle of an event)" or "")
       .. (err and (": " .. tostring(err.message)) or "")
-      .. "; it sent no event id to resume from", { curl_code = err and err.curl_code }))
+      .. (self.modern and "" or "; it sent no event id to resume from"),
+      -- stream_cut: the 2026-07-28 client sends such a request again (new id)
+      { curl_code = err and err.curl_code, stream_cut = true }))
   elseif mode == "accepted" then
     self.posts[st] = nil
     if st.id == nil then
