@@ -173,6 +173,10 @@ for _, transport in ipairs({ "http", "stdio" }) do
         assert.are.equal("note 1", r.contents[1].text)
         local p = c:get_prompt("greeting", { name = "Ada" })
         assert.is_table(p.messages[1])
+        local ok, err = c:try("resources/read", { uri = "fixture://nope" })
+        assert.is_false(ok)
+        assert.are.equal(era == "modern" and -32602 or -32002, err.code)
+        assert.are.equal("fixture://nope", err.data.uri)
         local fail = c:call_tool("fail", { message = "boom" })
         assert.is_true(fail.isError)
       end)
@@ -208,7 +212,11 @@ for _, transport in ipairs({ "http", "stdio" }) do
         local r = c:call_tool("elicitation", {})
         assert.are.equal("Ada", r.structuredContent.content.name)
         if era == "modern" then
-          assert.are.equal(1, #c.input_rounds)
+          assert.input_rounds(c, 1)
+          assert.is_not.input_rounds(c, 0)
+          local ok, err = pcall(assert.input_rounds, c, 2)
+          assert.is_false(ok)
+          assert.matches("took 1 %(elicitation/create%)", tostring(err))
           local _, req = next(c.input_rounds[1].inputRequests)
           assert.are.equal("elicitation/create", req.method)
         end
@@ -310,6 +318,8 @@ describe("modern results against bad servers", function()
       local name = p.name
       if name == "no_type" then
         res = reply(id, { content = { { type = "text", text = "complete anyway" } } })
+      elseif name == "task" then
+        res = reply(id, { resultType = "task", task = { taskId = "t1", status = "working" } })
       elseif name == "weird" then
         res = reply(id, { resultType = "pending_forever", content = {} })
       elseif name == "loop" then
@@ -365,6 +375,9 @@ describe("modern results against bad servers", function()
     assert.is_false(ok)
     assert.are.equal("protocol", err.kind)
     assert.matches('resultType "pending_forever"', err.message)
+    ok, err = pcall(c.call_tool, c, "task", {})
+    assert.is_false(ok)
+    assert.matches("io.modelcontextprotocol/tasks extension; mcptest did not declare it", err.message)
     c:close()
   end)
 

@@ -198,6 +198,11 @@ function M.modern_request(c, method, params, opts)
       c.input_rounds = rounds
       return r
     end
+    if rt == "task" then
+      errors.raise("protocol", method .. " returned resultType \"task\", which belongs to the"
+        .. " io.modelcontextprotocol/tasks extension; mcptest did not declare it (tasks are not in this build yet)",
+        { method = method })
+    end
     if rt ~= "input_required" then
       errors.raise("protocol", method .. " returned resultType " .. string.format("%q", tostring(rt))
         .. ", which mcptest does not know (it knows complete and input_required)", { method = method })
