@@ -72,6 +72,8 @@ else
   while read -r name tags; do
     ids+=("$name")
     [ "$tags" = "2026-07-28" ] && ids+=("$name@$FORCED_WIRE")
+    # both eras: the suite's default is 2025-11-25; the 2026-07-28 wire too
+    case ",$tags," in *,2026-07-28,*) [ "$tags" != "2026-07-28" ] && ids+=("$name@2026-07-28");; esac
   done <<<"$all"
   while read -r name tags; do
     [ -n "$name" ] || continue
