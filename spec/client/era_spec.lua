@@ -242,6 +242,33 @@ for _, transport in ipairs({ "http", "stdio" }) do
   end
 end
 
+describe("the fixture's modern ladder", function()
+  local function post(version, header)
+    local body = json.encode({ jsonrpc = "2.0", id = 7, method = "server/discover", params = {
+      _meta = { ["io.modelcontextprotocol/protocolVersion"] = version,
+                ["io.modelcontextprotocol/clientCapabilities"] = json.object() } } })
+    local r = mcp.http.request{ method = "POST", url = fixture("both").url .. "/mcp/open", body = body,
+      headers = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream",
+                  ["MCP-Protocol-Version"] = header, ["Mcp-Method"] = "server/discover" } }
+    return r.status, json.decode(r.body)
+  end
+
+  it("answers an unknown version -32022 listing what server/discover lists", function()
+    local status, msg = post("v999.0.0", "v999.0.0")
+    assert.are.equal(400, status)
+    assert.are.equal(-32022, msg.error.code)
+    assert.are.same({ MODERN }, msg.error.data.supported)
+    assert.are.equal("v999.0.0", msg.error.data.requested)
+    assert.are.equal(7, msg.id)
+  end)
+
+  it("checks MCP-Protocol-Version against _meta before the version (-32020)", function()
+    local status, msg = post("v999.0.0", MODERN)
+    assert.are.equal(400, status)
+    assert.are.equal(-32020, msg.error.code)
+  end)
+end)
+
 describe("x-mcp-header over HTTP (modern era)", function()
   it("a call before any tools/list gets -32020, lists tools again and is sent once more", function()
     local c = mcp.connect(target("http", "both"))

@@ -14,7 +14,7 @@
 --   lifecycle.methods: initialize
 --   lifecycle.ERAS: "both" | "modern" | "legacy" (config.eras: what is served)
 --   lifecycle.claim(msg) -> the _meta protocolVersion a request claims | nil
---   lifecycle.supported_versions(eras) -> for -32022's data.supported
+--   lifecycle.supported_versions() -> for -32022's data.supported
 --   lifecycle.check_modern(server, msg, headers) -> nil | status, code, message, data
 --   lifecycle.modern_handler(server, method) -> handler | nil
 --   lifecycle.modern_session(fields, meta) -> a one-request session
@@ -84,12 +84,12 @@ function M.claim(msg)
   return meta[protocol.META_VERSION]
 end
 
-function M.supported_versions(eras)
+-- -32022's data.supported: what server/discover lists (the modern
+-- versions), so a client's retry stays in the list discover gave; a
+-- legacy client learns the legacy versions from initialize as ever.
+function M.supported_versions()
   local out = {}
   for _, v in ipairs(protocol.MODERN_VERSIONS) do out[#out + 1] = v end
-  if eras ~= "modern" then
-    for _, v in ipairs(M.SUPPORTED_VERSIONS) do out[#out + 1] = v end
-  end
   return json.array(out)
 end
 
@@ -123,16 +123,19 @@ function M.check_modern(server, msg, headers)
     return 400, protocol.INVALID_PARAMS, "Invalid params: _meta " .. protocol.META_CAPABILITIES
       .. " is required (an object; {} for none)"
   end
+  -- the header before the version: a body claiming an unknown version
+  -- under a header naming a known one is a mismatch (-32020), as the
+  -- conformance suite's sep-2575-http-server-header-mismatch-400 checks
+  local hv = headers and headers["mcp-protocol-version"]
+  if headers and hv ~= v then
+    return 400, protocol.HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version is "
+      .. (hv and string.format("%q", hv) or "missing") .. " but _meta says " .. string.format("%q", v)
+  end
   if not M.MODERN_SUPPORTED[v] then
     return 400, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-      { supported = M.supported_versions(server.config.eras), requested = v }
+      { supported = M.supported_versions(), requested = v }
   end
   if headers then
-    local hv = headers["mcp-protocol-version"]
-    if hv ~= v then
-      return 400, protocol.HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version is "
-        .. (hv and string.format("%q", hv) or "missing") .. " but _meta says " .. string.format("%q", v)
-    end
     local hm = headers["mcp-method"]
     if hm ~= msg.method then
       return 400, protocol.HEADER_MISMATCH, "Header mismatch: Mcp-Method is "

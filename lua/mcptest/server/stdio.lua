@@ -72,7 +72,7 @@ function M.serve(server)
     if eras == "modern" or era == "modern" then
       if msg.method == "initialize" then
         return rpc_error(msg.id, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-          { supported = lifecycle.supported_versions("modern"),
+          { supported = lifecycle.supported_versions(),
             requested = type(msg.params) == "table" and msg.params.protocolVersion or json.null })
       end
       return rpc_error(msg.id, protocol.INVALID_PARAMS, "Invalid params: this process speaks the 2026-07-28 era;"

@@ -340,7 +340,7 @@ function T:post(req, route, principal)
       if kind == "notification" then return { status = 202, headers = {}, body = "" } end
       if kind == "request" and msg.method == "initialize" then
         return rpc_error(400, msg.id, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
-          { supported = lifecycle.supported_versions("modern"),
+          { supported = lifecycle.supported_versions(),
             requested = type(msg.params) == "table" and msg.params.protocolVersion or json.null })
       end
       return rpc_error(400, msg.id, protocol.INVALID_PARAMS, "Invalid params: this server speaks only"
