@@ -153,15 +153,15 @@ for _, transport in ipairs({ "http", "stdio" }) do
       end)
 
       it("lists every tool, resource and prompt across pages", function()
-        -- 14 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
-        assert.are.equal(era == "modern" and 13 or 14, #c:list_tools())
+        -- 17 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
+        assert.are.equal(era == "modern" and 16 or 17, #c:list_tools())
         local raw, cursor = 0, nil
         repeat
           local page = c:request("tools/list", cursor and { cursor = cursor } or nil)
           raw = raw + #page.tools
           cursor = page.nextCursor
         until cursor == nil
-        assert.are.equal(14, raw)
+        assert.are.equal(17, raw)
         assert.has_tool(c:list_tools(), "echo")
         assert.is_true(#c:list_resources() >= 7)
         assert.is_true(#c:list_prompts() >= 5)
@@ -260,6 +260,28 @@ describe("the fixture's modern ladder", function()
     assert.are.same({ MODERN }, msg.error.data.supported)
     assert.are.equal("v999.0.0", msg.error.data.requested)
     assert.are.equal(7, msg.id)
+  end)
+
+  it("answers a capability the request did not declare with HTTP 400 -32021", function()
+    local c = mcp.connect{ url = fixture("both").url .. "/mcp/open", timeout = 10 }
+    local ok, err = c:try("tools/call", { name = "test_missing_capability", arguments = json.object() })
+    assert.is_false(ok)
+    assert.are.equal(-32021, err.code)
+    assert.is_table(err.data.requiredCapabilities.sampling)
+    -- no logLevel in _meta: no notifications/message
+    local before = #c.notifications
+    assert.text_equals(c:call_tool("test_logging_tool", {}), "logged")
+    assert.are.equal(before, #c.notifications)
+    c:close()
+    local body = json.encode({ jsonrpc = "2.0", id = 3, method = "tools/call", params = {
+      name = "test_missing_capability", arguments = json.object(),
+      _meta = { ["io.modelcontextprotocol/protocolVersion"] = MODERN,
+                ["io.modelcontextprotocol/clientCapabilities"] = json.object() } } })
+    local r = mcp.http.request{ method = "POST", url = fixture("both").url .. "/mcp/open", body = body,
+      headers = { ["Content-Type"] = "application/json", Accept = "application/json, text/event-stream",
+                  ["MCP-Protocol-Version"] = MODERN, ["Mcp-Method"] = "tools/call",
+                  ["Mcp-Name"] = "test_missing_capability" } }
+    assert.are.equal(400, r.status)
   end)
 
   it("checks MCP-Protocol-Version against _meta before the version (-32020)", function()

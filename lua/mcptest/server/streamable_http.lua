@@ -183,6 +183,10 @@ end
 local Modern = {}
 Modern.__index = Modern
 
+-- The HTTP status of a modern error raised while handling (a handler's
+-- -32021 for an undeclared capability, say), when the answer is not a stream.
+local MODERN_STATUS = { [-32020] = 400, [-32021] = 400, [-32022] = 400 }
+
 function Modern:start_stream()
   if self.st then return self.st end
   if self.req.answered then return nil end
@@ -225,7 +229,9 @@ function Modern:finish(msg)
   self.done = true
   if self.req.answered then return end
   if msg == nil then return self.req:respond({ status = 202, headers = {}, body = "" }) end
-  self.req:respond({ status = 200, headers = JSON_HEADERS, body = json.encode(msg) })
+  local e = msg.error
+  self.req:respond({ status = type(e) == "table" and MODERN_STATUS[e.code] or 200, headers = JSON_HEADERS,
+                     body = json.encode(msg) })
 end
 
 function Modern:http(res)
