@@ -12,9 +12,12 @@ describe("fixture /mcp/open", function()
   setup(function() c = mcp.connect{ url = fixture.url .. "/mcp/open" } end)
   teardown(function() c:close() end)
 
-  it("starts a session over Streamable HTTP", function()
+  it("speaks the newest protocol era both sides know", function()
     assert.are.equal("mcptest-fixture", c.server_info.name)
-    assert.is_string(c.session_id)
+    -- protocol = "auto" (the default) found 2026-07-28; protocol =
+    -- "2025-11-25" in mcp.connect would pin the legacy era (sessions)
+    assert.are.equal("modern", c.era)
+    assert.are.equal("2026-07-28", c.protocol_version)
   end)
 
   it("lists its tools, every page", function()

@@ -59,6 +59,13 @@ if [ ! -f .deps/npm-junit/node_modules/junit2json/package.json ] || ! cmp -s scr
   (cd .deps/npm-junit && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end junit2json ---
+# --- the official TypeScript SDK v2 server (spec/interop/sdk2_spec.lua), pinned in scripts/npm-sdk2
+if [ ! -f .deps/npm-sdk2/node_modules/@modelcontextprotocol/server/package.json ] || ! cmp -s scripts/npm-sdk2/package-lock.json .deps/npm-sdk2/package-lock.json; then
+  echo "deps: installing the pinned @modelcontextprotocol/server (SDK v2) into .deps/npm-sdk2"
+  mkdir -p .deps/npm-sdk2 && cp scripts/npm-sdk2/package.json scripts/npm-sdk2/package-lock.json .deps/npm-sdk2/
+  (cd .deps/npm-sdk2 && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end SDK v2 server ---
 # --- conformance suite (spec/conformance/run.sh): the pinned
 # @modelcontextprotocol/conformance and the Node 22 it runs on, in .deps/npm-conformance
 if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/package-lock.json \

@@ -37,6 +37,12 @@ if raw and raw ~= "" then context = mcp.json.decode(raw) end
 
 log("scenario", scenario, "url", url)
 
+-- scenarios that are not about auth: a plain session (client_plain.lua)
+if scenario:sub(1, 5) ~= "auth/" then
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/conformance"
+  return assert(loadfile(here .. "/client_plain.lua"))(url, log)
+end
+
 -- 1. discovery, only to pick the grant (login walks it again itself)
 local d = mcp.oauth.discover(url)
 for _, step in ipairs(d.walk) do

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suite's client auth scenarios
+# Runs the official MCP conformance suite's client scenarios
 # (@modelcontextprotocol/conformance, pinned in scripts/npm-conformance and
 # installed into .deps/npm-conformance by scripts/deps.sh) against mcptest,
 # through spec/conformance/client.sh (which runs client.lua in mcptest).
 #
-#   spec/conformance/run.sh [SCENARIO...]     default: every auth/* client scenario
+#   spec/conformance/run.sh [SCENARIO...]     default: every auth/* client scenario,
+#                                             then every other one but the extensions'
 #
 # Every auth/* client scenario runs once, at the protocol revision the suite
 # picks for it. Those that exist only for the 2026-07-28 revision run a second
@@ -59,6 +60,10 @@ export PATH=$(dirname "$NODE"):$PATH
 "$NODE" "$CLI" list --client >"$work/list" 2>&1 || { echo "Bail out! conformance list failed:"; sed 's/^/# /' "$work/list"; exit 1; }
 all=$(sed -n 's/^  - \(auth\/[^ ]*\) \[\(.*\)\]$/\1 \2/p' "$work/list")
 [ -n "$all" ] || { echo "Bail out! conformance list named no auth/* client scenario"; exit 1; }
+# and the other client scenarios (not the extensions'): once at the suite's
+# default revision and, when they also exist for 2026-07-28, once more on
+# that wire (NAME@2026-07-28), so both protocol eras are held to them
+plain=$(sed -n 's/^  - \([^ ]*\) \[\(.*\)\]$/\1 \2/p' "$work/list" | grep -v '^auth/' | grep -v ' extension$')
 
 ids=()
 if [ $# -gt 0 ]; then
@@ -67,7 +72,14 @@ else
   while read -r name tags; do
     ids+=("$name")
     [ "$tags" = "2026-07-28" ] && ids+=("$name@$FORCED_WIRE")
+    # both eras: the suite's default is 2025-11-25; the 2026-07-28 wire too
+    case ",$tags," in *,2026-07-28,*) [ "$tags" != "2026-07-28" ] && ids+=("$name@2026-07-28");; esac
   done <<<"$all"
+  while read -r name tags; do
+    [ -n "$name" ] || continue
+    ids+=("$name")
+    case ",$tags," in *,2026-07-28,*) [ "$tags" != "2026-07-28" ] && ids+=("$name@2026-07-28");; esac
+  done <<<"$plain"
 fi
 
 # expected.txt: "ID CLASS REASON..." per line; # comments, blank lines.
@@ -101,7 +113,8 @@ n=0 bad=0 started=$(date +%s)
 for id in "${ids[@]}"; do
   n=$((n + 1))
   name=${id%@*} extra=()
-  [ "$name" != "$id" ] && extra=(--spec-version "${id#*@}" --force)
+  [ "$name" != "$id" ] && extra=(--spec-version "${id#*@}")
+  [ "$name" != "$id" ] && [ "${id#*@}" = "$FORCED_WIRE" ] && extra+=(--force)
   out=$work/$n
   mkdir -p "$out"
   t0=$(date +%s)

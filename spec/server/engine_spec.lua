@@ -44,7 +44,8 @@ describe("mcptest.server (the engine alone)", function()
                       server_info = { name = "engine-spec", version = "1.0" } }
     srv:streamable_http("/mcp")
     assert(srv:start())
-    c = mcp.connect{ url = srv.url .. "/mcp", timeout = 10 }
+    -- the legacy era (sessions); spec/client/era_spec.lua drives the modern one
+    c = mcp.connect{ url = srv.url .. "/mcp", timeout = 10, protocol = "2025-11-25" }
   end)
 
   teardown(function()

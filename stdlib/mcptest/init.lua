@@ -53,11 +53,18 @@ function M.connect(opts)
   if opts.url then -- HTTP: session events, and how to start a new session after a 404
     c.events = transport.events
     transport.restart_session = function()
-      lifecycle.initialize(c, opts)
+      lifecycle.initialize(c, opts, c.protocol_version)
       c.session_id = transport.session_id
     end
   end
-  local ok, err = pcall(lifecycle.initialize, c, opts)
+  local respawn -- stdio: a server that exits on the era probe is started again
+  if opts.command then
+    respawn = function()
+      c.transport:close()
+      client.attach(c, require("mcptest.transport.stdio").open(topts))
+    end
+  end
+  local ok, err = pcall(lifecycle.start, c, opts, respawn)
   if not ok then
     c:close()
     if errors.is(err) and err.kind ~= "usage" and err.kind ~= "auth"

@@ -7,6 +7,8 @@
 --   assert.has_tool(tools, "echo")         a tools/list array holds the name
 --   assert.field_equals(value, "a.b[1].c", expected)   a field at a path
 --   assert.error_code(err, -32601)         an mcptest.Error with that code
+--   assert.input_rounds(c, 1)              the client's last request took that
+--                                          many input_required rounds (2026-07-28)
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -134,6 +136,23 @@ register("error_code",
   function(a)
     local e = a[1]
     return type(e) == "table" and e.code == a[2], tostring(e)
+  end)
+
+register("input_rounds",
+  "Expected the last request to take %s input_required rounds\nbut it took %s",
+  "Expected the last request not to take %s input_required rounds\nbut it took %s",
+  function(a)
+    local rounds = type(a[1]) == "table" and a[1].input_rounds or {}
+    local asked = {}
+    for i, r in ipairs(rounds) do
+      local methods = {}
+      for _, req in pairs(type(r.inputRequests) == "table" and r.inputRequests or {}) do
+        methods[#methods + 1] = tostring(type(req) == "table" and req.method)
+      end
+      table.sort(methods)
+      asked[i] = table.concat(methods, "+")
+    end
+    return #rounds == a[2], #rounds .. (#asked > 0 and (" (" .. table.concat(asked, ", ") .. ")") or "")
   end)
 
 return M

@@ -73,6 +73,15 @@ function M.new(transport, opts)
     if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(c, name, fn) end
   end
   for method, fn in pairs(opts.on or {}) do c.handlers[method] = fn end
+  M.attach(c, transport)
+  open_clients[c] = true
+  return c
+end
+
+-- Put a transport under client c (at creation; and when a stdio server
+-- that exited on the era probe is started again).
+function M.attach(c, transport)
+  c.transport = transport
   transport.on_message = function(msg) c:dispatch(msg) end
   -- a transport that failed (one request, or all of them), or has a
   -- request waiting for service(), wakes the tasks waiting, so they act at once
@@ -307,12 +316,28 @@ local function outcome(msg, method)
   return true, msg.result
 end
 
+M.outcome = outcome
+M.check_timeout = check_timeout
+
 -- M.observer = fn(client, method, params, seconds, result | nil, err | nil):
 -- called after every request when set (load mode's metrics); unset, it
 -- costs the request path one field read and a tail call.
 M.observer = nil
 
--- The one request path, for every transport and era: send, wait, read.
+-- fn(self, method, params, opts), timed and reported to M.observer (the
+-- modern era's request goes through it too).
+function M.observed(fn, self, method, params, opts)
+  local t0 = now()
+  local ok, res = pcall(fn, self, method, params, opts)
+  local observe = M.observer
+  if observe then observe(self, method, params, now() - t0, ok and res or nil, not ok and res or nil) end
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- The one request path of the legacy era: send, wait, read. (A
+-- modern-era client has mcptest.client.lifecycle's modern_request in
+-- its place: the envelope, resultType and input_required rounds.)
 local function request(self, method, params, opts)
   local timeout = opts and opts.timeout
   if timeout then check_timeout(timeout, method) end
@@ -325,13 +350,8 @@ end
 
 -- c:request(method, params[, opts]) -> result; raises mcptest.Error.
 function Client:request(method, params, opts)
-  local observe = M.observer
-  if observe == nil then return request(self, method, params, opts) end
-  local t0 = now()
-  local ok, res = pcall(request, self, method, params, opts)
-  observe(self, method, params, now() - t0, ok and res or nil, not ok and res or nil)
-  if not ok then error(res, 0) end
-  return res
+  if M.observer == nil then return request(self, method, params, opts) end
+  return M.observed(request, self, method, params, opts)
 end
 
 -- c:try(method, params) -> true, result | false, error (never raises for

@@ -60,6 +60,7 @@ end
 
 -- notifications/message, subject to the session's log level.
 function Ctx:log(level, data, logger)
+  if self.session.no_logs then return false end -- a modern request without _meta logLevel
   local min = LEVELS[self.session.log_level or "debug"] or 1
   if (LEVELS[level] or 2) < min then return false end
   return self:notify("notifications/message", { level = level, logger = logger or self.server.label, data = data })
@@ -89,8 +90,15 @@ end
 -- Ask the client something (a server->client request, id "<label>-<n>");
 -- returns the result, or nil and an error table (the client's JSON-RPC
 -- error, or -32001 when it did not answer within client_request_timeout).
+-- In the modern era no request can go out: mcptest.server.mrtr ends the
+-- handler with an input_required result, and answers from the retry.
+local mrtr -- required on first use (it requires this module)
 function Ctx:client_request(method, params, timeout)
   local s = self.session
+  if s.era == "modern" then
+    mrtr = mrtr or require("mcptest.server.mrtr")
+    return mrtr.ask(self, method, params)
+  end
   s.next_id = s.next_id + 1
   local id = self.server.label .. "-" .. s.next_id
   s.pending[id] = self
@@ -129,6 +137,10 @@ local function finish(ctx, ok, res)
   end
   if res == ABORT then return end
   if guard.is_interrupt(res) then error(res, 0) end
+  if mrtr and mrtr.is_signal(res) then
+    if ctx.cancelled then return ctx.sink:finish(nil) end
+    return ctx.sink:finish({ jsonrpc = "2.0", id = ctx.id, result = mrtr.result(ctx, res) })
+  end
   if not M.is_rpc_error(res) then
     local srv = ctx.server
     io.stderr:write(srv.log_prefix, ": handler for ", tostring(ctx.method), " failed: ", tostring(res), "\n")
@@ -165,6 +177,7 @@ function M.start(server, session, msg, sink, extra, handler)
   if not ok or coroutine.status(ctx.co) == "dead" then finish(ctx, ok, res) end
   return ctx
 end
+M.Ctx = Ctx
 
 -- notifications/cancelled: no response will be sent; a sleep ends early.
 function M.cancel(ctx)

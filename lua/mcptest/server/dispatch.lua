@@ -32,13 +32,15 @@ function M.classify(msg)
   return "response"
 end
 
-function M.request(server, session, msg, sink, extra)
-  local handler = server.methods[msg.method]
+-- handler: the one to run (a modern request's, chosen by the transport);
+-- default server.methods[msg.method]. Returns the context, if one runs.
+function M.request(server, session, msg, sink, extra, handler)
+  handler = handler or server.methods[msg.method]
   if not handler then
     return sink:finish(context.error_response(msg.id, { code = protocol.METHOD_NOT_FOUND,
       message = "Method not found: " .. tostring(msg.method) }))
   end
-  context.start(server, session, msg, sink, extra, handler)
+  return context.start(server, session, msg, sink, extra, handler)
 end
 
 function M.response(session, msg)

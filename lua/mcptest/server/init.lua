@@ -24,6 +24,8 @@
 --   srv:streamable_http(path [, route])      srv:legacy_sse(sse_path, messages_path)
 --   srv:route(path, handler)                 srv:fallback(handler)
 --   srv:start() -> url | nil, err            srv:run([until_fn])   srv:stop()
+--   srv:serve_stdio()                        serve stdin/stdout until end of input
+--                                            (mcptest.server.stdio; no HTTP)
 --   srv:after(seconds, fn [, req]) -> timer  (guarded; req gets a 500 if fn raises)
 --   srv:resource_updated(uri) -> sessions notified
 --   srv.methods   method -> handler(ctx, params): add or replace methods
@@ -54,6 +56,8 @@ M.DEFAULTS = {
   max_sleep_seconds = 300,        -- caps ctx:sleep, hence every wait a request can ask for
   client_request_timeout = 60,    -- seconds ctx:client_request waits for the answer
   allowed_origins = {},           -- besides http(s)://127.0.0.1|localhost|[::1] on any port
+  eras = "both",                  -- protocol eras served: "both", "modern" (2026-07-28) or "legacy"
+  unknown_method = "error",       -- stdio, legacy era: "error" (-32601), "silent" or "exit"
 }
 
 local EVERYONE = { check = function() return {} end }
@@ -152,6 +156,10 @@ function Server:run(until_fn)
     if until_fn and until_fn() then break end
     loop.step(1)
   end
+end
+
+function Server:serve_stdio()
+  return require("mcptest.server.stdio").serve(self)
 end
 
 function Server:stop()

@@ -141,7 +141,9 @@ local RESOURCES = {
       local r = srv.index.resources[uri]
       if r and (r.text or r.blob) then contents = { { uri = uri, mimeType = r.mimeType, text = r.text, blob = r.blob } } end
     end
-    if not contents then fail(protocol.RESOURCE_NOT_FOUND, "Resource not found", { uri = uri }) end
+    if not contents then -- 2026-07-28 renumbered it: -32602
+      fail(ctx.session.era == "modern" and INVALID_PARAMS or protocol.RESOURCE_NOT_FOUND, "Resource not found", { uri = uri })
+    end
     return { contents = json.array(contents) }
   end,
   ["resources/subscribe"] = function(ctx, p)

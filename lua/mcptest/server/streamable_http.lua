@@ -10,7 +10,15 @@
 --   DELETE ends the session.
 -- Mcp-Session-Id is issued by initialize and required afterwards (400
 -- without, 404 unknown, expired, of another route or subject);
--- MCP-Protocol-Version must be one we speak (400). A non-loopback Origin
+-- MCP-Protocol-Version must be one we speak (400).
+-- The era is chosen per request (reference mcp-2026-07-28.md section 7):
+-- a request whose params._meta claims a protocolVersion is modern (no
+-- session; the modern ladder of mcptest.server.lifecycle; an SSE answer
+-- carries only that request's notifications; closing it cancels the
+-- request), anything else legacy. config.eras = "modern" | "legacy"
+-- serves one era only: modern-only answers a claim-less initialize with
+-- -32022, GET and DELETE with 405, other claim-less requests with -32602,
+-- and drops notifications (202); legacy-only treats every request as legacy. A non-loopback Origin
 -- not in config.allowed_origins gets 403. Authentication is the engine's
 -- auth hook: server.auth:check(req, route) -> principal | nil, response.
 --
@@ -29,6 +37,7 @@ local session = require("mcptest.server.session")
 local streams = require("mcptest.server.streams")
 local dispatch = require("mcptest.server.dispatch")
 local lifecycle = require("mcptest.server.lifecycle")
+local protocol = require("mcptest.protocol")
 
 local now = sys.now
 local function http_error(...) return guard.jsonrpc_error(...) end
@@ -169,6 +178,109 @@ function Exchange:interrupt(n, mode)
   self.plan = { after = n, mode = mode }
 end
 
+-- ===== the sink of one modern request: no session, its own stream =====
+
+local Modern = {}
+Modern.__index = Modern
+
+-- The HTTP status of a modern error raised while handling (a handler's
+-- -32021 for an undeclared capability, say), when the answer is not a stream.
+local MODERN_STATUS = { [-32020] = 400, [-32021] = 400, [-32022] = 400 }
+
+function Modern:start_stream()
+  if self.st then return self.st end
+  if self.req.answered then return nil end
+  local st = self.req:stream(200, {})
+  if not st then return nil end
+  self.st = st
+  -- the client closing the stream cancels the request (2026-07-28)
+  st.on_close = function() if not self.done and self.ctx then
+    require("mcptest.server.context").cancel(self.ctx) end end
+  return st
+end
+
+function Modern:event(msg)
+  local st = self.st
+  st:event(msg)
+  local plan = self.plan
+  if plan and st.events >= plan.after and st.open then
+    self.done = true
+    if plan.mode == "cut" then st:cut() else st:finish() end
+  end
+end
+
+function Modern:send(msg)
+  if msg.id ~= nil then return false end -- no server requests in this era
+  if not self:start_stream() then return false end
+  self:event(msg)
+  return true
+end
+
+function Modern:finish(msg)
+  if msg and msg.result ~= nil then lifecycle.decorate(self.t.server, self.method, msg.result) end
+  if not self.st and msg and (self.mode == "sse" or self.plan) then self:start_stream() end
+  local st = self.st
+  if st then
+    if msg and st.open then self:event(msg) end
+    self.done = true
+    if st.open then st:finish() end
+    return
+  end
+  self.done = true
+  if self.req.answered then return end
+  if msg == nil then return self.req:respond({ status = 202, headers = {}, body = "" }) end
+  local e = msg.error
+  self.req:respond({ status = type(e) == "table" and MODERN_STATUS[e.code] or 200, headers = JSON_HEADERS,
+                     body = json.encode(msg) })
+end
+
+function Modern:http(res)
+  if self.st or self.req.answered then return false end
+  self.req:respond(res)
+  return true
+end
+
+function Modern:streaming() return self.st ~= nil end
+
+function Modern:cut(bytes)
+  local st = self.st
+  if st then
+    if bytes then st:write(bytes) end
+    st:cut()
+  elseif bytes then self.req:raw(bytes) else self.req:drop() end
+end
+
+function Modern:expire() -- no session to forget: answer as the legacy era would
+  if not self.st and not self.req.answered then
+    self.req:respond(http_error(404, -32001, "Session not found (expired by a fault)"))
+  end
+end
+
+function Modern:interrupt(n, mode) self.plan = { after = n, mode = mode } end
+
+local function rpc_error(status, id, code, message, data)
+  return { status = status, headers = JSON_HEADERS,
+           body = json.encode({ jsonrpc = "2.0", id = id == nil and json.null or id,
+                                error = { code = code, message = message, data = data } }) }
+end
+
+function T:modern_post(req, route, principal, msg)
+  local server = self.server
+  local status, code, message, data = lifecycle.check_modern(server, msg, req.headers)
+  if not status then status, code, message = lifecycle.check_params(server, msg, req.headers) end
+  if status then return rpc_error(status, msg.id, code, message, data) end
+  local s = lifecycle.modern_session(session.new({ route = route, principal = principal,
+    subject = principal and principal.subject }), msg.params._meta)
+  local ex = setmetatable({ t = self, req = req, method = msg.method, done = false,
+                            mode = req.response_mode or self.config.response_mode, plan = req.interrupt },
+                          Modern)
+  ex.ctx = dispatch.request(server, s, msg, ex, { principal = principal, req = req },
+                            lifecycle.modern_handler(server, msg.method))
+  if ex.ctx and not ex.done then
+    req.on_gone = function() if not ex.done then require("mcptest.server.context").cancel(ex.ctx) end end
+  end
+end
+
 -- ===== HTTP handlers =====
 
 function T:handle(req, route)
@@ -184,6 +296,10 @@ function T:handle(req, route)
   end
   local principal, res = self.server.auth:check(req, route)
   if not principal then return res end
+  if m ~= "POST" and self.config.eras == "modern" then
+    return http_error(405, -32000, "Method not allowed: this server speaks only the 2026-07-28 era"
+      .. " (POST, no sessions)", { Allow = "POST" })
+  end
   if m == "POST" then return self:post(req, route, principal) end
   if m == "GET" then return self:get(req, route, principal) end
   return self:delete(req, route, principal)
@@ -218,6 +334,25 @@ function T:post(req, route, principal)
   if msg == nil then return http_error(400, -32700, "Parse error: " .. tostring(err.message)) end
   local kind, code, why = dispatch.classify(msg)
   if not kind then return http_error(400, code, why) end
+  local eras = self.config.eras
+  if eras ~= "legacy" then
+    if kind == "request" and lifecycle.claim(msg) ~= nil then return self:modern_post(req, route, principal, msg) end
+    local hv = req.headers["mcp-protocol-version"]
+    if kind == "request" and hv and lifecycle.MODERN_SUPPORTED[hv] then
+      return rpc_error(400, msg.id, protocol.INVALID_PARAMS, "Invalid params: MCP-Protocol-Version " .. hv
+        .. " needs _meta " .. protocol.META_VERSION .. " in the request")
+    end
+    if eras == "modern" then
+      if kind == "notification" then return { status = 202, headers = {}, body = "" } end
+      if kind == "request" and msg.method == "initialize" then
+        return rpc_error(400, msg.id, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+          { supported = lifecycle.supported_versions(),
+            requested = type(msg.params) == "table" and msg.params.protocolVersion or json.null })
+      end
+      return rpc_error(400, msg.id, protocol.INVALID_PARAMS, "Invalid params: this server speaks only"
+        .. " the 2026-07-28 era; _meta " .. protocol.META_VERSION .. " is required")
+    end
+  end
   local server = self.server
   local s, new_session
   if kind == "request" and msg.method == "initialize" then

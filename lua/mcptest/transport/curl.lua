@@ -133,7 +133,7 @@ end
 -- other header (any the user gave, values from ${VAR} or bearer_token_env)
 -- and the session id are redacted in logs.
 local VISIBLE_HEADERS = { accept = true, ["content-type"] = true, ["mcp-protocol-version"] = true,
-                          ["last-event-id"] = true }
+                          ["last-event-id"] = true, ["mcp-method"] = true }
 local AUTH_SCHEMES = { bearer = true, basic = true, digest = true, dpop = true }
 
 -- A header value as logs may show it.

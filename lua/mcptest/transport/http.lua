@@ -5,6 +5,15 @@
 --   t:failure(id)            the error that ended request id alone (HTTP
 --                            fails requests one by one: a 500, a cut stream)
 --   t:on_initialized(v)      hook from mcptest.lifecycle: the session is up
+--   t:set_modern(v, params)  hook from mcptest.lifecycle: speak the 2026-07-28
+--                            era (v) or stop (nil): every request POST carries
+--                            MCP-Protocol-Version, Mcp-Method and, for
+--                            tools/call, prompts/get and resources/read,
+--                            Mcp-Name; tools/call mirrors the arguments
+--                            params[tool] names as Mcp-Param-*; no session, GET stream or DELETE; no
+--                            client notification is POSTed (a cancellation
+--                            closes the request's stream); a 4xx whose body is
+--                            a JSON-RPC error answers its request in-band
 --   t.needs_service, t:service()   work the client runs outside callbacks
 --                            (a new session after a 404)
 --   t.restart_session        function set by mcp.connect: run initialize again
@@ -31,7 +40,8 @@ secrets.hide_fields(Http, { base_headers = true, init_headers = true, post_heade
 M.Http = Http
 
 local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
-                   ["mcp-protocol-version"] = true, ["last-event-id"] = true }
+                   ["mcp-protocol-version"] = true, ["last-event-id"] = true,
+                   ["mcp-method"] = true, ["mcp-name"] = true }
 local MAX_ERROR_BODY = 4096
 -- A JSON response body larger than this fails its request (max_message_size):
 -- a server sending an endless body must not take the machine's memory.
@@ -204,11 +214,40 @@ end
 
 -- ===== sending =====
 
+-- The headers of a modern request, derived from its body.
+local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri" }
+-- params_by_tool: tool name -> its x-mcp-header arguments (what the
+-- client's tools/list found), mirrored as Mcp-Param-{Name}.
+local function modern_headers(msg, params_by_tool)
+  local protocol = require("mcptest.protocol")
+  local extra = { "Mcp-Method: " .. msg.method }
+  local field = NAMED[msg.method]
+  local p = msg.params
+  local v = field and type(p) == "table" and p[field]
+  if v ~= nil and v ~= false then extra[2] = "Mcp-Name: " .. protocol.encode_header(v) end
+  local spec = params_by_tool and msg.method == "tools/call" and params_by_tool[v]
+  if spec and type(p.arguments) == "table" then
+    for _, e in ipairs(spec) do
+      local a = p.arguments
+      for i = 1, #e.path do a = type(a) == "table" and a[e.path[i]] or nil end
+      local hv = protocol.param_header_value(a)
+      if hv then extra[#extra + 1] = "Mcp-Param-" .. e.name .. ": " .. hv end
+    end
+  end
+  return extra
+end
+
 function Http:send(msg)
   if self.failed then error(self.failed, 0) end
   if self.legacy then return self.legacy:send(msg) end
   if msg.method == "notifications/cancelled" and type(msg.params) == "table" then
     self:abandon(msg.params.requestId)
+  end
+  if self.modern then
+    -- 2026-07-28 defines no client message but requests over HTTP
+    if msg.id == nil or msg.method == nil then return end
+    self:post(msg.method, msg.id, json.encode(msg), nil, nil, modern_headers(msg, self.param_headers))
+    return
   end
   -- the client reuses its message tables: keep only what later messages need
   local st = self:post(msg.method, msg.id, json.encode(msg))
@@ -241,7 +280,7 @@ function Http:abandon(id)
 end
 
 -- POST one message (its method and id, and its JSON).
-function Http:post(method, msg_id, body, retried, auth_tries)
+function Http:post(method, msg_id, body, retried, auth_tries, extra)
   local is_init = method == "initialize"
   local st = { -- every field named here, so the table is sized once
     method = method, msg_id = msg_id, body = body, is_init = is_init, retried = retried or false,
@@ -250,10 +289,15 @@ function Http:post(method, msg_id, body, retried, auth_tries)
     req = false, mode = false, parser = false, answered = false, finished = false, t = self,
     auth_gen = self.auth_gen, -- which credentials it carries (see renew_auth)
     auth_tries = auth_tries or 0, -- times it was sent again after a 401/403
+    extra = extra or false, -- header lines of this request alone (modern era)
   }
   if st.id ~= nil then self.inflight[st.id] = st end
   local headers = is_init and self.init_headers or self.post_headers
-  if is_init then self:log_headers("POST", self.url, headers)
+  if extra then
+    headers = table.move(headers, 1, #headers, 1, {})
+    for i = 1, #extra do headers[#headers + 1] = extra[i] end
+  end
+  if is_init or (extra and method == "server/discover") then self:log_headers("POST", self.url, headers)
   elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(st)) end
   local o = self.post_opts
   if not o then
@@ -488,12 +532,14 @@ function Http:post_done(st, req, err)
     local cut = st.parser:finish()
     if st.answered then return self:finish(st) end
     if self.closing then return end
-    if st.parser.last_id ~= nil then return self:schedule_resume(st, cut, err) end
+    if st.parser.last_id ~= nil and not self.modern then return self:schedule_resume(st, cut, err) end
     return self:fail_request(st, errors.new("transport", "the event stream from " .. self.url
       .. " ended before the response to " .. describe_msg(st)
       .. (cut and " (cut in the middle of an event)" or "")
       .. (err and (": " .. tostring(err.message)) or "")
-      .. "; it sent no event id to resume from", { curl_code = err and err.curl_code }))
+      .. (self.modern and "" or "; it sent no event id to resume from"),
+      -- stream_cut: the 2026-07-28 client sends such a request again (new id)
+      { curl_code = err and err.curl_code, stream_cut = true }))
   elseif mode == "accepted" then
     self.posts[st] = nil
     if st.id == nil then
@@ -587,12 +633,23 @@ function Http:http_error(st, req)
       -- the new ones rather than renew once per refused request
       st.finished = true
       self.posts[st] = nil
-      return self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1)
+      return self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1, st.extra)
     end
     local ctx = { status = status, www_authenticate = req:header("www-authenticate"),
                   dpop_nonce = req:header("dpop-nonce"), url = self.url, method_desc = what,
                   attempt = st.auth_tries + 1, retried = st.auth_tries > 0 }
     return self:retry_after(st, "auth", ctx)
+  end
+  if self.modern and status >= 400 and status < 500 and st.id ~= nil then
+    -- 2026-07-28 answers envelope and method errors with 4xx and a JSON-RPC body
+    local msg = json.try_decode(body)
+    if type(msg) == "table" and type(msg.error) == "table" and msg.result == nil then
+      if msg.id == json.null or msg.id == nil then msg.id = st.id end
+      if msg.id == st.id then
+        self:deliver(st, msg)
+        return self:finish(st)
+      end
+    end
   end
   if st.is_init and not self.initialized_once and not st.retried
      and (status == 400 or status == 404 or status == 405) then
@@ -624,6 +681,13 @@ function Http:on_initialized(version)
   if not self.legacy then self.open_get_pending = true end
 end
 
+function Http:set_modern(version, param_headers)
+  self.modern = version ~= nil or nil
+  self.param_headers = param_headers
+  self.protocol_version = version
+  self:rebuild_headers()
+end
+
 -- The notifications/initialized POST is done: open the GET stream.
 function Http:after_initialized()
   if self.open_get_pending then
@@ -648,7 +712,7 @@ function Http:session_expired(st)
     -- a new session is (being) made already: just send again in it
     if self.renewals.session then return self:retry_after(st, "session", true) end
     st.finished = true
-    return self:post(st.method, st.msg_id, st.body, true)
+    return self:post(st.method, st.msg_id, st.body, true, nil, st.extra)
   end
   if not self.reinitialize or st.retried or not self.restart_session then
     self:record_event("sessionExpired", { reinitialized = false,
@@ -735,9 +799,9 @@ function Http:service()
     elseif result == true then
       restarted = restarted + 1
       if st.renewal == "auth" then
-        self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1)
+        self:post(st.method, st.msg_id, st.body, st.retried, st.auth_tries + 1, st.extra)
       else
-        self:post(st.method, st.msg_id, st.body, true, st.auth_tries)
+        self:post(st.method, st.msg_id, st.body, true, st.auth_tries, st.extra)
       end
     else
       st.finished = false

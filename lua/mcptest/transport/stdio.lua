@@ -94,6 +94,7 @@ function M.open(opts)
     proc = proc,
     argv = argv,
     description = describe(argv),
+    kind = "stdio",
     stderr_chunks = {},  -- what the server wrote on stderr, the last stderr_max bytes
     stderr_size = 0,
     stderr_max = opts.stderr_max or 1024 * 1024,

@@ -1,0 +1,103 @@
+-- Interop: mcptest's client against a server built on the official
+-- TypeScript SDK v2 (@modelcontextprotocol/server 2.4.0, pinned in
+-- scripts/npm-sdk2, installed into .deps/npm-sdk2 by scripts/deps.sh;
+-- the server is spec/data/sdk2_server.cjs) in its 2026-07-28 mode, over
+-- stdio (the SDK's serveStdio) and HTTP (its createMcpHandler): era
+-- detection, tools, input_required round trips for elicitation and
+-- sampling, resources, prompts, and the legacy era of the same server.
+local mcp = require("mcptest")
+local sys = require("mcptest.core.sys")
+local process = require("mcptest.core.process")
+local poll = require("mcptest.core.poll")
+
+local SRC = os.getenv("MCPTEST_SRC") or "."
+local DEPS = os.getenv("MCPTEST_SDK2_DIR") or (SRC .. "/.deps/npm-sdk2")
+local SERVER = SRC .. "/spec/data/sdk2_server.cjs"
+
+local function installed()
+  local f = io.open(DEPS .. "/node_modules/@modelcontextprotocol/server/package.json", "r")
+  if f then f:close() return true end
+  return false
+end
+
+local HANDLERS = {
+  ["elicitation/create"] = function(p)
+    assert.are.equal("Your name?", p.message)
+    return { action = "accept", content = { name = "Ada" } }
+  end,
+  ["sampling/createMessage"] = function(p)
+    assert.are.equal("say hi", p.messages[1].content.text)
+    return { role = "assistant", model = "test-model", content = { type = "text", text = "hi there" } }
+  end,
+}
+
+-- The checks every modern connection to the SDK server passes.
+local function modern_checks(c)
+  assert.are.equal("modern", c.era)
+  assert.are.equal("2026-07-28", c.protocol_version)
+  assert.are.equal("sdk2-interop", c.server_info.name)
+  local tools = c:list_tools()
+  assert.has_tool(tools, "echo")
+  assert.has_tool(tools, "ask")
+  assert.text_equals(c:call_tool("echo", { message = "hi" }), "hi")
+  assert.text_equals(c:call_tool("ask", {}), "hello Ada")
+  assert.are.equal(1, #c.input_rounds)
+  local _, req = next(c.input_rounds[1].inputRequests)
+  assert.are.equal("elicitation/create", req.method)
+  assert.text_equals(c:call_tool("sample", {}), "model said hi there")
+  assert.are.equal(1, #c.input_rounds)
+  assert.are.equal("sdk2 readme", c:read_resource("sdk2://readme").contents[1].text)
+  assert.are.equal("greet Bo", c:get_prompt("greet", { name = "Bo" }).messages[1].content.text)
+end
+
+describe("the TypeScript SDK v2 server", function()
+  setup(function()
+    assert(installed(), "@modelcontextprotocol/server is not installed in " .. DEPS .. ": run scripts/deps.sh")
+  end)
+
+  for _, mode in ipairs({ "dual", "modern" }) do
+    it("over stdio (" .. mode .. "): auto picks modern; tools, input_required, resources, prompts", function()
+      local c = mcp.connect{ command = { "node", SERVER, DEPS, mode }, timeout = 20, on = HANDLERS }
+      modern_checks(c)
+      assert.matches("server/discover answered", c.era_reason)
+      c:close()
+    end)
+  end
+
+  it("over stdio (dual): the legacy era when pinned", function()
+    local c = mcp.connect{ command = { "node", SERVER, DEPS, "dual" }, timeout = 20, protocol = "2025-11-25" }
+    assert.are.equal("legacy", c.era)
+    assert.text_equals(c:call_tool("echo", { message = "old" }), "old")
+    c:close()
+  end)
+
+  describe("over HTTP (createMcpHandler)", function()
+    local proc, url
+    setup(function()
+      proc = assert(process.spawn{ argv = { "node", SERVER, DEPS, "http" } })
+      local deadline = sys.now() + 20
+      while not url and sys.now() < deadline do
+        local lines, n, eof = proc:read_lines()
+        for i = 1, n or 0 do url = url or lines[i]:match("^(http://%S+)") end
+        if eof then break end
+        if not url then poll.wait({ proc:fds() }, nil, 0.1) end
+      end
+      assert(url, "sdk2_server.cjs http did not start: " .. tostring(proc:read_stderr()))
+    end)
+    teardown(function() if proc then proc:close(1) end end)
+
+    it("auto picks modern; tools, input_required, resources, prompts", function()
+      local c = mcp.connect{ url = url, timeout = 20, on = HANDLERS }
+      modern_checks(c)
+      assert.is_nil(c.session_id)
+      c:close()
+    end)
+
+    it("the legacy era when pinned", function()
+      local c = mcp.connect{ url = url, timeout = 20, protocol = "2025-11-25" }
+      assert.are.equal("legacy", c.era)
+      assert.text_equals(c:call_tool("echo", { message = "old" }), "old")
+      c:close()
+    end)
+  end)
+end)
