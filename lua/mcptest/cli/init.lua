@@ -23,6 +23,7 @@ M.verbs = {
   { "auth", "mcptest.cli.auth" },
   { "discover", "mcptest.cli.discover" },
   { "doctor", "mcptest.cli.doctor" },
+  { "mcp-server", "mcptest.cli.mcp_server" },
   { "help", "mcptest.cli.help" },
 }
 local modules, names = {}, {}
@@ -33,8 +34,7 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { compile = true, scaffold = true, report = true, load = true,
-                  ["mcp-server"] = true }
+local PLANNED = { compile = true, scaffold = true, report = true, load = true }
 
 -- The module of a verb, or nil.
 function M.verb(name)
