@@ -202,7 +202,8 @@ describe("mcptest mcp-server", function()
     assert.is_nil(s.lua:find("text_equals", 1, true), s.lua)
     local unstable = table.concat(s.unstable, " ")
     assert.is_true(unstable:find("duration", 1, true) ~= nil, unstable)
-    assert.is_true(unstable:find("text", 1, true) ~= nil, unstable)
+    -- the text is the same JSON: pinned through structuredContent, never as a string
+    assert.is_nil(s.lua:find("mcp.text(r)", 1, true), s.lua)
     -- called once (not annotated, no repeat_ok): the shapes decide
     local once = c:call_tool("propose_assertions", { command = { BIN, "mcp-server" }, name = "run_suite",
                                                      arguments = { path = file } })

@@ -329,7 +329,21 @@ local function propose(args, first, second, tool)
     lines[#lines + 1] = "    assert.tool_ok(r)"
   end
   local text = text_of(first)
-  if text ~= "" then
+  -- JSON text: its key order need not survive a restart of the server, so
+  -- pin its fields (as structuredContent's, when it is the same value)
+  local decoded = text ~= "" and json.try_decode(text)
+  if type(decoded) == "table" and decoded ~= json.null then
+    if not (type(first.structuredContent) == "table" and deep_equal(decoded, first.structuredContent)) then
+      local out = {}
+      local other = second and json.try_decode(text_of(second))
+      leaves(decoded, second and (other or {}) or nil, "", out, unstable)
+      table.sort(out, function(a, b) return a.path < b.path end)
+      lines[#lines + 1] = "    local t = mcp.json.decode(mcp.text(r))"
+      for _, l in ipairs(out) do
+        lines[#lines + 1] = ("    assert.field_equals(t, %q, %s)"):format(l.path, lua_literal(l.value, "    "))
+      end
+    end
+  elseif text ~= "" then
     if second and text_of(second) ~= text or (not second and looks_volatile(text)) then
       unstable[#unstable + 1] = "text"
     else
