@@ -209,10 +209,12 @@ describe("mcptest mcp-server", function()
                                                      arguments = { path = file } })
     assert.is_false(once.structuredContent.called_twice)
     -- Lua literals of JSON values round-trip
-    local lit = require("mcptest.cli.mcp_tools").lua_literal({ a = 1, b = { "x", true }, ["c-d"] = mcp.json.null })
+    local lit = require("mcptest.cli.mcp_tools").lua_literal({ a = 1, b = { "x", true }, ["c-d"] = mcp.json.null,
+                                                               s = "two\nlines \"quoted\"\0" })
     local v = load("local mcp = require('mcptest'); return " .. lit)()
     assert.are.same({ "x", true }, v.b)
     assert.are.equal(mcp.json.null, v["c-d"])
+    assert.are.equal("two\nlines \"quoted\"\0", v.s)
   end)
 
   it("run_suite: counts and each failure with file:line and message", function()

@@ -244,7 +244,7 @@ local function lua_literal(v, indent)
   indent = indent or ""
   local tv = type(v)
   if v == json.null then return "mcp.json.null" end
-  if tv == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
+  if tv == "string" then return (string.format("%q", v):gsub("\\\n", "\\n")) end
   if tv == "number" then
     if math.type(v) == "integer" then return tostring(v) end
     return string.format("%.17g", v)
