@@ -168,12 +168,15 @@ describe("mcptest mcp-server", function()
     assert.tool_ok(e)
     assert.is_true(e.structuredContent.called_twice)
     assert.is_true(e.structuredContent.lua:find("assert.text_equals(r, \"pinned\")", 1, true) ~= nil, e.structuredContent.lua)
-    local other = mcp.fixture.start{ faults = { tools = { echo = { tool_error = true } } } }
+    local j = c:call_tool("propose_assertions", { url = URL, name = "fail", arguments = { mode = "jsonrpc" } })
+    assert.tool_ok(j)
+    assert.is_true(j.structuredContent.lua:find("assert.error_code(err, -32603)", 1, true) ~= nil, j.structuredContent.lua)
+    local other = mcp.fixture.start{ faults = { tools = { echo = { tool_error = true }, fail = { status = 500 } } } }
     local suite = table.concat({
       "local mcp = require(\"mcptest\")",
       "it(\"pinned\", function()",
       "  local c = mcp.connect{ url = os.getenv(\"MCPTEST_URL\") }",
-      s.lua, e.structuredContent.lua,
+      s.lua, e.structuredContent.lua, j.structuredContent.lua,
       "  c:close()",
       "end)", "" }, "\n")
     local file = tmpdir() .. "/pinned_spec.lua"

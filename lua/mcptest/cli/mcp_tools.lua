@@ -373,7 +373,19 @@ local function propose_assertions(ctx, args)
     local ann = type(tool.annotations) == "table" and tool.annotations or {}
     local twice = args.repeat_ok == true or ann.readOnlyHint == true or ann.idempotentHint == true
     local a = args.arguments or json.object()
-    local first = c:call_tool(args.name, a)
+    local params = { name = args.name, arguments = a }
+    local okc, first = c:try("tools/call", params)
+    if not okc then
+      -- a JSON-RPC error, not a result: pin its code
+      if not (type(first) == "table" and math.type(first.code) == "integer") then error(first, 0) end
+      local lua = "    -- " .. args.name .. " answers a JSON-RPC error, not a result\n"
+        .. "    -- (c: a client connected to the same server)\n"
+        .. ("    local ok, err = c:try(\"tools/call\", %s)\n"):format(lua_literal(params, "    "))
+        .. "    assert.is_false(ok)\n"
+        .. ("    assert.error_code(err, %d)\n"):format(first.code)
+      return ok_result({ lua = lua, called_twice = false, unstable = A{ "message" },
+                         note = "the call answered JSON-RPC error " .. first.code .. "; its message is left out" })
+    end
     local second = twice and c:call_tool(args.name, a) or nil
     local body, unstable = propose(args, first, second, tool)
     local lua = "    -- assertions pinning the stable parts of " .. args.name .. "'s result\n"
