@@ -309,6 +309,14 @@ describe("mcptest mcp-server's stdio transport", function()
     return code, lines
   end
 
+  it("refuses a stray word with exit 2, and is no longer a planned verb", function()
+    local _, _, code = os.execute(BIN .. " mcp-server extra </dev/null >/dev/null 2>&1")
+    assert.are.equal(2, code)
+    local p = io.popen(BIN .. " --help")
+    local help = p:read("a"); p:close()
+    assert.matches("mcp%-server", help)
+  end)
+
   it("exits 0 when stdin ends, answering a last line without its newline", function()
     local code, lines = raw('{"jsonrpc":"2.0","id":1,"method":"ping"}')
     assert.are.equal(0, code)
