@@ -238,7 +238,34 @@ static int sys_pid(lua_State *L) {
   return 1;
 }
 
+/* sys.read(fd, max) -> data | "" (nothing to read now: EAGAIN/EINTR) | nil
+ * (end of file, or an error: nil, message). One read(2), for a descriptor
+ * poll just reported readable, such as fd 0 of `mcptest mcp-server` (whose
+ * blocking mode is left alone: it may be shared with the parent). */
+static int sys_read(lua_State *L) {
+  int fd = (int)luaL_checkinteger(L, 1);
+  lua_Integer max = luaL_checkinteger(L, 2);
+  luaL_Buffer b;
+  ssize_t r;
+  luaL_argcheck(L, max > 0 && max <= 16 * 1024 * 1024, 2, "max must be 1..16 MiB");
+  char *dst = luaL_buffinitsize(L, &b, (size_t)max);
+  r = read(fd, dst, (size_t)max);
+  if (r > 0) {
+    luaL_pushresultsize(&b, (size_t)r);
+    return 1;
+  }
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lua_pushnil(L);
+  if (r == 0) return 1;
+  lua_pushstring(L, strerror(errno));
+  return 2;
+}
+
 static const luaL_Reg sys_funcs[] = {
+  {"read", sys_read},
   {"now", sys_now},
   {"time", sys_time},
   {"sleep", sys_sleep},

