@@ -15,10 +15,13 @@
  *  - null is json.null (a light userdata), so sequences keep their length;
  *  - anchors and aliases are shared tables, "<<" merge keys are applied,
  *    duplicate keys and non-scalar keys are errors;
- *  - only the first document is read.
+ *  - only the first document is read; with opts.single = true a second
+ *    document is an error (a suite is one document);
+ *  - tags other than the core ones are refused, never silently ignored.
  * With opts.marks = true the second result maps every table to
- * {line=, column=, keys = {key = {line=, column=}}, items = {[i] = {...}}}
- * (1-based positions of each value), so callers can point at a bad value.
+ * {line=, column=, keys = {key = {line=, column=}}, names = {key = mark},
+ * items = {[i] = {...}}} (1-based positions of each value; names: of each
+ * key itself), so callers can point at a bad value or an unknown key.
  */
 #include <errno.h>
 #include <math.h>
@@ -165,8 +168,12 @@ static int yaml_push_scalar(lua_State *L, yaml_ctx *c) {
       return 0;
     }
     {
-      char msg[200];
-      snprintf(msg, sizeof msg, "cannot read '%.40s' as %.60s", s, tag);
+      char msg[300];
+      if (strncmp(tag, "tag:yaml.org,2002:", 18) != 0)
+        snprintf(msg, sizeof msg, "tag %.60s is not supported: only the YAML 1.2 core tags "
+                 "(!!str !!int !!float !!bool !!null !!map !!seq)", tag);
+      else
+        snprintf(msg, sizeof msg, "cannot read '%.40s' as %.60s", s, tag);
       return yaml_error_at(c, e->start_mark, msg);
     }
   }
@@ -240,6 +247,10 @@ static void yaml_mark_table(lua_State *L, yaml_ctx *c, yaml_mark_t m, const char
   yaml_push_mark(L, m);
   lua_newtable(L);
   lua_setfield(L, -2, sub);
+  if (!strcmp(sub, "keys")) {
+    lua_newtable(L);
+    lua_setfield(L, -2, "names");
+  }
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -2);
   lua_rawset(L, c->marks); /* marks[table] = entry */
@@ -268,10 +279,21 @@ static void yaml_merge_into(lua_State *L, int dst, int src) {
   }
 }
 
+/* A collection may carry no tag, "!" or its own core tag; anything else
+ * (an application tag like !ruby/object) is refused rather than ignored. */
+static int yaml_collection_tag(yaml_ctx *c, const yaml_char_t *tag, const char *core) {
+  char msg[300];
+  if (!tag || !strcmp((const char *)tag, "!") || !strcmp((const char *)tag, core)) return 0;
+  snprintf(msg, sizeof msg, "tag %.60s is not supported here: only the YAML 1.2 core tags "
+           "(!!str !!int !!float !!bool !!null !!map !!seq)", (const char *)tag);
+  return yaml_error_at(c, c->event.start_mark, msg);
+}
+
 static int yaml_sequence(lua_State *L, yaml_ctx *c) {
   lua_Integer n = 0;
   int t;
   yaml_mark_t start = c->event.start_mark;
+  if (yaml_collection_tag(c, c->event.data.sequence_start.tag, YAML_SEQ_TAG)) return -1;
   yaml_anchor_begin(L, c, c->event.data.sequence_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, 1);
@@ -302,6 +324,7 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
 static int yaml_mapping(lua_State *L, yaml_ctx *c) {
   int t, merges = 0, i;
   yaml_mark_t start = c->event.start_mark;
+  if (yaml_collection_tag(c, c->event.data.mapping_start.tag, YAML_MAP_TAG)) return -1;
   yaml_anchor_begin(L, c, c->event.data.mapping_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, 0);
@@ -356,6 +379,11 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
       lua_getfield(L, t + 1, "keys");
       lua_pushvalue(L, -3);
       yaml_push_mark(L, vat);
+      lua_rawset(L, -3);
+      lua_pop(L, 1);
+      lua_getfield(L, t + 1, "names"); /* where the key itself stands */
+      lua_pushvalue(L, -3);
+      yaml_push_mark(L, kat);
       lua_rawset(L, -3);
       lua_pop(L, 1);
     }
@@ -413,12 +441,14 @@ static int yaml_load(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   const char *name = luaL_optstring(L, 2, "(yaml)");
-  int want_marks = 0;
+  int want_marks = 0, single = 0;
   yaml_ctx *c;
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "marks");
     want_marks = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    lua_getfield(L, 3, "single");
+    single = lua_toboolean(L, -1);
+    lua_pop(L, 2);
   }
   lua_settop(L, 2);
   c = (yaml_ctx *)lua_newuserdatauv(L, sizeof *c, 0); /* 3: owns the parser */
@@ -442,6 +472,14 @@ static int yaml_load(lua_State *L) {
   } else {
     if (yaml_next(c)) goto fail;
     if (yaml_node(L, c)) goto fail;
+    /* document end, then stream end or a second document */
+    if (single && (yaml_next(c) || yaml_next(c))) goto fail;
+    if (single && c->event.type == YAML_DOCUMENT_START_EVENT) {
+      yaml_error_at(c, c->event.start_mark,
+                    "a second YAML document starts here; this file must hold one document "
+                    "(remove the '---' line or split the file)");
+      goto fail;
+    }
   }
   yaml_ctx_release(c);
   lua_pushvalue(L, 5);

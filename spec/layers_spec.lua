@@ -14,7 +14,7 @@ local LAYERS = {
   { "mcptest.client", 3, "client and auth" }, { "mcptest.auth", 3, "client and auth" },
   { "mcptest", 3, "client and auth (the public modules scripts require)" },
   { "mcptest.server", 4, "the server engine" },
-  { "mcptest.runner", 5, "the runner" },
+  { "mcptest.runner", 5, "the runner" }, { "mcptest.suite", 5, "the runner (YAML suites)" },
   { "mcptest.fixture", 6, "the fixture and its authorization server" },
   { "mcptest.cli", 7, "the CLI" },
 }

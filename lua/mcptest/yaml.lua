@@ -4,8 +4,10 @@
 --   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message (a string)
 --   yaml.load_file(path [, opts]) -> value [, marks]
 --   yaml.position(marks, root, path) -> {line, column} | nil
+-- opts.single = true: a second document is an error (suites).
 -- opts.marks = true: also return positions (see runtime/yaml.c); marks
 -- maps each table of the document to {line, column, keys = {k = mark},
+-- names = {k = mark of the key itself},
 -- items = {[i] = mark}}. yaml.position finds the mark of the value a
 -- path names in the document root: keys joined by ".", list items as
 -- "[i]" ("faults.routes./mcp/open.every", "allowed_origins[2]"). Keys may
@@ -38,7 +40,7 @@ end
 
 function M.try_load(text, name, opts)
   opts = opts or {}
-  local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks })
+  local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks, single = opts.single })
   if v == nil then return nil, marks.message end -- marks: the Error
   if opts.nulls ~= "keep" then
     if v == json.null then v = nil else drop_nulls(v, {}) end

@@ -7,6 +7,12 @@
 --   assert.has_tool(tools, "echo")         a tools/list array holds the name
 --   assert.field_equals(value, "a.b[1].c", expected)   a field at a path
 --   assert.error_code(err, -32601)         an mcptest.Error with that code
+--   assert.error_message_contains(err, "unknown tool")   its message holds the text
+--   assert.path_equals(value, "$.content[0].type", "text")   JSONPath (mcptest.jsonpath):
+--   assert.path_exists(value, "$.structuredContent.id")      one node: its value; several:
+--   assert.path_length(value, "$.content", 2)                the list of values
+--   assert.path_type(value, "$.content", "array")    string number integer boolean null array object
+--   assert.at_most_ms(500, seconds)        a duration (mcp.now() differences) within a limit
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -135,5 +141,99 @@ register("error_code",
     local e = a[1]
     return type(e) == "table" and e.code == a[2], tostring(e)
   end)
+
+register("error_message_contains",
+  "Expected an mcptest error whose message contains %s\nbut got %s",
+  "Expected an error whose message does not contain %s\nbut got %s",
+  function(a)
+    local e = a[1]
+    local msg = type(e) == "table" and e.message or e
+    return type(msg) == "string" and msg:find(tostring(a[2]), 1, true) ~= nil, tostring(e)
+  end)
+
+local function json_type(v)
+  local json = require("mcptest.json")
+  if v == nil or v == json.null then return "null" end
+  local t = type(v)
+  if t == "table" then return (json.is_array(v) or (#v > 0 and next(v, #v) == nil)) and "array" or "object" end
+  if t == "number" then return math.type(v) == "integer" and "integer" or "number" end
+  return t
+end
+M.json_type = json_type
+
+-- the nodes a query selects, and the value they stand for: one node's
+-- value, or the list of values when there are several
+local function select_path(value, query)
+  local nodes = require("mcptest.jsonpath").query(value, query)
+  if #nodes == 1 then return nodes, nodes[1] end
+  return nodes, nodes
+end
+
+local function path_register(name, positive, negative, fn)
+  say:set("assertion." .. name .. ".positive", positive)
+  say:set("assertion." .. name .. ".negative", negative)
+  assert:register("assertion", name, function(_, arguments)
+    local nodes, v = select_path(arguments[1], arguments[2])
+    local ok, actual = fn(nodes, v, arguments[3])
+    arguments[1], arguments[2], arguments[3] = tostring(arguments[2]), show(arguments[3]), actual
+    arguments.n = 3
+    arguments.nofmt = { true, true, true }
+    return ok
+  end, "assertion." .. name .. ".positive", "assertion." .. name .. ".negative")
+end
+
+local function found(nodes, v)
+  if #nodes == 0 then return "nothing (no node matched)" end
+  return show(v)
+end
+
+path_register("path_equals",
+  "Expected the value at %s to equal %s\nbut it was %s",
+  "Expected the value at %s not to equal %s\nbut it was %s",
+  function(nodes, v, want) return #nodes > 0 and deep_equal(v, want), found(nodes, v) end)
+
+path_register("path_length",
+  "Expected the value at %s to have length %s\nbut it was %s",
+  "Expected the value at %s not to have length %s\nbut it was %s",
+  function(nodes, v, want)
+    local n
+    if #nodes == 1 and type(v) == "string" then n = utf8.len(v) or #v
+    elseif #nodes == 1 and type(v) == "table" then
+      n = 0
+      for _ in pairs(v) do n = n + 1 end
+    end
+    return n == want, found(nodes, v) .. (n and (" (length " .. n .. ")") or "")
+  end)
+
+path_register("path_type",
+  "Expected the value at %s to be of JSON type %s\nbut it was %s",
+  "Expected the value at %s not to be of JSON type %s\nbut it was %s",
+  function(nodes, v, want)
+    local t = #nodes == 1 and json_type(v) or nil
+    local ok = t == want or (want == "number" and t == "integer")
+    return ok, found(nodes, v) .. (t and (" (" .. t .. ")") or "")
+  end)
+
+say:set("assertion.path_exists.positive", "Expected a value at %s\nbut nothing matched in %s")
+say:set("assertion.path_exists.negative", "Expected nothing at %s\nbut found %s")
+assert:register("assertion", "path_exists", function(_, arguments)
+  local nodes, v = select_path(arguments[1], arguments[2])
+  local doc = arguments[1]
+  arguments[1] = tostring(arguments[2])
+  arguments[2] = #nodes > 0 and show(v) or show(doc)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return #nodes > 0
+end, "assertion.path_exists.positive", "assertion.path_exists.negative")
+
+say:set("assertion.at_most_ms.positive", "Expected to take at most %s ms\nbut it took %s ms")
+say:set("assertion.at_most_ms.negative", "Expected to take more than %s ms\nbut it took %s ms")
+assert:register("assertion", "at_most_ms", function(_, arguments)
+  local limit, took = arguments[1], (tonumber(arguments[2]) or 0) * 1000
+  arguments[2] = string.format("%.1f", took)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return took <= limit
+end, "assertion.at_most_ms.positive", "assertion.at_most_ms.negative")
 
 return M

@@ -15,6 +15,7 @@ local M = {}
 -- name -> module, in the order `mcptest --help` lists them.
 M.verbs = {
   { "run", "mcptest.cli.run" },
+  { "compile", "mcptest.cli.compile" },
   { "tools", "mcptest.cli.tools" },
   { "call", "mcptest.cli.call" },
   { "serve", "mcptest.cli.serve" },
@@ -32,7 +33,7 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { compile = true, doctor = true, scaffold = true, report = true, load = true,
+local PLANNED = { doctor = true, scaffold = true, report = true, load = true,
                   ["mcp-server"] = true }
 
 -- The module of a verb, or nil.

@@ -15,11 +15,16 @@ local function preflight(files)
     local fh = io.open(f, "r")
     if not fh then return false, "cannot open " .. f .. ": no such file or not readable" end
     fh:close()
-    if f:match("%.ya?ml$") then
-      return false, f .. ": YAML suites are not supported by this build yet (the suite compiler is planned)"
+    -- a YAML suite is checked and compiled here: its schema errors, all
+    -- of them, as FILE:LINE:COL: lines (exit 2)
+    local suite = require("mcptest.suite")
+    if suite.is_suite(f) then
+      local chunk, err = suite.chunk(f)
+      if not chunk then return false, err, true end
+    else
+      local chunk, err = loadfile(f)
+      if not chunk then return false, "cannot load " .. err end
     end
-    local chunk, err = loadfile(f)
-    if not chunk then return false, "cannot load " .. err end
   end
   return true
 end
@@ -28,9 +33,9 @@ end
 -- filter_out, tags, exclude_tags, verbose, test_timeout, args (the
 -- script's arg table entries)
 function M.run(files, opts)
-  local ok, err = preflight(files)
+  local ok, err, located = preflight(files)
   if not ok then
-    io.stderr:write("mcptest: ", err, "\n")
+    io.stderr:write(located and "" or "mcptest: ", err, "\n")
     return 2
   end
   _G.arg = { [0] = files[1] }
@@ -113,7 +118,18 @@ function M.run(files, opts)
   -- extension (busted's own loader only takes *.lua)
   package.preload["busted.modules.files.mcptest_any"] = function()
     local lua_loader = require("busted.modules.files.lua")
-    return { match = function() return true end, load = lua_loader.load }
+    local suite = require("mcptest.suite")
+    return { match = function() return true end, load = function(b, filename)
+      if not suite.is_suite(filename) then return lua_loader.load(b, filename) end
+      -- a YAML suite runs as the Lua it compiles to (mcptest.suite)
+      local fn, err = suite.chunk(filename)
+      if not fn then b.publish({ "error", "file" }, { descriptor = "file", name = filename }, nil, err, {}) end
+      return fn, function(_, info)
+        local index = info.traceback:find("\n%s*%[C]")
+        info.traceback = info.traceback:sub(1, index)
+        return info
+      end
+    end }
   end
   -- what a script prints, and what the reporters write, passes the
   -- secrets scrubber: a token a server echoed back, or a client table a
