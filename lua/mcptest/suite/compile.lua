@@ -154,20 +154,25 @@ local function client_expr(name, default)
   return "server" .. (is_name(name) and ("." .. name) or ("[" .. quote(name) .. "]"))
 end
 
+-- `fixture:` options as mcp.fixture.start's table
+local function fixture_options(sv, ind)
+  local fo = type(sv.fixture) == "table" and sv.fixture or {}
+  local parts = {}
+  if fo.auto_approve ~= nil then parts[#parts + 1] = "auto_approve = " .. tostring(fo.auto_approve) end
+  if fo.token_ttl ~= nil then parts[#parts + 1] = "token_ttl = " .. lit(fo.token_ttl) end
+  if fo.bearer_token_env then parts[#parts + 1] = "bearer_token = os.getenv(" .. quote(fo.bearer_token_env) .. ")" end
+  if fo.config ~= nil then parts[#parts + 1] = "config = " .. lit(fo.config, nil, ind .. "  ") end
+  return #parts > 0 and ("{ " .. table.concat(parts, ", ") .. " }") or "{}"
+end
+
 -- the server's mcp.connect options as a Lua table expression
-local function connect_options(sv, ind)
+local function connect_options(sv, outer)
+  local ind = outer .. "  " -- where a field stands when the table is split
   local fields = {}
   local function f(k, v) fields[#fields + 1] = { k, v } end
   if sv.url then f("url", quote(sv.url)) end
   if sv.fixture ~= nil then
-    local fo = type(sv.fixture) == "table" and sv.fixture or {}
-    local parts = {}
-    if fo.auto_approve ~= nil then parts[#parts + 1] = "auto_approve = " .. tostring(fo.auto_approve) end
-    if fo.token_ttl ~= nil then parts[#parts + 1] = "token_ttl = " .. lit(fo.token_ttl) end
-    if fo.bearer_token_env then parts[#parts + 1] = "bearer_token = os.getenv(" .. quote(fo.bearer_token_env) .. ")" end
-    if fo.config ~= nil then parts[#parts + 1] = "config = " .. lit(fo.config, nil, ind .. "  ") end
-    local opts = #parts > 0 and ("{ " .. table.concat(parts, ", ") .. " }") or "{}"
-    f("url", "mcp.fixture.start" .. opts .. ".url .. " .. quote(sv.route or "/mcp/open"))
+    f("url", "fixture.url .. " .. quote(sv.route or "/mcp/open"))
   end
   if sv.command then
     local words = {}
@@ -201,8 +206,8 @@ local function connect_options(sv, ind)
   local parts = {}
   for _, kv in ipairs(fields) do parts[#parts + 1] = kv[1] .. " = " .. kv[2] end
   local one = "{ " .. table.concat(parts, ", ") .. " }"
-  if #one + #ind <= 90 then return one end
-  return "{\n" .. ind .. "  " .. table.concat(parts, ",\n" .. ind .. "  ") .. ",\n" .. ind .. "}"
+  if #one + #outer <= 90 and not one:find("\n") then return one end
+  return "{\n" .. ind .. table.concat(parts, ",\n" .. ind) .. ",\n" .. outer .. "}"
 end
 
 -- An action as { method, params } (the try form) and as the usual call.
@@ -349,6 +354,9 @@ function M.entries(suite)
       local sv = doc.servers[name]
       out:comment(2, "servers." .. name .. ", line " .. s:at(sv).line
         .. (sv.fixture ~= nil and (": the built-in fixture server, route " .. (sv.route or "/mcp/open")) or ""))
+      if sv.fixture ~= nil then
+        out:add(2, "local fixture = mcp.fixture.start" .. fixture_options(sv, "    "), s:at(sv).line)
+      end
       out:add(2, ("%s = mcp.connect%s"):format(client_expr(name, nil), connect_options(sv, "    ")), s:at(sv).line)
     end
     if doc.setup then

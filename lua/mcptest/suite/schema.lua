@@ -142,10 +142,13 @@ function Checker:typed(t, key, where, ...)
   return nil
 end
 
-function Checker:keys(t, allowed, where, extra_hint)
+function Checker:keys(t, allowed, where, extensions)
   local ok = set_of(allowed)
   local list = {}
-  for k in pairs(t) do list[#list + 1] = k end
+  for k in pairs(t) do
+    -- x-... keys hold anchors to reuse (as docker-compose's extension fields)
+    if not (extensions and type(k) == "string" and k:match("^x%-")) then list[#list + 1] = k end
+  end
   table.sort(list, function(a, b) return tostring(a) < tostring(b) end)
   for _, k in ipairs(list) do
     if type(k) ~= "string" then
@@ -514,7 +517,7 @@ function M.check(suite)
       (doc == nil or doc == json.null) and "an empty file" or ("a " .. kind(doc)))
     return self.errors
   end
-  self:keys(doc, M.SUITE_KEYS, "the suite")
+  self:keys(doc, M.SUITE_KEYS, "the suite", true)
   self:typed(doc, "name", "the suite", "string")
   local servers = {}
   local sv = self:mapping(doc, "servers", "`servers`")
