@@ -13,6 +13,7 @@
 --   assert.path_length(value, "$.content", 2)                the list of values
 --   assert.path_type(value, "$.content", "array")    string number integer boolean null array object
 --   assert.at_most_ms(500, seconds)        a duration (mcp.now() differences) within a limit
+--   assert.matches_snapshot(value, file, key)   mcptest.snapshot: equal to the stored copy
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -235,5 +236,16 @@ assert:register("assertion", "at_most_ms", function(_, arguments)
   arguments.nofmt = { true, true }
   return took <= limit
 end, "assertion.at_most_ms.positive", "assertion.at_most_ms.negative")
+
+-- the message is the snapshot module's own (the diff, or why it failed)
+say:set("assertion.matches_snapshot.positive", "%s")
+say:set("assertion.matches_snapshot.negative", "Expected the value to differ from snapshot %s")
+assert:register("assertion", "matches_snapshot", function(_, arguments)
+  local ok, msg = require("mcptest.snapshot").check(arguments[2], arguments[3], arguments[1])
+  arguments[1] = msg or tostring(arguments[3])
+  arguments.n = 1
+  arguments.nofmt = { true }
+  return ok
+end, "assertion.matches_snapshot.positive", "assertion.matches_snapshot.negative")
 
 return M

@@ -40,6 +40,7 @@ is a usage error; after "--" every word reaches the script(s).]],
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
       { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
+      { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
     },
     common.client_defaults,
   },
@@ -75,6 +76,7 @@ function M.main(opts, words, pass, implicit)
   if opts["-j"] and opts["-j"] ~= "1" then
     io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
   end
+  if opts["--update-snapshots"] then require("mcptest.snapshot").update = true end
   return require("mcptest.runner").run(words, {
     output = outputs[1], output_file = opts["--output-file"],
     filter = opts["--filter"], filter_out = opts["--filter-out"],

@@ -308,6 +308,12 @@ function Out:action(t, ind, var, cexpr, timeout, assign)
       end
     end
   end
+  if e.snapshot then
+    -- keyed by the test's name (and step), or the name given
+    local key = type(e.snapshot) == "string" and e.snapshot or self.snapshot_key
+    self:add(ind, ("assert.matches_snapshot(%s, SNAPSHOTS, %s)"):format(var, quote(key)), s:value(e, "snapshot").line)
+    self.uses_snapshots = true
+  end
   if t.lua then self:snippet(ind, t.lua, t, "lua") end
 end
 
@@ -319,6 +325,7 @@ function Out:steps(list, ind, default, timeout, where)
     local has_action = false
     for _, a in ipairs(schema.ACTIONS) do if st[a] ~= nil then has_action = true end end
     if has_action then
+      self.snapshot_key = self.test_name and (self.test_name .. " / " .. (st.id or ("step " .. i))) or (where .. "[" .. i .. "]")
       -- a setup step's result is a local of the whole suite (assigned here)
       self:action(st, ind, st.id or "r", cexpr, timeout, st.id and self.upvalues and self.upvalues[st.id])
     elseif st.lua then
@@ -408,11 +415,14 @@ function M.entries(suite)
         local saved = out.default
         out.default = sname
         if t.steps then
+          out.test_name = t.name
           out:steps(t.steps, 2, sname, t.timeout, "steps")
+          out.test_name = nil
           if t.lua then out:snippet(2, t.lua, t, "lua") end
         else
           local has_action = false
           for _, a in ipairs(schema.ACTIONS) do if t[a] ~= nil then has_action = true end end
+          out.snapshot_key = t.name
           if has_action then out:action(t, 2, "r", "c", t.timeout)
           elseif t.lua then out:snippet(2, t.lua, t, "lua") end
         end
@@ -422,6 +432,13 @@ function M.entries(suite)
     end
   end
   out:add(0, "end)", nil)
+  if out.uses_snapshots then
+    -- the file beside the suite (a path relative to where mcptest runs)
+    local at = 0
+    for j, e in ipairs(out.list) do if e.text:match("^local mcp = ") then at = j end end
+    table.insert(out.list, at + 1, { ind = 0, line = 1, text = ("local SNAPSHOTS = %s"):format(
+      quote(require("mcptest.snapshot").path_for(suite.path))) })
+  end
   return out.list
 end
 

@@ -34,7 +34,6 @@ M.NOT_YET = {
   matches = "`matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step",
   schema = "`schema` (JSON Schema 2020-12) is not supported by this build yet; use path, or a `lua:` step",
   output_schema = "`output_schema` is not supported by this build yet; use path, or a `lua:` step",
-  snapshot = "`snapshot` is not supported by this build yet; use text or path",
 }
 M.LISTS = { tools = "list_tools", resources = "list_resources", prompts = "list_prompts",
             resource_templates = "list_resource_templates" }
@@ -359,6 +358,10 @@ function Checker:expect(e, where, action, args_where)
     self:err(self.s:key(e, "count"), "`count` in %s counts the items of a `list:` action", where)
   end
   self:typed(e, "contains_tool", where, "string")
+  local snap = self:typed(e, "snapshot", where, "boolean", "string")
+  if snap == false then
+    self:err(self.s:value(e, "snapshot"), "`snapshot: false` in %s: remove the key instead", where)
+  end
   if e.contains_tool ~= nil and action ~= "list_tools" then
     self:err(self.s:key(e, "contains_tool"), "`contains_tool` in %s goes with `list: tools`", where)
   end
@@ -367,7 +370,7 @@ function Checker:expect(e, where, action, args_where)
     self:keys(er, { "code", "message_contains" }, where .. ".error")
     self:typed(er, "code", where .. ".error", "integer")
     self:typed(er, "message_contains", where .. ".error", "string")
-    for _, k in ipairs({ "text", "contains", "not_contains", "is_error", "count", "contains_tool", "path" }) do
+    for _, k in ipairs({ "text", "contains", "not_contains", "is_error", "count", "contains_tool", "path", "snapshot" }) do
       if e[k] ~= nil then
         self:err(self.s:key(e, k), "`%s` in %s checks a result, but `error` expects the request to fail", k, where)
       end

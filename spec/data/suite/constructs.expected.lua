@@ -2,6 +2,7 @@
 -- mcptest runner, to read, edit and run (mcptest run FILE.lua). Comments
 -- name the YAML lines; env vars are read by name, no secret is copied here.
 local mcp = require("mcptest")
+local SNAPSHOTS = "spec/data/suite/__snapshots__/constructs.snap.json"
 
 describe("every construct", function()
   local server = {}
@@ -93,6 +94,7 @@ describe("every construct", function()
     local r = c:list_tools()
     assert.equals(3, #r)
     assert.has_tool(r, "echo")
+    assert.matches_snapshot(r, SNAPSHOTS, "lists")
   end)
 
   -- tests[4], line 65
