@@ -75,8 +75,12 @@ describe("suite compiler", function()
       { 62, "Expected objects to be equal.", "(number) 2" },
       { 65, 'Expected the tool list to contain "nope"', "but it had: ping, echo" },
       { 70, 'Expected the result text to equal "ho"', 'but it was "hi"' },
+      { 75, "Expected the value to match the JSON Schema",
+        'but at $: the required property "structuredContent" is missing (schema #/required)' },
+      { 79, "Expected the structuredContent of tool echo to match its outputSchema",
+        "but tool echo declares no outputSchema in tools/list" },
     }
-    assert.matches("1..15", out, 1, true)
+    assert.matches("1..17", out, 1, true)
     assert.is_nil(out:find("\nok ", 1, true))
     for _, w in ipairs(want) do
       assert.matches(F .. w[1] .. ": " .. w[2], out, 1, true)

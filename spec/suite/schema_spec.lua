@@ -109,6 +109,8 @@ tests:
   - { name: e, tool: echo, expect: { path: { "content": 1, "$.a[?(@.b)]": 2 } } }
   - { name: f, tool: echo, expect: { matches: "^x" } }
   - { name: a, params: {} }
+  - { name: g, tool: echo, expect: { schema: { items: { pattern: "^a" } } } }
+  - { name: h, list: tools, expect: { output_schema: true } }
 ]])
     assert.same({
       "3:28: tests[1] (a) has several actions (tool, list); give one per test or step (use steps:)",
@@ -121,6 +123,8 @@ tests:
       "9:5: tests[7] (a) needs an action: tool, request, list, read, prompt or complete, or steps, or lua",
       "9:13: two tests are named `a` (the other at line 3)",
       "9:16: `params` in tests[7] (a) goes with `request`",
+      "10:46: `schema` in tests[8] (g).expect: #/items/pattern: `pattern` needs ECMA-262 regular expressions, not supported by this build",
+      "11:39: `output_schema` in tests[9] (h).expect goes with a `tool:` action",
     }, errs)
   end)
 end)

@@ -14,6 +14,9 @@
 --   assert.path_type(value, "$.content", "array")    string number integer boolean null array object
 --   assert.at_most_ms(500, seconds)        a duration (mcp.now() differences) within a limit
 --   assert.matches_snapshot(value, file, key)   mcptest.snapshot: equal to the stored copy
+--   assert.matches_schema(value, schema)   JSON Schema 2020-12 (mcptest.jsonschema)
+--   assert.matches_output_schema(result, c, tool)   structuredContent against the
+--                                          outputSchema tool declares in c:list_tools()
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -236,6 +239,47 @@ assert:register("assertion", "at_most_ms", function(_, arguments)
   arguments.nofmt = { true, true }
   return took <= limit
 end, "assertion.at_most_ms.positive", "assertion.at_most_ms.negative")
+
+say:set("assertion.matches_schema.positive", "Expected the value to match the JSON Schema\nbut %s\nvalue: %s")
+say:set("assertion.matches_schema.negative", "Expected the value not to match the JSON Schema\nbut it did: %s")
+assert:register("assertion", "matches_schema", function(_, arguments)
+  local value = arguments[1]
+  local ok, msg = require("mcptest.jsonschema").validate(arguments[2], value)
+  arguments[1] = msg or show(value)
+  arguments[2] = show(value)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return ok
+end, "assertion.matches_schema.positive", "assertion.matches_schema.negative")
+
+-- a client's tools, listed once per client (weak: a closed client goes)
+local tool_lists = setmetatable({}, { __mode = "k" })
+say:set("assertion.matches_output_schema.positive", "Expected the structuredContent of %s to match its outputSchema\nbut %s")
+say:set("assertion.matches_output_schema.negative", "Expected the structuredContent of %s not to match its outputSchema\nbut it did: %s")
+assert:register("assertion", "matches_output_schema", function(_, arguments)
+  local r, c, name = arguments[1], arguments[2], arguments[3]
+  local tools = tool_lists[c]
+  if not tools then
+    tools = c:list_tools()
+    tool_lists[c] = tools
+  end
+  local ok, msg = false, nil
+  local declared
+  for _, t in ipairs(tools) do if t.name == name then declared = t.outputSchema end end
+  if declared == nil then
+    msg = "tool " .. tostring(name) .. " declares no outputSchema in tools/list"
+  elseif type(r) ~= "table" or r.structuredContent == nil then
+    msg = "the result has no structuredContent: " .. show(r)
+  else
+    ok, msg = require("mcptest.jsonschema").validate(declared, r.structuredContent)
+    if ok then msg = show(r.structuredContent) end
+  end
+  arguments[1] = "tool " .. tostring(name)
+  arguments[2] = msg
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return ok
+end, "assertion.matches_output_schema.positive", "assertion.matches_output_schema.negative")
 
 -- the message is the snapshot module's own (the diff, or why it failed)
 say:set("assertion.matches_snapshot.positive", "%s")

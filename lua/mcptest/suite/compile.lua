@@ -308,6 +308,12 @@ function Out:action(t, ind, var, cexpr, timeout, assign)
       end
     end
   end
+  if e.schema ~= nil then
+    self:add(ind, ("assert.matches_schema(%s, %s)"):format(var, lit(e.schema, nil, string.rep("  ", ind))), s:value(e, "schema").line)
+  end
+  if e.output_schema then
+    self:add(ind, ("assert.matches_output_schema(%s, %s, %s)"):format(var, cexpr, quote(t.tool)), s:value(e, "output_schema").line)
+  end
   if e.snapshot then
     -- keyed by the test's name (and step), or the name given
     local key = type(e.snapshot) == "string" and e.snapshot or self.snapshot_key

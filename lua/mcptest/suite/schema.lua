@@ -32,8 +32,6 @@ M.EXPECT_KEYS = { "is_error", "text", "contains", "not_contains", "matches", "pa
 -- a clear message rather than accepted and ignored
 M.NOT_YET = {
   matches = "`matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step",
-  schema = "`schema` (JSON Schema 2020-12) is not supported by this build yet; use path, or a `lua:` step",
-  output_schema = "`output_schema` is not supported by this build yet; use path, or a `lua:` step",
 }
 M.LISTS = { tools = "list_tools", resources = "list_resources", prompts = "list_prompts",
             resource_templates = "list_resource_templates" }
@@ -358,6 +356,17 @@ function Checker:expect(e, where, action, args_where)
     self:err(self.s:key(e, "count"), "`count` in %s counts the items of a `list:` action", where)
   end
   self:typed(e, "contains_tool", where, "string")
+  local js = self:typed(e, "schema", where, "mapping", "boolean")
+  if js ~= nil then
+    local ok, why = require("mcptest.jsonschema").check(js)
+    if not ok then self:err(self.s:value(e, "schema"), "`schema` in %s: %s", where, why) end
+  end
+  local os_ = self:typed(e, "output_schema", where, "boolean")
+  if os_ ~= nil and action ~= "tool" then
+    self:err(self.s:key(e, "output_schema"), "`output_schema` in %s goes with a `tool:` action", where)
+  elseif os_ == false then
+    self:err(self.s:value(e, "output_schema"), "`output_schema: false` in %s: remove the key instead", where)
+  end
   local snap = self:typed(e, "snapshot", where, "boolean", "string")
   if snap == false then
     self:err(self.s:value(e, "snapshot"), "`snapshot: false` in %s: remove the key instead", where)
@@ -370,7 +379,8 @@ function Checker:expect(e, where, action, args_where)
     self:keys(er, { "code", "message_contains" }, where .. ".error")
     self:typed(er, "code", where .. ".error", "integer")
     self:typed(er, "message_contains", where .. ".error", "string")
-    for _, k in ipairs({ "text", "contains", "not_contains", "is_error", "count", "contains_tool", "path", "snapshot" }) do
+    for _, k in ipairs({ "text", "contains", "not_contains", "is_error", "count", "contains_tool", "path", "snapshot",
+                            "schema", "output_schema" }) do
       if e[k] ~= nil then
         self:err(self.s:key(e, k), "`%s` in %s checks a result, but `error` expects the request to fail", k, where)
       end
