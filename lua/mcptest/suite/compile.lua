@@ -27,6 +27,7 @@ end
 
 -- a string literal on one line ("\n" escaped), so statements can be joined
 local function quote(s)
+  if not s:find('[%c"\\\127]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[%c"\\\127]', function(c)
     if c == "\n" then return "\\n" elseif c == "\t" then return "\\t"
     elseif c == "\r" then return "\\r" elseif c == '"' then return '\\"'
@@ -215,8 +216,9 @@ local function action_call(t, cexpr, ind, timeout)
   local topt = timeout and (", { timeout = " .. lit(timeout) .. " }") or ""
   local args = t.args and lit(t.args, ref, ind) or nil
   if t.tool then
-    local p = "{ name = " .. (ref(t.tool) or quote(t.tool)) .. ", arguments = " .. (args or "mcp.json.object()") .. " }"
-    return ("%s:call_tool(%s%s%s)"):format(cexpr, ref(t.tool) or quote(t.tool),
+    local name = ref(t.tool) or quote(t.tool)
+    local p = "{ name = " .. name .. ", arguments = " .. (args or "mcp.json.object()") .. " }"
+    return ("%s:call_tool(%s%s%s)"):format(cexpr, name,
       args and (", " .. args) or (timeout and ", nil" or ""), topt), "tools/call", p
   elseif t.request then
     local params = t.params and lit(t.params, ref, ind) or "nil"

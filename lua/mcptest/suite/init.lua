@@ -4,7 +4,8 @@
 --   suite.lua(path) -> readable Lua | nil, text     what `mcptest compile` prints
 --   suite.chunk(path) -> function | nil, text       the suite compiled for the
 --       runner, its chunk named after the YAML file and each statement on
---       its YAML line, so failures point at FILE.yaml:LINE
+--       its YAML line, so failures point at FILE.yaml:LINE (compiled once:
+--       the second call for a path returns the first call's function)
 --   suite.is_suite(path) -> true for *.yaml / *.yml
 local loader = require("mcptest.suite.load")
 local schema = require("mcptest.suite.schema")
@@ -39,7 +40,22 @@ function M.lua(path)
   return compile.readable(compile.entries(s))
 end
 
+-- chunks compiled by the runner's preflight, taken by its file loader,
+-- so a suite is compiled once per run
+local compiled = {}
+
 function M.chunk(path)
+  if compiled[path] then
+    local fn = compiled[path]
+    compiled[path] = nil
+    return fn
+  end
+  local fn, err = M.compile_chunk(path)
+  if fn then compiled[path] = fn end
+  return fn, err
+end
+
+function M.compile_chunk(path)
   local s, err = M.read(path)
   if not s then return nil, err end
   local src = compile.aligned(compile.entries(s))

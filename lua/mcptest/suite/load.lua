@@ -18,21 +18,17 @@ Suite.__index = Suite
 local NOWHERE = { line = 1, column = 1 }
 
 function Suite:at(t)
-  local e = type(t) == "table" and self.marks[t]
-  return e and { line = e.line, column = e.column } or NOWHERE
+  return type(t) == "table" and yaml.mark(self.marks, t) or NOWHERE
 end
 
 function Suite:value(t, k)
-  local e = type(t) == "table" and self.marks[t]
-  if not e then return NOWHERE end
-  local m = (e.keys and e.keys[k]) or (e.items and e.items[k])
-  return m or { line = e.line, column = e.column }
+  if type(t) ~= "table" then return NOWHERE end
+  return yaml.value_mark(self.marks, t, k) or self:at(t)
 end
 
 function Suite:key(t, k)
-  local e = type(t) == "table" and self.marks[t]
-  if e and e.names and e.names[k] then return e.names[k] end
-  return self:value(t, k)
+  if type(t) ~= "table" then return NOWHERE end
+  return yaml.key_mark(self.marks, t, k) or self:at(t)
 end
 
 -- The source line n (1-based), for block scalars' first content line.

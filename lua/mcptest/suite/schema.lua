@@ -61,9 +61,14 @@ local function kind(v)
 end
 M.kind = kind
 
+-- the set of a vocabulary list, made once per list
+local sets = setmetatable({}, { __mode = "k" })
 local function set_of(list)
-  local s = {}
+  local s = sets[list]
+  if s then return s end
+  s = {}
   for _, k in ipairs(list) do s[k] = true end
+  sets[list] = s
   return s
 end
 
@@ -141,11 +146,15 @@ end
 
 function Checker:keys(t, allowed, where, extensions)
   local ok = set_of(allowed)
-  local list = {}
+  local list
   for k in pairs(t) do
     -- x-... keys hold anchors to reuse (as docker-compose's extension fields)
-    if not (extensions and type(k) == "string" and k:match("^x%-")) then list[#list + 1] = k end
+    if not ok[k] and not (extensions and type(k) == "string" and k:match("^x%-")) then
+      list = list or {}
+      list[#list + 1] = k
+    end
   end
+  if not list then return end
   table.sort(list, function(a, b) return tostring(a) < tostring(b) end)
   for _, k in ipairs(list) do
     if type(k) ~= "string" then
@@ -303,6 +312,7 @@ end
 -- mark of steps defined after it
 function Checker:refs(v, parent, key, where, defined, later)
   if type(v) == "string" then
+    if not v:find("{{", 1, true) then return end
     for inner in v:gmatch("{{(.-)}}") do
       local id, rest = inner:match("^%s*steps%.([%a_][%w_]*)(.-)%s*$")
       local mark = self.s:value(parent, key)
