@@ -473,7 +473,13 @@ function Checker:action(t, where, allowed, defined, later, servers, default_serv
     if cp.argument == nil then
       self:err(self.s:at(cp), "`complete` in %s needs `argument: {name: ..., value: ...}`", where)
     end
-    if arg then self:keys(arg, { "name", "value" }, where .. ".complete.argument") end
+    self:typed(cp, "prompt", where .. ".complete", "string")
+    self:typed(cp, "resource", where .. ".complete", "string")
+    if arg then
+      self:keys(arg, { "name", "value" }, where .. ".complete.argument")
+      self:typed(arg, "name", where .. ".complete.argument", "string")
+      self:typed(arg, "value", where .. ".complete.argument", "string", "number")
+    end
   end
   for _, k in ipairs({ "args", "params", "read", "complete", "tool", "prompt" }) do
     if t[k] ~= nil then self:refs(t[k], t, k, where, defined, later) end
