@@ -16,6 +16,7 @@ local M = {}
 M.verbs = {
   { "run", "mcptest.cli.run" },
   { "compile", "mcptest.cli.compile" },
+  { "scaffold", "mcptest.cli.scaffold" },
   { "tools", "mcptest.cli.tools" },
   { "call", "mcptest.cli.call" },
   { "serve", "mcptest.cli.serve" },
@@ -33,7 +34,7 @@ end
 
 -- DESIGN.md's verbs that are not built yet: they say so (exit 2) instead
 -- of being taken for a script's name. The help lists none of them.
-local PLANNED = { doctor = true, scaffold = true, report = true, load = true,
+local PLANNED = { doctor = true, report = true, load = true,
                   ["mcp-server"] = true }
 
 -- The module of a verb, or nil.
