@@ -77,9 +77,16 @@ describe("every construct", function()
     assert.path_equals(r, "$.content[0].type", "text")
     assert.is_not.path_exists(r, "$.structuredContent.missing")
     assert.path_equals(r, "$['weird key']", { 1, 2 })
+    assert.matches_schema(r, {
+      properties = { content = { minItems = 1, type = "array" } },
+      required = { "content" },
+      type = "object",
+    })
+    assert.matches_output_schema(r, c, "echo")
+    assert.matches_snapshot(r, SNAPSHOTS, "echo result")
   end)
 
-  -- tests[2], line 55
+  -- tests[2], line 58
   it("a request that fails", function()
     local c = server.machine
     local ok, err = c:try("tools/call", { name = "nope" })
@@ -88,7 +95,7 @@ describe("every construct", function()
     assert.error_message_contains(err, "unknown tool")
   end)
 
-  -- tests[3], line 61
+  -- tests[3], line 64
   it("lists", function()
     local c = server["local-node"]
     local r = c:list_tools()
@@ -97,31 +104,31 @@ describe("every construct", function()
     assert.matches_snapshot(r, SNAPSHOTS, "lists")
   end)
 
-  -- tests[4], line 65
+  -- tests[4], line 68
   it("resources, prompts, completion", function()
     local c = server.fx
-    -- steps[1] doc, line 68
+    -- steps[1] doc, line 71
     local doc = c:read_resource("fixture://docs/readme")
-    -- steps[2] greeting, line 70
+    -- steps[2] greeting, line 73
     local greeting = c:get_prompt("greeting", { name = doc.contents[1].uri })
-    -- steps[3], line 73
+    -- steps[3], line 76
     local r = c:complete({ type = "ref/prompt", name = "greeting" }, { name = "name", value = "A" .. tostring(mcp.text(greeting)) })
-    -- steps[4], line 74
+    -- steps[4], line 77
     local r = c:list_resource_templates()
-    -- steps[5], line 75
+    -- steps[5], line 78
     local r = server.api:call_tool("echo", { message = login.structuredContent["sub"] })
-    -- steps[6], line 78
+    -- steps[6], line 81
     -- any Lua, with mcp, c, assert and the steps' results
     assert.is_table(doc.contents)
   end)
 
-  -- tests[5], line 81
+  -- tests[5], line 84
   pending("skipped")
 
-  -- tests[6], line 85
+  -- tests[6], line 88
   pending("skipped with a reason (skipped: the server is down on Fridays)")
 
-  -- tests[7], line 89
+  -- tests[7], line 92
   it("only lua", function()
     local c = server.api
     assert.equals(2, 1 + 1)
