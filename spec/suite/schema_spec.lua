@@ -82,6 +82,19 @@ tests: []
     }, errs)
   end)
 
+  it("checks path: checks, with `matches` (PCRE2) refused on its own", function()
+    assert.same({
+      "5:46: `matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step (in tests[1] (a).expect.path)",
+      "5:72: unknown key `id` in tests[1] (a).expect.path[$.y] (allowed: equals, exists, length, type)",
+    }, check([[
+servers: { s: { url: "http://x" } }
+tests:
+  - name: a
+    tool: echo
+    expect: { path: { "$.x": { type: string, matches: "^a" }, "$.y": { id: 1 } } }
+]]))
+  end)
+
   it("checks auth blocks: a grant is needed and known, env names are names", function()
     local errs = check([[
 servers:

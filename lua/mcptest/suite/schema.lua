@@ -42,6 +42,7 @@ M.PROTOCOLS = { auto = true, ["2026-07-28"] = true, ["2025-11-25"] = true, ["202
 M.ROUTES = { ["/mcp/open"] = true, ["/mcp/bearer-token"] = true, ["/mcp/oauth"] = true,
              ["/legacy/sse"] = true }
 M.PATH_CHECKS = { "equals", "exists", "length", "type" }
+M.PATH_CHECKS_M = { "equals", "exists", "length", "type", "matches" } -- matches: reported apart
 M.JSON_TYPES = { string = true, number = true, integer = true, boolean = true, null = true,
                  array = true, object = true }
 -- keys that would hold a secret value, and the env form to use instead
@@ -407,7 +408,10 @@ function Checker:expect(e, where, action, args_where)
         if not ok then self:err(mark, "path `%s` in %s: %s", q, where, tostring(perr):gsub("^.-:%d+: ", "")) end
       end
       if kind(want) == "mapping" and next(want) ~= nil then
-        self:keys(want, M.PATH_CHECKS, where .. ".path[" .. tostring(q) .. "]")
+        if want.matches ~= nil then
+          self:err(self.s:key(want, "matches"), "%s (in %s.path)", M.NOT_YET.matches, where)
+        end
+        self:keys(want, want.matches ~= nil and M.PATH_CHECKS_M or M.PATH_CHECKS, where .. ".path[" .. tostring(q) .. "]")
         self:typed(want, "exists", where .. ".path", "boolean")
         self:typed(want, "length", where .. ".path", "integer")
         local ty = self:typed(want, "type", where .. ".path", "string")
