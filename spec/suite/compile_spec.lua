@@ -112,6 +112,18 @@ describe("suite compiler", function()
     assert.matches(path .. ":7: ')' expected (to close '(' at line 6)", err, 1, true)
   end)
 
+  it("exits 3 for a server it cannot reach, naming the server's YAML line", function()
+    local path = os.tmpname() .. ".test.yaml"
+    local f = assert(io.open(path, "w"))
+    f:write('servers:\n  a: { url: "http://127.0.0.1:1/mcp" }\ntests:\n  - { name: t, tool: ping }\n')
+    f:close()
+    local code, out, err = run(path)
+    os.remove(path)
+    assert.equals(3, code)
+    assert.matches(path .. ":2: transport error: cannot start an MCP session", out, 1, true)
+    assert.matches("could not reach the server outside any test", err, 1, true)
+  end)
+
   it("runs only the `only:` test locally and refuses a committed `only:` under CI", function()
     local path = os.tmpname() .. ".test.yaml"
     local f = assert(io.open(path, "w"))
