@@ -79,8 +79,11 @@ describe("suite compiler", function()
         'but at $: the required property "structuredContent" is missing (schema #/required)' },
       { 79, "Expected the structuredContent of tool echo to match its outputSchema",
         "but tool echo declares no outputSchema in tools/list" },
+      { 83, 'Expected the result text to match the regular expression "^h.*x$"', 'but it was "hello"' },
+      { 88, 'Expected the value at $.content[0].text to be a string matching the regular expression "^[0-9]+$"',
+        'but it was "hello"' },
     }
-    assert.matches("1..17", out, 1, true)
+    assert.matches("1..19", out, 1, true)
     assert.is_nil(out:find("\nok ", 1, true))
     for _, w in ipairs(want) do
       assert.matches(F .. w[1] .. ": " .. w[2], out, 1, true)

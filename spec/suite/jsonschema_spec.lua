@@ -1,4 +1,5 @@
--- mcptest.jsonschema (JSON Schema 2020-12, core + applicator + validation):
+-- mcptest.jsonschema (JSON Schema 2020-12, core + applicator + validation,
+-- pattern through PCRE2):
 -- hand-written cases for every keyword, refusals for what it does not
 -- implement, and a differential test against ajv (npm, 2020-12 mode) on
 -- generated schemas and instances (no 2020-12 test suite is packaged).
@@ -38,6 +39,11 @@ describe("mcptest.jsonschema", function()
     assert.is_false(valid('{"dependentRequired":{"a":["b"]}}', '{"a":1}'))
     assert.is_false(valid('{"dependentSchemas":{"a":{"required":["c"]}}}', '{"a":1}'))
     assert.is_false(valid('{"minProperties":2}', '{"a":1}'))
+    assert.is_true(valid('{"pattern":"b+"}', '"abbc"')) -- a search, not anchored
+    assert.is_false(valid('{"pattern":"^b"}', '"abbc"'))
+    assert.is_false(valid('{"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}', '{"x-a":1}'))
+    assert.is_true(valid('{"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}', '{"x-a":"s"}'))
+    assert.is_false(valid('{"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}', '{"y":"s"}'))
   end)
 
   it("combines schemas: allOf, anyOf, oneOf, not, if/then/else, $ref, $defs, $anchor", function()
@@ -61,7 +67,7 @@ describe("mcptest.jsonschema", function()
   end)
 
   it("refuses what it does not implement instead of passing it", function()
-    for _, s in ipairs({ '{"pattern":"^a"}', '{"patternProperties":{"^a":{}}}', '{"unevaluatedProperties":false}',
+    for _, s in ipairs({ '{"pattern":"a("}', '{"patternProperties":{"*":{}}}', '{"unevaluatedProperties":false}',
                          '{"$ref":"other.json"}', '{"items":{"$dynamicRef":"#x"}}' }) do
       local ok, err = pcall(js.validate, json.decode(s), 1)
       assert.is_false(ok, s)
@@ -92,7 +98,7 @@ describe("mcptest.jsonschema", function()
     end
     local schema
     local function keyword(s, d)
-      local k = rnd(26)
+      local k = rnd(28)
       if k == 1 then s.type = pick({ "string", "number", "integer", "boolean", "null", "array", "object" })
       elseif k == 2 then s.type = json.array({ pick({ "string", "integer" }), pick({ "null", "array", "object" }) })
       elseif k == 3 then s.enum = json.array({ instance(2), instance(2), pick(scalars) })
@@ -120,6 +126,8 @@ describe("mcptest.jsonschema", function()
       elseif k == 24 and d < 3 then s.propertyNames = { maxLength = 1 }
       elseif k == 25 then s.dependentRequired = json.object({ a = json.array({ "b" }) })
       elseif k == 26 and d < 3 then s.dependentSchemas = json.object({ b = schema(d + 1) })
+      elseif k == 27 then s.pattern = pick({ "^a", "b$", "[0-9]", "^.{2}$", "a|b", "^(ab)+$" })
+      elseif k == 28 and d < 3 then s.patternProperties = json.object({ [pick({ "^a", "[bc]", "^.$" })] = schema(d + 1) })
       end
     end
     schema = function(d)

@@ -82,16 +82,18 @@ tests: []
     }, errs)
   end)
 
-  it("checks path: checks, with `matches` (PCRE2) refused on its own", function()
+  it("checks path checks and regular expressions (PCRE2) where they stand", function()
     assert.same({
-      "5:46: `matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step (in tests[1] (a).expect.path)",
-      "5:72: unknown key `id` in tests[1] (a).expect.path[$.y] (allowed: equals, exists, length, type)",
+      "5:55: `matches` in tests[1] (a).expect.path: bad regular expression at character 3: missing closing parenthesis",
+      "5:72: unknown key `id` in tests[1] (a).expect.path[$.y] (allowed: equals, exists, length, type, matches)",
+      "6:24: `matches` in tests[1] (a).expect: bad regular expression at character 1: quantifier does not follow a repeatable item",
     }, check([[
 servers: { s: { url: "http://x" } }
 tests:
   - name: a
     tool: echo
-    expect: { path: { "$.x": { type: string, matches: "^a" }, "$.y": { id: 1 } } }
+    expect: { path: { "$.x": { type: string, matches: "a(" }, "$.y": { id: 1 } },
+              matches: "*" }
 ]]))
   end)
 
@@ -120,9 +122,9 @@ tests:
   - { name: c, tool: echo, expect: { count: 2 } }
   - { name: d, tool: echo, expect: { error: { code: -1 }, text: x } }
   - { name: e, tool: echo, expect: { path: { "content": 1, "$.a[?(@.b)]": 2 } } }
-  - { name: f, tool: echo, expect: { matches: "^x" } }
+  - { name: f, tool: echo, expect: { matches: "^x", error: { code: 1 } } }
   - { name: a, params: {} }
-  - { name: g, tool: echo, expect: { schema: { items: { pattern: "^a" } } } }
+  - { name: g, tool: echo, expect: { schema: { items: { unevaluatedItems: false } } } }
   - { name: h, list: tools, expect: { output_schema: true } }
 ]])
     assert.same({
@@ -132,11 +134,11 @@ tests:
       "6:59: `text` in tests[4] (d).expect checks a result, but `error` expects the request to fail",
       "7:46: path `content` in tests[5] (e).expect must start with $ (JSONPath, e.g. $.content[0].text)",
       "7:60: path `$.a[?(@.b)]` in tests[5] (e).expect: filters ([?...]) are not supported at column 5 of $.a[?(@.b)]",
-      "8:38: `matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step (in tests[6] (f).expect)",
+      "8:38: `matches` in tests[6] (f).expect checks a result, but `error` expects the request to fail",
       "9:5: tests[7] (a) needs an action: tool, request, list, read, prompt or complete, or steps, or lua",
       "9:13: two tests are named `a` (the other at line 3)",
       "9:16: `params` in tests[7] (a) goes with `request`",
-      "10:46: `schema` in tests[8] (g).expect: #/items/pattern: `pattern` needs ECMA-262 regular expressions, not supported by this build",
+      "10:46: `schema` in tests[8] (g).expect: #/items/unevaluatedItems: `unevaluatedItems` (the unevaluated vocabulary) is not supported",
       "11:39: `output_schema` in tests[9] (h).expect goes with a `tool:` action",
     }, errs)
   end)

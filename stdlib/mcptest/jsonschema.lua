@@ -3,25 +3,25 @@
 -- `output_schema:` and for scripts.
 --   jsonschema.validate(schema, value) -> true | false, message
 --       message: "at $.a[0]: <what failed> (schema #/properties/a/...)"
---   jsonschema.check(schema) -> true | false, message   (usable by this module?)
+--   jsonschema.check(schema) -> true | false, message   (what validate would refuse)
 -- Supported: boolean schemas; $ref to "#", "#/json/pointer" and "#name"
 -- ($anchor) inside the document, $defs; type, enum, const, multipleOf,
 -- minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength,
 -- maxLength (code points), minItems, maxItems, uniqueItems, minContains,
 -- maxContains, minProperties, maxProperties, required, dependentRequired;
 -- allOf, anyOf, oneOf, not, if/then/else, dependentSchemas, prefixItems,
--- items, contains, properties, additionalProperties, propertyNames.
--- Refused by check (never silently ignored): pattern, patternProperties
--- (they need ECMA-262 regular expressions), unevaluatedItems,
+-- items, contains, properties, patternProperties, additionalProperties,
+-- propertyNames, pattern (PCRE2, mcptest.regex: ECMA-262's syntax for the
+-- common cases; a pattern PCRE2 cannot compile is refused by check).
+-- Refused by check (never silently ignored): unevaluatedItems,
 -- unevaluatedProperties, $dynamicRef, and $ref to another document.
 -- format is an annotation in 2020-12 and is not asserted.
 local json = require("mcptest.json")
+local regex = require("mcptest.regex")
 
 local M = {}
 
 local UNSUPPORTED = {
-  pattern = "`pattern` needs ECMA-262 regular expressions, not supported by this build",
-  patternProperties = "`patternProperties` needs ECMA-262 regular expressions, not supported by this build",
   unevaluatedItems = "`unevaluatedItems` (the unevaluated vocabulary) is not supported",
   unevaluatedProperties = "`unevaluatedProperties` (the unevaluated vocabulary) is not supported",
   ["$dynamicRef"] = "`$dynamicRef` is not supported",
@@ -174,6 +174,9 @@ function V:check_all(s, v, path, spath)
     local n = utf8.len(v) or #v
     if s.minLength and n < s.minLength then return self:fail(path, spath .. "/minLength", "%s is shorter than %d", show(v), s.minLength) end
     if s.maxLength and n > s.maxLength then return self:fail(path, spath .. "/maxLength", "%s is longer than %d", show(v), s.maxLength) end
+    if s.pattern and not regex.test(s.pattern, v) then
+      return self:fail(path, spath .. "/pattern", "%s does not match the pattern %s", show(v), show(s.pattern))
+    end
   elseif t == "array" then
     if s.minItems and #v < s.minItems then return self:fail(path, spath .. "/minItems", "%d items, fewer than %d", #v, s.minItems) end
     if s.maxItems and #v > s.maxItems then return self:fail(path, spath .. "/maxItems", "%d items, more than %d", #v, s.maxItems) end
@@ -232,6 +235,15 @@ function V:check_all(s, v, path, spath)
         known = true
         local ok, msg = self:validate(s.properties[k], v[k], child_path(path, k), spath .. "/properties/" .. k)
         if not ok then return false, msg end
+      end
+      if s.patternProperties and type(k) == "string" then
+        for re, sub in pairs(s.patternProperties) do
+          if regex.test(re, k) then
+            known = true
+            local ok, msg = self:validate(sub, v[k], child_path(path, k), spath .. "/patternProperties/" .. re)
+            if not ok then return false, msg end
+          end
+        end
       end
       if not known and s.additionalProperties ~= nil then
         local ok, msg = self:validate(s.additionalProperties, v[k], child_path(path, k), spath .. "/additionalProperties")
@@ -303,6 +315,16 @@ function M.check(schema)
     for k, v in pairs(node) do
       if UNSUPPORTED[k] and not is_array(node) then
         return false, where .. "/" .. tostring(k) .. ": " .. UNSUPPORTED[k]
+      end
+      if (k == "pattern" and type(v) == "string") or (k == "patternProperties" and type(v) == "table") then
+        for _, re in ipairs(k == "pattern" and { v } or (function()
+          local list = {}
+          for name in pairs(v) do list[#list + 1] = tostring(name) end
+          return list
+        end)()) do
+          local ok, err = pcall(regex.compile, re)
+          if not ok then return false, where .. "/" .. k .. ": " .. tostring(err.message or err) end
+        end
       end
       if k == "$ref" and type(v) == "string" and v:sub(1, 1) ~= "#" then
         local base = type(schema) == "table" and schema["$id"]

@@ -4,6 +4,7 @@
 --   assert.text_equals(result, "HELLO")    text content, concatenated
 --   assert.text_contains(result, "ELL")
 --   assert.text_matches(result, "^H%u+$")  a Lua pattern
+--   assert.text_matches_regex(result, "^H.+O$")   a PCRE2 regular expression
 --   assert.has_tool(tools, "echo")         a tools/list array holds the name
 --   assert.field_equals(value, "a.b[1].c", expected)   a field at a path
 --   assert.error_code(err, -32601)         an mcptest.Error with that code
@@ -12,6 +13,7 @@
 --   assert.path_exists(value, "$.structuredContent.id")      one node: its value; several:
 --   assert.path_length(value, "$.content", 2)                the list of values
 --   assert.path_type(value, "$.content", "array")    string number integer boolean null array object
+--   assert.path_matches(value, "$.content[0].text", "^h")   a string there, PCRE2
 --   assert.at_most_ms(500, seconds)        a duration (mcp.now() differences) within a limit
 --   assert.matches_snapshot(value, file, key)   mcptest.snapshot: equal to the stored copy
 --   assert.matches_schema(value, schema)   JSON Schema 2020-12 (mcptest.jsonschema)
@@ -85,6 +87,14 @@ register("text_matches",
   function(a)
     local t = result_text(a[1])
     return t ~= nil and t:match(tostring(a[2])) ~= nil, show(t)
+  end)
+
+register("text_matches_regex",
+  "Expected the result text to match the regular expression %s\nbut it was %s",
+  "Expected the result text not to match the regular expression %s\nbut it was %s",
+  function(a)
+    local t = result_text(a[1])
+    return t ~= nil and require("mcptest.regex").test(tostring(a[2]), t), show(t)
   end)
 
 register("has_tool",
@@ -216,6 +226,13 @@ path_register("path_type",
     local t = #nodes == 1 and json_type(v) or nil
     local ok = t == want or (want == "number" and t == "integer")
     return ok, found(nodes, v) .. (t and (" (" .. t .. ")") or "")
+  end)
+
+path_register("path_matches",
+  "Expected the value at %s to be a string matching the regular expression %s\nbut it was %s",
+  "Expected the value at %s not to match the regular expression %s\nbut it was %s",
+  function(nodes, v, re)
+    return #nodes == 1 and require("mcptest.regex").test(re, v), found(nodes, v)
   end)
 
 say:set("assertion.path_exists.positive", "Expected a value at %s\nbut nothing matched in %s")

@@ -292,6 +292,9 @@ function Out:action(t, ind, var, cexpr, timeout, assign)
       end
     end
   end
+  if e.matches ~= nil then
+    self:add(ind, ("assert.text_matches_regex(%s, %s)"):format(var, quote(e.matches)), s:value(e, "matches").line)
+  end
   if e.count then self:add(ind, ("assert.equals(%d, #%s)"):format(e.count, var), s:value(e, "count").line) end
   if e.contains_tool then
     self:add(ind, ("assert.has_tool(%s, %s)"):format(var, quote(e.contains_tool)), s:value(e, "contains_tool").line)
@@ -305,6 +308,7 @@ function Out:action(t, ind, var, cexpr, timeout, assign)
         elseif want.exists == false then self:add(ind, ("assert.is_not.path_exists(%s, %s)"):format(var, quote(q)), l) end
         if want.length then self:add(ind, ("assert.path_length(%s, %s, %d)"):format(var, quote(q), want.length), l) end
         if want.type then self:add(ind, ("assert.path_type(%s, %s, %s)"):format(var, quote(q), quote(want.type)), l) end
+        if want.matches then self:add(ind, ("assert.path_matches(%s, %s, %s)"):format(var, quote(q), quote(want.matches)), l) end
       else
         self:add(ind, ("assert.path_equals(%s, %s, %s)"):format(var, quote(q), lit(want, nil, string.rep("  ", ind))), l)
       end

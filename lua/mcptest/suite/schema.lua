@@ -30,9 +30,7 @@ M.EXPECT_KEYS = { "is_error", "text", "contains", "not_contains", "matches", "pa
                   "output_schema", "error", "max_ms", "count", "contains_tool", "snapshot" }
 -- keys DESIGN.md names that this build does not compile yet: refused with
 -- a clear message rather than accepted and ignored
-M.NOT_YET = {
-  matches = "`matches` (PCRE2) is not supported by this build yet; use contains, or a `lua:` step",
-}
+M.NOT_YET = {}
 M.LISTS = { tools = "list_tools", resources = "list_resources", prompts = "list_prompts",
             resource_templates = "list_resource_templates" }
 M.GRANTS = { authorization_code = true, client_credentials = true, device_code = true,
@@ -41,8 +39,7 @@ M.PROTOCOLS = { auto = true, ["2026-07-28"] = true, ["2025-11-25"] = true, ["202
                 ["2025-03-26"] = true, ["2024-11-05"] = true }
 M.ROUTES = { ["/mcp/open"] = true, ["/mcp/bearer-token"] = true, ["/mcp/oauth"] = true,
              ["/legacy/sse"] = true }
-M.PATH_CHECKS = { "equals", "exists", "length", "type" }
-M.PATH_CHECKS_M = { "equals", "exists", "length", "type", "matches" } -- matches: reported apart
+M.PATH_CHECKS = { "equals", "exists", "length", "type", "matches" }
 M.JSON_TYPES = { string = true, number = true, integer = true, boolean = true, null = true,
                  array = true, object = true }
 -- keys that would hold a secret value, and the env form to use instead
@@ -183,6 +180,16 @@ function Checker:mapping(parent, key, where)
     return nil
   end
   return v
+end
+
+-- a PCRE2 regular expression that compiles
+function Checker:regex(t, key, where)
+  local v = self:typed(t, key, where, "string")
+  if v == nil then return end
+  local ok, err = require("mcptest.core.regex").compile(v)
+  if not ok then
+    self:err(self.s:value(t, key), "`%s` in %s: %s", key, where, tostring(err.message or err))
+  end
 end
 
 function Checker:env_name(t, key, where)
@@ -360,6 +367,7 @@ function Checker:expect(e, where, action, args_where)
       end
     end
   end
+  self:regex(e, "matches", where)
   local ms = self:typed(e, "max_ms", where, "number")
   if ms and ms <= 0 then self:err(self.s:value(e, "max_ms"), "`max_ms` in %s must be above 0", where) end
   local count = self:typed(e, "count", where, "integer")
@@ -390,7 +398,7 @@ function Checker:expect(e, where, action, args_where)
     self:keys(er, { "code", "message_contains" }, where .. ".error")
     self:typed(er, "code", where .. ".error", "integer")
     self:typed(er, "message_contains", where .. ".error", "string")
-    for _, k in ipairs({ "text", "contains", "not_contains", "is_error", "count", "contains_tool", "path", "snapshot",
+    for _, k in ipairs({ "text", "contains", "not_contains", "matches", "is_error", "count", "contains_tool", "path", "snapshot",
                             "schema", "output_schema" }) do
       if e[k] ~= nil then
         self:err(self.s:key(e, k), "`%s` in %s checks a result, but `error` expects the request to fail", k, where)
@@ -408,10 +416,8 @@ function Checker:expect(e, where, action, args_where)
         if not ok then self:err(mark, "path `%s` in %s: %s", q, where, tostring(perr):gsub("^.-:%d+: ", "")) end
       end
       if kind(want) == "mapping" and next(want) ~= nil then
-        if want.matches ~= nil then
-          self:err(self.s:key(want, "matches"), "%s (in %s.path)", M.NOT_YET.matches, where)
-        end
-        self:keys(want, want.matches ~= nil and M.PATH_CHECKS_M or M.PATH_CHECKS, where .. ".path[" .. tostring(q) .. "]")
+        self:keys(want, M.PATH_CHECKS, where .. ".path[" .. tostring(q) .. "]")
+        self:regex(want, "matches", where .. ".path")
         self:typed(want, "exists", where .. ".path", "boolean")
         self:typed(want, "length", where .. ".path", "integer")
         local ty = self:typed(want, "type", where .. ".path", "string")
