@@ -300,7 +300,14 @@ function Out:action(t, ind, var, cexpr, timeout, assign)
     self:add(ind, ("assert.has_tool(%s, %s)"):format(var, quote(e.contains_tool)), s:value(e, "contains_tool").line)
   end
   if e.path then
-    for _, q in ipairs(sorted_keys(e.path)) do
+    -- in the order the suite writes them
+    local queries = sorted_keys(e.path)
+    table.sort(queries, function(a, b)
+      local ma, mb = s:key(e.path, a), s:key(e.path, b)
+      if ma.line ~= mb.line then return ma.line < mb.line end
+      return ma.column < mb.column
+    end)
+    for _, q in ipairs(queries) do
       local want, l = e.path[q], s:key(e.path, q).line
       if schema.kind(want) == "mapping" and next(want) ~= nil then
         if want.equals ~= nil then self:add(ind, ("assert.path_equals(%s, %s, %s)"):format(var, quote(q), lit(want.equals, nil, string.rep("  ", ind))), l) end
