@@ -104,9 +104,15 @@ servers:
   b: { url: "http://x", auth: { oauth: { grant: client_credential } } }
   c: { url: "http://x", auth: { bearer_token_env: "my token" } }
   d: { url: "http://x", auth: { oauth: { grant: jwt_bearer, idp: { id_token: abc } } } }
+  e: { url: "http://x", auth: { bearer_token_env: ghp_16C7e42F292c6912E7710c838347Ae178B4a } }
+  f: { url: "http://x", auth: { bearer_token_env: a8Kq2LmZ9xT4vB7nR1wPq3 } }
+  g: { url: "http://x", auth: { bearer_token_env: MCP_TOKEN_2 } }
 tests: []
 ]])
-    assert.equals(4, #errs)
+    assert.equals(6, #errs)
+    assert.matches("^6:51: `bearer_token_env` in servers.e.auth names an environment variable .* this looks like a secret", errs[5])
+    assert.matches("^7:51: `bearer_token_env` in servers.f.auth names an environment variable .* this looks like a secret", errs[6])
+    for _, e in ipairs(errs) do assert.is_nil(e:find("16C7e42F", 1, true)) end
     assert.matches("^2:40: servers.a.auth.oauth needs `grant`", errs[1])
     assert.matches("^3:49: unknown grant `client_credential` in servers.b.auth.oauth; did you mean `client_credentials`?", errs[2])
     assert.matches("^4:51: `bearer_token_env` in servers.c.auth names an environment variable", errs[3])

@@ -107,8 +107,13 @@ local LUA_KEYWORDS = set_of({ "and", "break", "do", "else", "elseif", "end", "fa
   "true", "until", "while", "mcp", "c", "r", "server", "steps", "assert", "started" })
 
 -- does a value look like a secret rather than an env-var name?
+-- (a JWT, a known token prefix, or a long mixed-case string with digits:
+-- env var names are words, usually upper case)
+local TOKEN_PREFIXES = { "^gh[pousr]_", "^github_pat_", "^sk%-", "^xox[abprs]%-", "^AKIA[0-9A-Z]", "^glpat%-" }
 local function looks_secret(s)
-  return s:match("^ey[%w_-]+%.[%w_-]+%.") or s:match("%s") or #s > 64
+  if s:match("^ey[%w_-]+%.[%w_-]+%.") or s:match("%s") or #s > 64 then return true end
+  for _, p in ipairs(TOKEN_PREFIXES) do if s:match(p) then return true end end
+  return #s >= 20 and s:match("%l") ~= nil and s:match("%u") ~= nil and s:match("%d") ~= nil
 end
 
 -- ===== the checker =====
