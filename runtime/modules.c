@@ -27,6 +27,7 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.http", luaopen_mcptest_core_http},
   {"mcptest.core.fs", luaopen_mcptest_core_fs},
   {"mcptest.core.hist", luaopen_mcptest_core_hist},
+  {"mcptest.core.regex", luaopen_mcptest_core_regex},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL}

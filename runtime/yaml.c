@@ -15,10 +15,14 @@
  *  - null is json.null (a light userdata), so sequences keep their length;
  *  - anchors and aliases are shared tables, "<<" merge keys are applied,
  *    duplicate keys and non-scalar keys are errors;
- *  - only the first document is read.
- * With opts.marks = true the second result maps every table to
- * {line=, column=, keys = {key = {line=, column=}}, items = {[i] = {...}}}
- * (1-based positions of each value), so callers can point at a bad value.
+ *  - only the first document is read; with opts.single = true a second
+ *    document is an error (a suite is one document);
+ *  - tags other than the core ones are refused, never silently ignored.
+ * With opts.marks = true the second result holds, for every table t,
+ * marks[t] = {key or index = key position << 31 | value position} and
+ * marks.self[t] = t's position, each position line << 11 | column
+ * (1-based), so callers can point at a bad value or an unknown key;
+ * mcptest.yaml decodes them.
  */
 #include <errno.h>
 #include <math.h>
@@ -165,8 +169,12 @@ static int yaml_push_scalar(lua_State *L, yaml_ctx *c) {
       return 0;
     }
     {
-      char msg[200];
-      snprintf(msg, sizeof msg, "cannot read '%.40s' as %.60s", s, tag);
+      char msg[300];
+      if (strncmp(tag, "tag:yaml.org,2002:", 18) != 0)
+        snprintf(msg, sizeof msg, "tag %.60s is not supported: only the YAML 1.2 core tags "
+                 "(!!str !!int !!float !!bool !!null !!map !!seq)", tag);
+      else
+        snprintf(msg, sizeof msg, "cannot read '%.40s' as %.60s", s, tag);
       return yaml_error_at(c, e->start_mark, msg);
     }
   }
@@ -224,25 +232,29 @@ static int yaml_is_seq(lua_State *L, yaml_ctx *c, int idx) {
   return r;
 }
 
-/* {line=, column=} of a mark. stack: +1 */
-static void yaml_push_mark(lua_State *L, yaml_mark_t m) {
-  lua_createtable(L, 0, 2);
-  lua_pushinteger(L, (lua_Integer)m.line + 1);
-  lua_setfield(L, -2, "line");
-  lua_pushinteger(L, (lua_Integer)m.column + 1);
-  lua_setfield(L, -2, "column");
+/* A position packed in 31 bits: line << 11 | column (1-based; lines
+ * capped at 2^20 - 1, columns at 2047). Two of them make one entry of a
+ * marks table, so marks cost no table per value (mcptest.yaml decodes). */
+static lua_Integer yaml_pos(yaml_mark_t m) {
+  lua_Integer line = (lua_Integer)m.line + 1, col = (lua_Integer)m.column + 1;
+  if (line > 0xFFFFF) line = 0xFFFFF;
+  if (col > 2047) col = 2047;
+  return line << 11 | col;
 }
 
 /* Create the marks entry for the table on top; leaves it on the stack
- * above the table (stack: table, entry) or nothing when marks are off. */
-static void yaml_mark_table(lua_State *L, yaml_ctx *c, yaml_mark_t m, const char *sub) {
+ * above the table (stack: table, entry) or nothing when marks are off.
+ * marks[table] = entry (key or index -> key position << 31 | value
+ * position), marks.self[table] = the table's own position. */
+static void yaml_mark_table(lua_State *L, yaml_ctx *c, yaml_mark_t m) {
   if (!c->marks) return;
-  yaml_push_mark(L, m);
   lua_newtable(L);
-  lua_setfield(L, -2, sub);
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -2);
-  lua_rawset(L, c->marks); /* marks[table] = entry */
+  lua_rawset(L, c->marks);
+  lua_pushvalue(L, -2);
+  lua_pushinteger(L, yaml_pos(m));
+  lua_rawset(L, c->marks + 1); /* the self table sits right above marks */
 }
 
 /* Give the table at the top the JSON array (1) or object (0) mark. */
@@ -268,10 +280,21 @@ static void yaml_merge_into(lua_State *L, int dst, int src) {
   }
 }
 
+/* A collection may carry no tag, "!" or its own core tag; anything else
+ * (an application tag like !ruby/object) is refused rather than ignored. */
+static int yaml_collection_tag(yaml_ctx *c, const yaml_char_t *tag, const char *core) {
+  char msg[300];
+  if (!tag || !strcmp((const char *)tag, "!") || !strcmp((const char *)tag, core)) return 0;
+  snprintf(msg, sizeof msg, "tag %.60s is not supported here: only the YAML 1.2 core tags "
+           "(!!str !!int !!float !!bool !!null !!map !!seq)", (const char *)tag);
+  return yaml_error_at(c, c->event.start_mark, msg);
+}
+
 static int yaml_sequence(lua_State *L, yaml_ctx *c) {
   lua_Integer n = 0;
   int t;
   yaml_mark_t start = c->event.start_mark;
+  if (yaml_collection_tag(c, c->event.data.sequence_start.tag, YAML_SEQ_TAG)) return -1;
   yaml_anchor_begin(L, c, c->event.data.sequence_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, 1);
@@ -279,7 +302,7 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
   lua_pushvalue(L, t);
   lua_pushboolean(L, 1);
   lua_rawset(L, c->seqs);
-  yaml_mark_table(L, c, start, "items");
+  yaml_mark_table(L, c, start);
   for (;;) {
     yaml_mark_t at;
     if (yaml_next(c)) return -1;
@@ -288,10 +311,8 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
     if (yaml_node(L, c)) return -1;
     lua_rawseti(L, t, ++n);
     if (c->marks) {
-      lua_getfield(L, t + 1, "items");
-      yaml_push_mark(L, at);
-      lua_rawseti(L, -2, n);
-      lua_pop(L, 1);
+      lua_pushinteger(L, yaml_pos(at) << 31 | yaml_pos(at));
+      lua_rawseti(L, t + 1, n);
     }
   }
   if (c->marks) lua_pop(L, 1); /* the marks entry */
@@ -302,11 +323,12 @@ static int yaml_sequence(lua_State *L, yaml_ctx *c) {
 static int yaml_mapping(lua_State *L, yaml_ctx *c) {
   int t, merges = 0, i;
   yaml_mark_t start = c->event.start_mark;
+  if (yaml_collection_tag(c, c->event.data.mapping_start.tag, YAML_MAP_TAG)) return -1;
   yaml_anchor_begin(L, c, c->event.data.mapping_start.anchor);
   lua_newtable(L);
   yaml_json_mark(L, 0);
   t = lua_gettop(L);
-  yaml_mark_table(L, c, start, "keys");
+  yaml_mark_table(L, c, start);
   lua_pushnil(L); /* merge sources, created on the first "<<" */
   for (;;) {
     yaml_mark_t kat, vat;
@@ -352,12 +374,10 @@ static int yaml_mapping(lua_State *L, yaml_ctx *c) {
       lua_pop(L, 2);
       continue;
     }
-    if (c->marks) {
-      lua_getfield(L, t + 1, "keys");
-      lua_pushvalue(L, -3);
-      yaml_push_mark(L, vat);
-      lua_rawset(L, -3);
-      lua_pop(L, 1);
+    if (c->marks) { /* where the key and its value stand */
+      lua_pushvalue(L, -2);
+      lua_pushinteger(L, yaml_pos(kat) << 31 | yaml_pos(vat));
+      lua_rawset(L, t + 1);
     }
     lua_rawset(L, t);
   }
@@ -413,12 +433,14 @@ static int yaml_load(lua_State *L) {
   size_t len;
   const char *text = luaL_checklstring(L, 1, &len);
   const char *name = luaL_optstring(L, 2, "(yaml)");
-  int want_marks = 0;
+  int want_marks = 0, single = 0;
   yaml_ctx *c;
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "marks");
     want_marks = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    lua_getfield(L, 3, "single");
+    single = lua_toboolean(L, -1);
+    lua_pop(L, 2);
   }
   lua_settop(L, 2);
   c = (yaml_ctx *)lua_newuserdatauv(L, sizeof *c, 0); /* 3: owns the parser */
@@ -432,8 +454,10 @@ static int yaml_load(lua_State *L) {
   c->anchors = 4;
   if (want_marks) { lua_newtable(L); c->marks = 5; } /* 5: marks */
   else { lua_pushnil(L); c->marks = 0; }
-  lua_newtable(L); /* 6: tables that came from sequences */
-  c->seqs = 6;
+  lua_newtable(L); /* 6: marks.self (positions of the tables themselves) */
+  if (want_marks) { lua_pushvalue(L, 6); lua_setfield(L, 5, "self"); }
+  lua_newtable(L); /* 7: tables that came from sequences */
+  c->seqs = 7;
   /* stream start, document start (or end of an empty stream) */
   if (yaml_next(c)) goto fail;
   if (yaml_next(c)) goto fail;
@@ -442,6 +466,14 @@ static int yaml_load(lua_State *L) {
   } else {
     if (yaml_next(c)) goto fail;
     if (yaml_node(L, c)) goto fail;
+    /* document end, then stream end or a second document */
+    if (single && (yaml_next(c) || yaml_next(c))) goto fail;
+    if (single && c->event.type == YAML_DOCUMENT_START_EVENT) {
+      yaml_error_at(c, c->event.start_mark,
+                    "a second YAML document starts here; this file must hold one document "
+                    "(remove the '---' line or split the file)");
+      goto fail;
+    }
   }
   yaml_ctx_release(c);
   lua_pushvalue(L, 5);

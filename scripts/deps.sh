@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson-dev libcurl4-openssl-dev
-libssl-dev libyaml-dev libmicrohttpd-dev lua-busted nodejs npm curl ca-certificates valgrind
+libssl-dev libyaml-dev libmicrohttpd-dev libpcre2-dev lua-busted nodejs npm curl ca-certificates valgrind
 libclang-rt-14-dev wrk openssl procps libxml2-utils python3"
 
 missing=""

@@ -1,10 +1,11 @@
--- Every example under examples/ runs green with the built binary, from the
--- repository root, as the README and docs promise.
+-- Every example under examples/ (Lua scripts and YAML suites) runs green
+-- with the built binary, from the repository root, as the README and docs
+-- promise.
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
 local SRC = os.getenv("MCPTEST_SRC") or "."
 
 describe("examples", function()
-  local p = io.popen("ls " .. SRC .. "/examples/*.lua 2>/dev/null")
+  local p = io.popen("ls " .. SRC .. "/examples/*.lua " .. SRC .. "/examples/*.test.yaml 2>/dev/null")
   for file in p:lines() do
     it("runs " .. file:match("[^/]+$") .. " green", function()
       local out = os.tmpname()

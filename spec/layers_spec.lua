@@ -17,6 +17,7 @@ local LAYERS = {
   { "mcptest.server", 4, "the server engine" },
   { "mcptest.runner", 5, "the runner" },
   { "mcptest.load", 5, "the runner (load mode)" },
+  { "mcptest.suite", 5, "the runner (YAML suites)" },
   { "mcptest.fixture", 6, "the fixture and its authorization server" },
   { "mcptest.cli", 7, "the CLI" },
 }

@@ -4,9 +4,13 @@
 --   yaml.try_load(text [, name [, opts]]) -> value [, marks] | nil, message (a string)
 --   yaml.load_file(path [, opts]) -> value [, marks]
 --   yaml.position(marks, root, path) -> {line, column} | nil
--- opts.marks = true: also return positions (see runtime/yaml.c); marks
--- maps each table of the document to {line, column, keys = {k = mark},
--- items = {[i] = mark}}. yaml.position finds the mark of the value a
+-- opts.single = true: a second document is an error (suites).
+-- opts.marks = true: also return positions (see runtime/yaml.c). They are
+-- packed integers; read them with
+--   yaml.mark(marks, t)              -> {line, column} of table t itself
+--   yaml.value_mark(marks, t, k)     -> of t[k] (k a key or a list index)
+--   yaml.key_mark(marks, t, k)       -> of the key k itself
+-- (nil when unknown). yaml.position finds the mark of the value a
 -- path names in the document root: keys joined by ".", list items as
 -- "[i]" ("faults.routes./mcp/open.every", "allowed_origins[2]"). Keys may
 -- hold dots, so at each level the longest key that fits wins; when the
@@ -38,7 +42,7 @@ end
 
 function M.try_load(text, name, opts)
   opts = opts or {}
-  local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks })
+  local v, marks = core.load(text, name or "(yaml)", { marks = opts.marks, single = opts.single })
   if v == nil then return nil, marks.message end -- marks: the Error
   if opts.nulls ~= "keep" then
     if v == json.null then v = nil else drop_nulls(v, {}) end
@@ -51,6 +55,27 @@ function M.load(text, name, opts)
   local v, marks = M.try_load(text, name, opts)
   if v == nil and type(marks) == "string" then errors.raise("usage", marks) end
   return v, marks
+end
+
+local function decode(p)
+  return { line = p >> 11, column = p & 2047 }
+end
+
+function M.mark(marks, t)
+  local p = marks.self and marks.self[t]
+  return p and decode(p) or nil
+end
+
+function M.value_mark(marks, t, k)
+  local e = marks[t]
+  local p = e and e[k]
+  return p and decode(p & 0x7FFFFFFF) or nil
+end
+
+function M.key_mark(marks, t, k)
+  local e = marks[t]
+  local p = e and e[k]
+  return p and decode(p >> 31) or nil
 end
 
 function M.position(marks, root, path)
@@ -66,11 +91,11 @@ function M.position(marks, root, path)
       end
     end
     if not best then break end
-    found = entry.keys and entry.keys[best] or found
+    found = M.value_mark(marks, t, best) or found
     t, rest = t[best], rest:sub(#best + 1)
     local idx = rest:match("^%[(%d+)%]")
-    if idx and type(t) == "table" and marks[t] and marks[t].items then
-      found = marks[t].items[tonumber(idx)] or found
+    if idx and type(t) == "table" and marks[t] then
+      found = M.value_mark(marks, t, tonumber(idx)) or found
       t, rest = t[tonumber(idx)], rest:sub(#idx + 3)
     end
     rest = rest:gsub("^%.", "")

@@ -12,6 +12,9 @@ local M = {
   null = json.null,
 }
 
+-- Seconds on a monotonic clock (for durations: mcp.now() - started).
+function M.now() return require("mcptest.core.sys").now() end
+
 -- Concatenated text of a tool result's (or prompt message's) text content.
 function M.text(result)
   if type(result) ~= "table" then return nil end

@@ -4,11 +4,23 @@
 --   assert.text_equals(result, "HELLO")    text content, concatenated
 --   assert.text_contains(result, "ELL")
 --   assert.text_matches(result, "^H%u+$")  a Lua pattern
+--   assert.text_matches_regex(result, "^H.+O$")   a PCRE2 regular expression
 --   assert.has_tool(tools, "echo")         a tools/list array holds the name
 --   assert.field_equals(value, "a.b[1].c", expected)   a field at a path
 --   assert.error_code(err, -32601)         an mcptest.Error with that code
 --   assert.input_rounds(c, 1)              the client's last request took that
 --                                          many input_required rounds (2026-07-28)
+--   assert.error_message_contains(err, "unknown tool")   its message holds the text
+--   assert.path_equals(value, "$.content[0].type", "text")   JSONPath (mcptest.jsonpath):
+--   assert.path_exists(value, "$.structuredContent.id")      one node: its value; several:
+--   assert.path_length(value, "$.content", 2)                the list of values
+--   assert.path_type(value, "$.content", "array")    string number integer boolean null array object
+--   assert.path_matches(value, "$.content[0].text", "^h")   a string there, PCRE2
+--   assert.at_most_ms(500, seconds)        a duration (mcp.now() differences) within a limit
+--   assert.matches_snapshot(value, file, key)   mcptest.snapshot: equal to the stored copy
+--   assert.matches_schema(value, schema)   JSON Schema 2020-12 (mcptest.jsonschema)
+--   assert.matches_output_schema(result, c, tool)   structuredContent against the
+--                                          outputSchema tool declares in c:list_tools()
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -77,6 +89,14 @@ register("text_matches",
   function(a)
     local t = result_text(a[1])
     return t ~= nil and t:match(tostring(a[2])) ~= nil, show(t)
+  end)
+
+register("text_matches_regex",
+  "Expected the result text to match the regular expression %s\nbut it was %s",
+  "Expected the result text not to match the regular expression %s\nbut it was %s",
+  function(a)
+    local t = result_text(a[1])
+    return t ~= nil and require("mcptest.regex").test(tostring(a[2]), t), show(t)
   end)
 
 register("has_tool",
@@ -154,5 +174,158 @@ register("input_rounds",
     end
     return #rounds == a[2], #rounds .. (#asked > 0 and (" (" .. table.concat(asked, ", ") .. ")") or "")
   end)
+
+register("error_message_contains",
+  "Expected an mcptest error whose message contains %s\nbut got %s",
+  "Expected an error whose message does not contain %s\nbut got %s",
+  function(a)
+    local e = a[1]
+    local msg = type(e) == "table" and e.message or e
+    return type(msg) == "string" and msg:find(tostring(a[2]), 1, true) ~= nil, tostring(e)
+  end)
+
+local function json_type(v)
+  local json = require("mcptest.json")
+  if v == nil or v == json.null then return "null" end
+  local t = type(v)
+  if t == "table" then return (json.is_array(v) or (#v > 0 and next(v, #v) == nil)) and "array" or "object" end
+  if t == "number" then return math.type(v) == "integer" and "integer" or "number" end
+  return t
+end
+M.json_type = json_type
+
+-- the nodes a query selects, and the value they stand for: one node's
+-- value, or the list of values when there are several
+local function select_path(value, query)
+  local nodes = require("mcptest.jsonpath").query(value, query)
+  if #nodes == 1 then return nodes, nodes[1] end
+  return nodes, nodes
+end
+
+local function path_register(name, positive, negative, fn)
+  say:set("assertion." .. name .. ".positive", positive)
+  say:set("assertion." .. name .. ".negative", negative)
+  assert:register("assertion", name, function(_, arguments)
+    local nodes, v = select_path(arguments[1], arguments[2])
+    local ok, actual = fn(nodes, v, arguments[3])
+    arguments[1], arguments[2], arguments[3] = tostring(arguments[2]), show(arguments[3]), actual
+    arguments.n = 3
+    arguments.nofmt = { true, true, true }
+    return ok
+  end, "assertion." .. name .. ".positive", "assertion." .. name .. ".negative")
+end
+
+local function found(nodes, v)
+  if #nodes == 0 then return "nothing (no node matched)" end
+  return show(v)
+end
+
+path_register("path_equals",
+  "Expected the value at %s to equal %s\nbut it was %s",
+  "Expected the value at %s not to equal %s\nbut it was %s",
+  function(nodes, v, want) return #nodes > 0 and deep_equal(v, want), found(nodes, v) end)
+
+path_register("path_length",
+  "Expected the value at %s to have length %s\nbut it was %s",
+  "Expected the value at %s not to have length %s\nbut it was %s",
+  function(nodes, v, want)
+    local n
+    if #nodes == 1 and type(v) == "string" then n = utf8.len(v) or #v
+    elseif #nodes == 1 and type(v) == "table" then
+      n = 0
+      for _ in pairs(v) do n = n + 1 end
+    end
+    return n == want, found(nodes, v) .. (n and (" (length " .. n .. ")") or "")
+  end)
+
+path_register("path_type",
+  "Expected the value at %s to be of JSON type %s\nbut it was %s",
+  "Expected the value at %s not to be of JSON type %s\nbut it was %s",
+  function(nodes, v, want)
+    local t = #nodes == 1 and json_type(v) or nil
+    local ok = t == want or (want == "number" and t == "integer")
+    return ok, found(nodes, v) .. (t and (" (" .. t .. ")") or "")
+  end)
+
+path_register("path_matches",
+  "Expected the value at %s to be a string matching the regular expression %s\nbut it was %s",
+  "Expected the value at %s not to match the regular expression %s\nbut it was %s",
+  function(nodes, v, re)
+    return #nodes == 1 and require("mcptest.regex").test(re, v), found(nodes, v)
+  end)
+
+say:set("assertion.path_exists.positive", "Expected a value at %s\nbut nothing matched in %s")
+say:set("assertion.path_exists.negative", "Expected nothing at %s\nbut found %s")
+assert:register("assertion", "path_exists", function(_, arguments)
+  local nodes, v = select_path(arguments[1], arguments[2])
+  local doc = arguments[1]
+  arguments[1] = tostring(arguments[2])
+  arguments[2] = #nodes > 0 and show(v) or show(doc)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return #nodes > 0
+end, "assertion.path_exists.positive", "assertion.path_exists.negative")
+
+say:set("assertion.at_most_ms.positive", "Expected to take at most %s ms\nbut it took %s ms")
+say:set("assertion.at_most_ms.negative", "Expected to take more than %s ms\nbut it took %s ms")
+assert:register("assertion", "at_most_ms", function(_, arguments)
+  local limit, took = arguments[1], (tonumber(arguments[2]) or 0) * 1000
+  arguments[2] = string.format("%.1f", took)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return took <= limit
+end, "assertion.at_most_ms.positive", "assertion.at_most_ms.negative")
+
+say:set("assertion.matches_schema.positive", "Expected the value to match the JSON Schema\nbut %s\nvalue: %s")
+say:set("assertion.matches_schema.negative", "Expected the value not to match the JSON Schema\nbut it did: %s")
+assert:register("assertion", "matches_schema", function(_, arguments)
+  local value = arguments[1]
+  local ok, msg = require("mcptest.jsonschema").validate(arguments[2], value)
+  arguments[1] = msg or show(value)
+  arguments[2] = show(value)
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return ok
+end, "assertion.matches_schema.positive", "assertion.matches_schema.negative")
+
+-- a client's tools, listed once per client (weak: a closed client goes)
+local tool_lists = setmetatable({}, { __mode = "k" })
+say:set("assertion.matches_output_schema.positive", "Expected the structuredContent of %s to match its outputSchema\nbut %s")
+say:set("assertion.matches_output_schema.negative", "Expected the structuredContent of %s not to match its outputSchema\nbut it did: %s")
+assert:register("assertion", "matches_output_schema", function(_, arguments)
+  local r, c, name = arguments[1], arguments[2], arguments[3]
+  local tools = tool_lists[c]
+  if not tools then
+    tools = c:list_tools()
+    tool_lists[c] = tools
+  end
+  local ok, msg = false, nil
+  local declared
+  for _, t in ipairs(tools) do if t.name == name then declared = t.outputSchema end end
+  if declared == nil then
+    msg = "tool " .. tostring(name) .. " declares no outputSchema in tools/list"
+  elseif type(r) ~= "table" or r.structuredContent == nil then
+    msg = "the result has no structuredContent: " .. show(r)
+  else
+    ok, msg = require("mcptest.jsonschema").validate(declared, r.structuredContent)
+    if ok then msg = show(r.structuredContent) end
+  end
+  arguments[1] = "tool " .. tostring(name)
+  arguments[2] = msg
+  arguments.n = 2
+  arguments.nofmt = { true, true }
+  return ok
+end, "assertion.matches_output_schema.positive", "assertion.matches_output_schema.negative")
+
+-- the message is the snapshot module's own (the diff, or why it failed)
+say:set("assertion.matches_snapshot.positive", "%s")
+say:set("assertion.matches_snapshot.negative", "Expected the value to differ from snapshot %s")
+assert:register("assertion", "matches_snapshot", function(_, arguments)
+  local ok, msg = require("mcptest.snapshot").check(arguments[2], arguments[3], arguments[1])
+  arguments[1] = msg or tostring(arguments[3])
+  arguments.n = 1
+  arguments.nofmt = { true }
+  return ok
+end, "assertion.matches_snapshot.positive", "assertion.matches_snapshot.negative")
 
 return M

@@ -61,6 +61,7 @@ after "--" every word reaches the script(s).]],
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
       { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
+      { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
     },
     common.client_defaults,
   },
@@ -109,6 +110,7 @@ function M.main(opts, words, pass, implicit)
     if opts["--allow-empty"] then return 0 end
     return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
   end
+  if opts["--update-snapshots"] then require("mcptest.snapshot").update = true end
   return require("mcptest.runner").run(files, {
     outputs = opts["--output"], output_file = opts["--output-file"],
     quiet = opts["--quiet"], color = opts["--color"],

@@ -372,11 +372,11 @@ function Client:on(method, handler)
 end
 
 -- Follow nextCursor until the server stops giving one.
-function Client:list_all(method, field, params)
+function Client:list_all(method, field, params, opts)
   local items, seen = json.array(), {}
   local p = params or {}
   for _ = 1, 100000 do
-    local res = self:request(method, next(p) and p or nil)
+    local res = self:request(method, next(p) and p or nil, opts)
     local page = res[field]
     if type(page) ~= "table" then
       errors.raise("protocol", method .. " result has no '" .. field .. "' array", { method = method })
@@ -394,12 +394,13 @@ function Client:list_all(method, field, params)
   errors.raise("protocol", method .. ": more than 100000 pages", { method = method })
 end
 
-function Client:list_tools() return self:list_all("tools/list", "tools") end
-function Client:list_resources() return self:list_all("resources/list", "resources") end
-function Client:list_resource_templates()
-  return self:list_all("resources/templates/list", "resourceTemplates")
+-- opts: { timeout = seconds } for each page's request
+function Client:list_tools(opts) return self:list_all("tools/list", "tools", nil, opts) end
+function Client:list_resources(opts) return self:list_all("resources/list", "resources", nil, opts) end
+function Client:list_resource_templates(opts)
+  return self:list_all("resources/templates/list", "resourceTemplates", nil, opts)
 end
-function Client:list_prompts() return self:list_all("prompts/list", "prompts") end
+function Client:list_prompts(opts) return self:list_all("prompts/list", "prompts", nil, opts) end
 
 function Client:call_tool(name, args, opts)
   -- one params table per client, refilled: every transport encodes a

@@ -17,15 +17,16 @@ M.suites = {
 
 -- kind -> function(filename) returning a function that runs the file
 -- (its top-level code defines the tests), or nil and a message naming the
--- file and line. The YAML suite compiler fills in M.loaders.yaml; until
--- then a YAML suite is refused before anything runs.
+-- file and line (and true when that message is FILE:LINE:COL: lines to
+-- show as they are: a YAML suite's schema errors).
 M.loaders = {
   lua = function(filename)
     local chunk, err = loadfile(filename)
     if not chunk then return nil, err end
     return chunk
   end,
-  yaml = nil,
+  -- a YAML suite runs as the Lua it compiles to (mcptest.suite)
+  yaml = function(filename) return require("mcptest.suite").chunk(filename) end,
 }
 
 -- Files named explicitly with these endings are loaded by that kind's
@@ -110,8 +111,11 @@ function M.preflight(files)
     if not loader then
       return nil, f .. ": YAML suites are not supported by this build yet (the suite compiler is planned)"
     end
-    local chunk, err = loader(f)
-    if not chunk then return nil, "cannot load " .. tostring(err) end
+    local chunk, err, located = loader(f)
+    if not chunk then
+      if located or kind == "yaml" then return nil, tostring(err), true end
+      return nil, "cannot load " .. tostring(err)
+    end
     chunks[f] = chunk
   end
   return chunks

@@ -399,9 +399,10 @@ function M.run(files, opts)
     return 2
   end
   -- files that do not load stop the run before anything starts (exit 2)
-  local chunks, err = suite_files.preflight(files)
+  local chunks, err, located = suite_files.preflight(files)
   if not chunks then
-    io.stderr:write("mcptest: ", err, "\n")
+    -- a YAML suite's schema errors are FILE:LINE:COL: lines as they are
+    io.stderr:write(located and "" or "mcptest: ", err, "\n")
     return 2
   end
   local plan, plan_err = reporters.plan(opts.outputs, opts.output_file)
