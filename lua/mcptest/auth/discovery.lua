@@ -224,8 +224,10 @@ function M.discover(server_url, opts)
   end
   if not d.as then
     if not d.legacy then
+      -- the last step's note says why (a TLS or connection error above all)
+      local last = walk[#walk]
       return fail(walk, "no authorization server metadata for " .. issuer .. " (tried "
-        .. #M.as_urls(issuer) .. " URLs; see the walk)")
+        .. #M.as_urls(issuer) .. " URLs; see the walk" .. (last and last.note and ("; the last: " .. last.note) or "") .. ")")
     end
     -- 2025-03-26 default endpoints
     d.as = { issuer = issuer, authorization_endpoint = issuer .. "/authorize",
