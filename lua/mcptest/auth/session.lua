@@ -13,6 +13,7 @@
 --   session.cache_url(url) -> the URL the cache files the server under
 --   session.login(cfg) -> token set    (mcp.oauth.login; cfg.url, cfg.grant, ...)
 --   session.refresh(url) -> token set  (mcp.oauth.refresh)
+--   session.client_of(token set) -> client   its client and credentials
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local url_mod = require("mcptest.url")
@@ -52,7 +53,10 @@ end
 
 -- What a refresh or a re-mint needs, rebuilt from the stored set (no
 -- discovery: the set keeps its issuer, token endpoint and client).
-local function ctx_from_set(t, tls)
+-- The client a stored set was issued to, with its credentials: the env
+-- vars it names, else the registration cached for its issuer (a
+-- registered client's secret lives there, never in the token set).
+function M.client_of(t)
   local client = { client_id = t.client_id, auth_method = t.auth_method }
   if t.private_key_env then
     local v = os.getenv(t.private_key_env)
@@ -67,6 +71,11 @@ local function ctx_from_set(t, tls)
       client.client_secret = secrets.register(reg.client_secret, "client secret of " .. reg.client_id)
     end
   end
+  return client
+end
+
+local function ctx_from_set(t, tls)
+  local client = M.client_of(t)
   return { d = { issuer = t.issuer, as = { issuer = t.issuer, token_endpoint = t.token_endpoint,
                                            token_endpoint_auth_methods_supported = t.auth_methods } },
            client = client, resource = t.resource, scope = t.scope, client_secret_env = t.client_secret_env,
