@@ -56,6 +56,7 @@ describe("an authorization server migration (SEP-2352)", function()
     -- registrations are kept per issuer: the old one is still there, apart
     assert.are.equal(before, require("mcptest.auth.cache").client(fx.url).client_id)
     assert.are.equal(after, require("mcptest.auth.cache").client(fx.url .. "/tenant2").client_id)
+    assert.are.equal("native", require("mcptest.auth.cache").client(fx.url .. "/tenant2").application_type)
   end)
 
   it("without a person, drops the old AS's token, sends it nothing, and says what happened", function()
