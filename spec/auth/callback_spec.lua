@@ -52,6 +52,16 @@ describe("the login's bad inputs", function()
     assert.are.equal("access_denied", err.oauth_error)
   end)
 
+  it("a busy callback port that was asked for is an error, not another port", function()
+    local busy = assert(require("mcptest.core.httpd").start{ port = 0 })
+    local port = busy:port()
+    local ok, err = pcall(mcp.oauth.login, { url = url, callback_port = port, say = function() end, callback_timeout = 5 })
+    busy:close()
+    assert.is_false(ok)
+    assert.matches("cannot listen for the OAuth callback on 127.0.0.1:" .. port, err.message, 1, true)
+    assert.matches("free the port or choose another with --callback-port", err.message, 1, true)
+  end)
+
   it("login --device on an AS without a device endpoint says so and suggests --no-browser", function()
     local f = io.popen(string.format("MCPTEST_HOME=%s %s login %s --device </dev/null 2>&1; echo rc=$?",
       os.getenv("MCPTEST_HOME"), BIN, url))
