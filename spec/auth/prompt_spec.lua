@@ -39,3 +39,43 @@ describe("the manual token prompt", function()
     assert.matches("no credentials were supplied", out, 1, true)
   end)
 end)
+
+-- A server that offers OAuth: in a terminal outside CI, a 401 with no
+-- credentials runs the login (authorization code, $BROWSER) with the
+-- challenge's scope, and the request goes through; in CI nothing opens.
+describe("the OAuth login on a 401 in a terminal", function()
+  local fx, url
+  setup(function()
+    fx = mcp.fixture.start{ auto_approve = true }
+    url = fx.url .. "/mcp/oauth"
+  end)
+  teardown(function() if fx then fx:stop() end end)
+
+  local function run(env)
+    local home = os.tmpname(); os.remove(home)
+    local out = os.tmpname()
+    local cmd = string.format("env -u CI %s MCPTEST_HOME=%s BROWSER=%s/spec/data/browser.sh script -qec '%s call --url %s --tool whoami' /dev/null >%s 2>&1 </dev/null",
+      env, home, os.getenv("MCPTEST_SRC"), BIN, url, out)
+    local _, _, code = os.execute(cmd)
+    local f = io.open(out); local s = f:read("a"); f:close(); os.remove(out)
+    return code, s, home
+  end
+
+  it("logs in, retries the request, and keeps the token for later runs", function()
+    local code, out, home = run("")
+    assert.are.equal(0, code, out)
+    assert.matches("Opened a browser to sign in", out, 1, true)
+    assert.matches('\\"scopes\\":[\\"mcp:read\\",\\"mcp:write\\"]', out, 1, true)
+    local f = io.popen(string.format("MCPTEST_HOME=%s %s call --url %s --tool whoami </dev/null 2>&1", home, BIN, url))
+    local again = f:read("a"); f:close()
+    assert.matches("client_id", again, 1, true)
+    assert.is_nil(again:find("Opened a browser", 1, true))
+  end)
+
+  it("opens nothing in CI", function()
+    local code, out = run("CI=true")
+    assert.are.equal(3, code, out)
+    assert.is_nil(out:find("Opened a browser", 1, true))
+    assert.matches("no credentials were supplied", out, 1, true)
+  end)
+end)

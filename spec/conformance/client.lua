@@ -7,14 +7,14 @@
 -- set by the suite; client.sh exports the context's client_secret as
 -- MCP_CONFORMANCE_CLIENT_SECRET, since mcptest reads secrets from env vars.
 --
--- What it does is what a person using mcptest does, and no more: it
--- discovers, logs in with the grant the authorization server offers (the
--- context's pre-registered client when there is one, else mcptest's own
--- choice: dynamic registration), connects with the cached token, lists
--- the tools, calls test-tool, and closes. Every OAuth decision (scope,
--- client authentication, resource, iss and issuer checks) is mcptest's;
--- nothing here retries with another scope or logs in again after a 401 or
--- a 403: those are features the client itself has to have.
+-- What it does is what a person using mcptest at a terminal does, and no
+-- more: it discovers (only to pick the grant the authorization server
+-- offers), connects with an auth.oauth configuration (the context's
+-- pre-registered client when there is one, else mcptest's own choice:
+-- dynamic registration), lists the tools, calls the first, and closes.
+-- Every OAuth decision (when to log in, scope, step-up, client
+-- authentication, resource, iss and issuer checks, an AS migration) is
+-- mcptest's; nothing here retries or logs in again after a 401 or a 403.
 -- Any failure is raised, so the script exits non-zero (some scenarios
 -- expect the client to refuse and allow that).
 local mcp = require("mcptest")
@@ -68,34 +68,35 @@ else
     .. mcp.json.encode(d.as.grant_types_supported), 0)
 end
 
--- 2. log in (the authorization code goes through $BROWSER, which
--- client.sh points at a curl that follows the redirects)
-local login = { url = url, grant = grant, say = function(s) log(s) end }
-if type(context.client_id) == "string" then login.client_id = context.client_id end
-if type(context.client_secret) == "string" then login.client_secret_env = "MCP_CONFORMANCE_CLIENT_SECRET" end
-if type(context.private_key_pem) == "string" then login.private_key_env = "MCP_CONFORMANCE_PRIVATE_KEY" end
+-- 2. the OAuth configuration a person would give mcp.connect for this
+-- server; mcptest logs in itself: an unattended grant at connect, the
+-- authorization code on the first 401 (the person at the terminal is
+-- client.sh's script(1) and $BROWSER, a curl that follows the redirects)
+local oauth = { grant = grant }
+if type(context.client_id) == "string" then oauth.client_id = context.client_id end
+if type(context.client_secret) == "string" then oauth.client_secret_env = "MCP_CONFORMANCE_CLIENT_SECRET" end
+if type(context.private_key_pem) == "string" then oauth.private_key_env = "MCP_CONFORMANCE_PRIVATE_KEY" end
 if grant == "jwt_bearer" then
   if context.idp_token_endpoint then
     -- enterprise-managed authorization: the IdP's ID token for an ID-JAG
-    login.idp = { token_endpoint = context.idp_token_endpoint, id_token_env = "MCP_CONFORMANCE_ID_TOKEN",
+    oauth.idp = { token_endpoint = context.idp_token_endpoint, id_token_env = "MCP_CONFORMANCE_ID_TOKEN",
                   client_id = context.idp_client_id }
   else
-    login.assertion_env = "MCP_CONFORMANCE_ASSERTION" -- a workload identity JWT
+    oauth.assertion_env = "MCP_CONFORMANCE_ASSERTION" -- a workload identity JWT
   end
 end
 -- a person configuring mcptest for such a server would turn these on:
 -- DPoP where the AS offers it, and their app's client metadata URL where
 -- the AS takes CIMD client ids (the suite expects this URL)
-if d.as and type(d.as.dpop_signing_alg_values_supported) == "table" then login.dpop = true end
-if d.as and d.as.client_id_metadata_document_supported == true and not login.client_id then
-  login.client_metadata_url = "https://conformance-test.local/client-metadata.json"
+if d.as and type(d.as.dpop_signing_alg_values_supported) == "table" then oauth.dpop = true end
+if d.as and d.as.client_id_metadata_document_supported == true and not oauth.client_id then
+  oauth.client_metadata_url = "https://conformance-test.local/client-metadata.json"
 end
-log("login: grant", grant, "client_id", login.client_id or "(dynamic registration)")
-local t = mcp.oauth.login(login)
-log("login: got a", t.token_type, "token, scope", t.scope or "(none)")
+log("connect: grant", grant, "client_id", oauth.client_id or "(dynamic registration)")
 
--- 3. use it: a session, the tools, a call
-local c = mcp.connect{ url = url, timeout = 10 }
+-- 3. use it: a session, the tools, a call (a 401 logs in, a 403
+-- insufficient_scope steps up, a PRM naming another AS logs in there)
+local c = mcp.connect{ url = url, timeout = 10, auth = { oauth = oauth } }
 log("connected:", c.protocol_version)
 local tools = c:list_tools()
 local names = {}
@@ -105,5 +106,7 @@ if names[1] then
   local r = c:call_tool(names[1], mcp.json.object())
   log("called", names[1] .. ":", mcp.text(r))
 end
+local t = mcp.tokens.get(url)
+log("token:", t and t.token_type or "(none)", "scope", t and t.scope or "(none)", "issuer", t and t.issuer or "-")
 c:close()
 log("done")

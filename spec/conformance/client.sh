@@ -2,7 +2,7 @@
 # The command the conformance suite runs per scenario: client.sh SERVER_URL
 # (MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT in the environment).
 # Runs spec/conformance/client.lua in mcptest ($MCPTEST_BIN, default
-# build/mcptest) with a token cache of its own (MCPTEST_HOME, removed
+# build/mcptest), in a pseudo-terminal (script(1), see below), with a token cache of its own (MCPTEST_HOME, removed
 # afterwards), a headless $BROWSER (spec/data/browser.sh: curl following the
 # redirects to mcptest's loopback callback), and the context's client_secret
 # (if any) in MCP_CONFORMANCE_CLIENT_SECRET, since mcptest takes secrets from
@@ -30,4 +30,11 @@ if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
   MCP_CONFORMANCE_ASSERTION=$(ctx_field valid_jwt)
   export MCP_CONFORMANCE_CLIENT_SECRET MCP_CONFORMANCE_PRIVATE_KEY MCP_CONFORMANCE_ID_TOKEN MCP_CONFORMANCE_ASSERTION
 fi
-timeout -k 5 "${CONFORMANCE_CLIENT_TIMEOUT:-25}" "$bin" "$here/client.lua" "$@"
+# A person at a terminal: the scenarios are an interactive user agent (the
+# suite's AS approves at once), and mcptest runs an authorization-code
+# login on its own (on a 401, a step-up, an AS migration) only in an
+# interactive terminal outside CI (DESIGN.md). script(1) gives it a
+# pseudo-terminal (stdout and stderr then both arrive on stdout), CI is
+# unset for it, and $BROWSER is the person.
+cmd=$(printf '%q ' timeout -k 5 "${CONFORMANCE_CLIENT_TIMEOUT:-25}" "$bin" "$here/client.lua" "$@")
+env -u CI script -qec "$cmd" /dev/null </dev/null

@@ -99,8 +99,10 @@ diagnose() { # results_dir
     ' "$checks"
     local err
     err=$(dirname "$checks")/stderr.txt
+    # under script(1) (client.sh) the client's stderr arrives on stdout
+    [ -s "$err" ] || err=$(dirname "$checks")/stdout.txt
     if [ -s "$err" ]; then
-      echo "#   client stderr (last lines):"
+      echo "#   client output (last lines):"
       grep -v '^\s*$' "$err" | tail -n 6 | cut -c1-300 | sed 's/^/#     /'
     fi
   fi

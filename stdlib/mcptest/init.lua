@@ -136,13 +136,13 @@ M.oauth = {
     if not d then error(err, 0) end
     return d
   end,
-  register = function(as_metadata, client_metadata)
-    local reg, err = require("mcptest.auth.oauth").register(as_metadata, client_metadata)
+  register = function(as_metadata, client_metadata, opts)
+    local reg, err = require("mcptest.auth.oauth").register(as_metadata, client_metadata, opts)
     if not reg then error(err, 0) end
     return reg
   end,
   login = function(cfg) return require("mcptest.auth.session").login(cfg) end,
-  refresh = function(url) return require("mcptest.auth.session").refresh(url) end,
+  refresh = function(url, opts) return require("mcptest.auth.session").refresh(url, opts) end,
 }
 
 -- mcp.tokens: the token cache (~/.mcptest/auth/, MCPTEST_HOME moves it),

@@ -11,6 +11,9 @@
 --           as_url =, legacy = true when the 2025-03-26 fallbacks were used,
 --           scopes = (the challenge's scope, else PRM scopes_supported),
 --           walk = { {step=, url=, status=, note=}, ... } }
+--   discovery.authorization_servers(url[, opts]) -> { issuer, ... } | nil
+--     the PRM's authorization_servers now (opts.challenge: a 401's
+--     WWW-Authenticate, whose resource_metadata is tried first)
 -- Validation that stops the walk (and never authorizes): a PRM whose
 -- `resource` does not cover the server URL (same origin, path prefix); an
 -- AS metadata `issuer` not identical to the issuer the PRM named (RFC 8414
@@ -146,6 +149,36 @@ function M.login_commands(server_url, as)
   return out
 end
 
+-- The PRM: from the challenge's resource_metadata, else the path-inserted
+-- then the root well-known URL. Returns doc, url (or nothing).
+local function find_prm(walk, server_url, params, opts)
+  local candidates = {}
+  if params.resource_metadata then candidates[1] = params.resource_metadata end
+  for _, u in ipairs(M.prm_urls(server_url)) do
+    if u ~= params.resource_metadata then candidates[#candidates + 1] = u end
+  end
+  for _, u in ipairs(candidates) do
+    local doc, why = get_json(walk, "protected resource metadata", u, opts)
+    if doc then return doc, u end
+    if why == "unreachable" or (type(why) == "number" and why >= 500 and why ~= 502) then return nil end
+  end
+end
+
+-- The authorization servers the PRM names now (SEP-2352: a server may
+-- move to another AS), for a token refused with this challenge: a list of
+-- issuers, or nil when there is no usable PRM (then nothing can be said).
+function M.authorization_servers(server_url, opts)
+  opts = opts or {}
+  local ch = curl.parse_www_authenticate(opts.challenge)
+  local prm = find_prm({}, server_url, ch and ch.params or {}, opts)
+  if type(prm) ~= "table" or type(prm.resource) ~= "string" or not M.resource_covers(prm.resource, server_url) then
+    return nil
+  end
+  local list = prm.authorization_servers
+  if type(list) ~= "table" or type(list[1]) ~= "string" then return nil end
+  return list
+end
+
 function M.discover(server_url, opts)
   opts = opts or {}
   local walk = {}
@@ -165,19 +198,7 @@ function M.discover(server_url, opts)
   local params = d.challenge and d.challenge.params or {}
 
   -- 1. Protected Resource Metadata
-  local prm_candidates = {}
-  if params.resource_metadata then prm_candidates[1] = params.resource_metadata end
-  for _, u in ipairs(M.prm_urls(server_url)) do
-    if u ~= params.resource_metadata then prm_candidates[#prm_candidates + 1] = u end
-  end
-  for _, u in ipairs(prm_candidates) do
-    local doc, why = get_json(walk, "protected resource metadata", u, opts)
-    if doc then
-      d.prm, d.prm_url = doc, u
-      break
-    end
-    if why == "unreachable" or (type(why) == "number" and why >= 500 and why ~= 502) then break end
-  end
+  d.prm, d.prm_url = find_prm(walk, server_url, params, opts)
 
   local issuer
   if d.prm then
@@ -221,8 +242,10 @@ function M.discover(server_url, opts)
   end
   if not d.as then
     if not d.legacy then
+      -- the last step's note says why (a TLS or connection error above all)
+      local last = walk[#walk]
       return fail(walk, "no authorization server metadata for " .. issuer .. " (tried "
-        .. #M.as_urls(issuer) .. " URLs; see the walk)")
+        .. #M.as_urls(issuer) .. " URLs; see the walk" .. (last and last.note and ("; the last: " .. last.note) or "") .. ")")
     end
     -- 2025-03-26 default endpoints
     d.as = { issuer = issuer, authorization_endpoint = issuer .. "/authorize",

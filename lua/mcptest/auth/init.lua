@@ -135,7 +135,8 @@ function Auth:headers() return self.lines end
 function Auth:on_challenge(ctx)
   if self.source == "none" and ctx.status == 401 and not ctx.retried and not ctx.final
      and self.target and session().interactive() then
-    local ok, t = pcall(session().login, { url = self.target, grant = "authorization_code" })
+    local ok, t = pcall(session().login, { url = self.target, grant = "authorization_code",
+      challenge = ctx.www_authenticate })
     if ok then
       self.source, self.lines = "oauth", { "Authorization: Bearer " .. t.access_token }
       return true

@@ -11,7 +11,8 @@
 --        grant: "client_credentials" | "authorization_code" | "device_code"
 --   oauth.refresh(ctx, refresh_token) -> tokens | nil, err
 -- ctx = { d = discovery result, client = { client_id, client_secret,
---         auth_method }, resource = RFC 8707 value or nil, scope = ... }
+--         auth_method }, resource = RFC 8707 value or nil, scope = ...,
+--         tls = { ca_file =, insecure = } for every request to the AS }
 -- Token sets as stored: { access_token, token_type, refresh_token,
 -- expires_at (epoch s), scope, grant, issuer, resource, client_id,
 -- client_secret_env, token_endpoint, obtained_at }.
@@ -63,13 +64,14 @@ function M.key_alg(pem)
 end
 
 -- RFC 7591 dynamic registration.
-function M.register(as, metadata)
+function M.register(as, metadata, opts)
   local endpoint = as.registration_endpoint
   if not endpoint then
     return nil, auth_error("the authorization server " .. tostring(as.issuer) .. " offers no dynamic"
       .. " registration (no registration_endpoint); give a client_id (--client-id) registered there")
   end
   local r, err = curl.request{ method = "POST", url = endpoint, body = json.encode(metadata), timeout = M.TIMEOUT,
+    tls = opts and opts.tls,
     headers = { ["Content-Type"] = "application/json", Accept = "application/json" } }
   if not r then return nil, err end
   local doc = json.try_decode(r.body)
@@ -154,7 +156,7 @@ function M.client_for(d, cfg)
     meta.redirect_uris = json.array({ cfg.redirect_uri or ("http://127.0.0.1:" .. M.CALLBACK_PORTS[1] .. "/callback") })
   end
   if cfg.scope then meta.scope = cfg.scope end
-  local reg, err = M.register(d.as, meta)
+  local reg, err = M.register(d.as, meta, { tls = cfg.tls })
   if not reg then error(err, 0) end
   reg.issuer = issuer
   cache.put_client(issuer, reg)
@@ -208,7 +210,7 @@ function M.token_request(ctx, params)
   M.authenticate_client(as, client, form, headers)
   if ctx.dpop then headers.DPoP = ctx.dpop:proof("POST", endpoint) end
   local r, err = curl.request{ method = "POST", url = endpoint, headers = headers, body = url_mod.encode_pairs(form),
-                               timeout = ctx.timeout or M.TIMEOUT }
+                               timeout = ctx.timeout or M.TIMEOUT, tls = ctx.tls }
   if not r then return nil, err end
   if ctx.dpop and r.headers["dpop-nonce"] then
     ctx.dpop.nonce = r.headers["dpop-nonce"]
@@ -303,7 +305,7 @@ local function device_code(ctx, cfg)
   local headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" }
   M.authenticate_client(ctx.d.as, ctx.client, form, headers)
   local r, err = curl.request{ method = "POST", url = endpoint, headers = headers,
-                               body = url_mod.encode_pairs(form), timeout = M.TIMEOUT }
+                               body = url_mod.encode_pairs(form), timeout = M.TIMEOUT, tls = ctx.tls }
   if not r then return nil, err end
   local doc = json.try_decode(r.body)
   if type(doc) ~= "table" or doc.error or not doc.device_code then
@@ -487,7 +489,7 @@ local function jwt_bearer(ctx, cfg)
       resource = ctx.resource, scope = ctx.scope, client_id = idp.client_id }
     if idp.client_secret_env then form.client_secret = env_secret(idp.client_secret_env, "idp.client_secret_env") end
     local r, rerr = curl.request{ method = "POST", url = idp.token_endpoint, body = url_mod.encode_pairs(form),
-      timeout = M.TIMEOUT, headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" } }
+      timeout = M.TIMEOUT, tls = ctx.tls, headers = { ["Content-Type"] = "application/x-www-form-urlencoded", Accept = "application/json" } }
     if not r then return nil, rerr end
     local doc = json.try_decode(r.body)
     if type(doc) ~= "table" or doc.error or type(doc.access_token) ~= "string" then

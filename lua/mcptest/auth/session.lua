@@ -13,6 +13,7 @@
 --   session.cache_url(url) -> the URL the cache files the server under
 --   session.login(cfg) -> token set    (mcp.oauth.login; cfg.url, cfg.grant, ...)
 --   session.refresh(url) -> token set  (mcp.oauth.refresh)
+--   session.client_of(token set) -> client   its client and credentials
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
 local url_mod = require("mcptest.url")
@@ -53,7 +54,10 @@ end
 
 -- What a refresh or a re-mint needs, rebuilt from the stored set (no
 -- discovery: the set keeps its issuer, token endpoint and client).
-local function ctx_from_set(t)
+-- The client a stored set was issued to, with its credentials: the env
+-- vars it names, else the registration cached for its issuer (a
+-- registered client's secret lives there, never in the token set).
+function M.client_of(t)
   local client = { client_id = t.client_id, auth_method = t.auth_method }
   if t.private_key_env then
     local v = os.getenv(t.private_key_env)
@@ -68,17 +72,22 @@ local function ctx_from_set(t)
       client.client_secret = secrets.register(reg.client_secret, "client secret of " .. reg.client_id)
     end
   end
+  return client
+end
+
+local function ctx_from_set(t, tls)
+  local client = M.client_of(t)
   return { d = { issuer = t.issuer, as = { issuer = t.issuer, token_endpoint = t.token_endpoint,
                                            token_endpoint_auth_methods_supported = t.auth_methods } },
            client = client, resource = t.resource, scope = t.scope, client_secret_env = t.client_secret_env,
-           private_key_env = t.private_key_env, dpop = t.dpop_key and lazy.dpop.new(t.dpop_key) or nil }
+           private_key_env = t.private_key_env, dpop = t.dpop_key and lazy.dpop.new(t.dpop_key) or nil, tls = tls }
 end
 
 -- A new token set for an expired (or refused) one, without a person:
 -- refresh when there is a refresh token, else mint again with client
 -- credentials when the secret is at hand. nil, why when neither works.
-local function renew(t)
-  local ctx = ctx_from_set(t)
+local function renew(t, tls)
+  local ctx = ctx_from_set(t, tls)
   if t.refresh_token then
     local nt, err = lazy.oauth.refresh(ctx, t)
     if nt then
@@ -107,13 +116,13 @@ end
 -- may have just renewed it), else a renewed one, stored before it is used.
 -- `refused`: the access token the server refused (a 401), renewed even if
 -- it has not expired.
-local function fresh_tokens(key, refused)
+local function fresh_tokens(key, refused, tls)
   return cache.with_lock(key, function()
     local t = cache.tokens(key)
     if not t then return nil, errors.new("auth", "no cached token for " .. key) end
     register_set(t)
     if not expiring(t) and t.access_token ~= refused then return t end
-    local nt, err = renew(t)
+    local nt, err = renew(t, tls)
     if not nt then return nil, err, t end
     cache.put_tokens(key, nt)
     return register_set(nt)
@@ -129,7 +138,7 @@ function M.new(opts, shown, cfg)
   if t then
     register_set(t)
     if expiring(t) then
-      local nt, err = fresh_tokens(key)
+      local nt, err = fresh_tokens(key, nil, opts.tls)
       if nt then t = nt else s.expired, s.renew_error, t = true, err and tostring(err.message), nil end
     end
   elseif cfg and M.UNATTENDED[cfg.grant] then
@@ -171,18 +180,89 @@ function Source:on_challenge(ctx)
   if ctx.status == 403 then return self:step_up(ctx, ch) end
   if ctx.retried then return nil, message.failure(ctx, self) end
   if not self.tokens then
-    if self.cfg and M.UNATTENDED[self.cfg.grant] then
-      local ok, t = pcall(M.login, setmetatable({ url = self.target, tls = self.tls }, { __index = self.cfg }))
+    -- an unattended grant mints a token; a person's grant runs when a
+    -- person is at hand (an interactive terminal outside CI)
+    if self.cfg and (M.UNATTENDED[self.cfg.grant] or M.interactive()) then
+      local ok, t = pcall(M.login, setmetatable({ url = self.target, tls = self.tls,
+        challenge = ctx.status == 401 and ctx.www_authenticate or nil }, { __index = self.cfg }))
       if ok then self:use(t); return true end
       self.renew_error = errors.is(t) and t.message or tostring(t)
     end
     return nil, message.failure(ctx, self)
   end
-  local t, err = fresh_tokens(self.key, self.tokens.access_token)
+  -- another run may have renewed the token (or moved it to a new AS) meanwhile
+  local cur = cache.tokens(self.key)
+  if cur and cur.access_token ~= self.tokens.access_token and not expiring(cur) then
+    self:use(register_set(cur))
+    return true
+  end
+  local moved_to = self:moved_to(ctx)
+  if moved_to then return self:migrate(ctx, moved_to) end
+  local t, err = fresh_tokens(self.key, self.tokens.access_token, self.tls)
   if not t then
     -- "expired" only when it had: a refused token that was still valid says so
     self.expired = expiring(self.tokens)
     self.renew_error = err and tostring(err.message)
+    return nil, message.failure(ctx, self)
+  end
+  self:use(t)
+  return true
+end
+
+-- SEP-2352: the refused token's issuer is no longer among the
+-- authorization servers the server's PRM names (the server moved to
+-- another AS). Returns the AS it names now, or nil (same AS, no PRM, or an
+-- issuer that came from token_url rather than discovery).
+function Source:moved_to(ctx)
+  local t = self.tokens
+  if not t.issuer or t.issuer_source == "token_url" then return nil end
+  local ok, list = pcall(lazy.discovery.authorization_servers, self.target,
+    { tls = self.tls, challenge = ctx.www_authenticate })
+  if not ok or not list then return nil end
+  for _, issuer in ipairs(list) do
+    if issuer == t.issuer then return nil end
+  end
+  return list[1]
+end
+
+-- The server moved to another authorization server: the token set of the
+-- old one is dropped (its refresh token and client mean nothing to the new
+-- AS, and nothing of them is sent there), then a login at the new AS, when
+-- the grant needs no person or a person is at hand: a new discovery, the
+-- new AS's registration (cached per issuer) or the same CIMD URL. A client
+-- id configured for the old AS is not assumed to be valid at the new one.
+function Source:migrate(ctx, new_issuer)
+  local old = self.tokens
+  cache.with_lock(self.key, function()
+    local cur = cache.tokens(self.key)
+    if cur and cur.issuer == old.issuer then cache.remove_tokens(self.key) end
+  end)
+  local grant = (self.cfg and self.cfg.grant) or old.grant
+  local what = "the server now names the authorization server " .. new_issuer .. ", not "
+    .. tostring(old.issuer) .. " that issued the cached token (an AS migration); mcptest dropped that token"
+    .. " and sends nothing of " .. tostring(old.issuer) .. "'s to " .. new_issuer
+  local cfg = self.cfg or {}
+  local client_id, client_metadata_url = cfg.client_id, cfg.client_metadata_url
+  if old.client_kind == "cimd" and not client_metadata_url then client_metadata_url = old.client_id end
+  if client_id and client_id == old.client_id and old.client_kind == "configured" then
+    self.renew_error = what .. "; the client id " .. client_id .. " was issued by " .. tostring(old.issuer)
+      .. ": register a client at " .. new_issuer .. " and configure its id (client_id, --client-id)"
+    return nil, message.failure(ctx, self)
+  end
+  if not (M.UNATTENDED[grant] or M.interactive()) then
+    self.renew_error = what .. "; a " .. tostring(grant) .. " login needs a person: run mcptest login "
+      .. url_mod.shown(self.target) .. " in a terminal"
+    return nil, message.failure(ctx, self)
+  end
+  local login = setmetatable({ url = self.target, tls = self.tls, grant = grant,
+    challenge = ctx.www_authenticate, client_id = client_id, client_metadata_url = client_metadata_url,
+    client_secret_env = client_id and cfg.client_secret_env or nil,
+    private_key_env = cfg.private_key_env or (old.client_kind == "cimd" and old.private_key_env) or nil,
+    assertion_env = cfg.assertion_env or old.assertion_env, idp = cfg.idp or old.idp,
+    dpop = cfg.dpop or (old.dpop_key ~= nil) }, { __index = cfg })
+  local ok, t = pcall(M.login, login)
+  if not ok then
+    self.renew_error = what .. "; the login at " .. new_issuer .. " failed: " .. (errors.is(t) and t.message or tostring(t))
     return nil, message.failure(ctx, self)
   end
   self:use(t)
@@ -264,7 +344,9 @@ function M.login(cfg)
     d = { url = cfg.url, issuer = issuer, resource = M.cache_url(cfg.url), walk = {},
           as = { issuer = issuer, token_endpoint = cfg.token_url } }
   else
-    d, err = lazy.discovery.discover(cfg.url, { tls = cfg.tls })
+    -- a 401's challenge, when login starts from one: its resource_metadata
+    -- and scope are what the refused request needs
+    d, err = lazy.discovery.discover(cfg.url, { tls = cfg.tls, challenge = cfg.challenge })
     if not d then error(err, 0) end
   end
   -- the callback listener first, so a registration names the port it will use
@@ -277,7 +359,7 @@ function M.login(cfg)
   local ok_client, client = pcall(lazy.oauth.client_for, d, { client_id = cfg.client_id,
     client_secret_env = cfg.client_secret_env, private_key_env = cfg.private_key_env,
     client_metadata_url = cfg.client_metadata_url, grant = grant, scope = cfg.scope, register = cfg.register,
-    redirect_uri = redirect_uri })
+    redirect_uri = redirect_uri, tls = cfg.tls })
   if not ok_client then
     if listener then listener:close() end
     error(client, 0)
@@ -293,12 +375,13 @@ function M.login(cfg)
     end
   end
   local ctx = { d = d, client = client, resource = d.resource, scope = scope, client_secret_env = cfg.client_secret_env,
-                private_key_env = cfg.private_key_env, dpop = cfg.dpop and lazy.dpop.new() or nil }
+                private_key_env = cfg.private_key_env, dpop = cfg.dpop and lazy.dpop.new() or nil, tls = cfg.tls }
   local t, gerr = lazy.oauth.grant(ctx, grant, cfg)
   if not t and gerr.oauth_error == "invalid_client" and client.registered and not cfg.client_id then
     -- the AS forgot our registration: drop it and register once more
     cache.remove_client(d.issuer)
-    ctx.client = lazy.oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true, redirect_uri = redirect_uri })
+    ctx.client = lazy.oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true, redirect_uri = redirect_uri,
+      tls = cfg.tls })
     if grant == "authorization_code" then
       -- the first attempt closed its listener; open one again
       local l2, p2 = lazy.oauth.listen({ callback_port = port })
@@ -310,18 +393,24 @@ function M.login(cfg)
   if not t then error(gerr, 0) end
   t.auth_method = lazy.oauth.choose_auth_method(d.as, ctx.client)
   t.auth_methods = d.as.token_endpoint_auth_methods_supported
+  -- where the client id came from: on an AS migration only a CIMD URL
+  -- travels to the new AS (SEP-2352)
+  t.client_kind = ctx.client.cimd and "cimd" or ctx.client.registered and "registered"
+    or ctx.client.client_id and "configured" or nil
+  -- an issuer made up from token_url: no PRM to compare it with
+  if cfg.token_url then t.issuer_source = "token_url" end
   local key = M.cache_url(cfg.url)
   cache.with_lock(key, function() cache.put_tokens(key, t) end)
   return t
 end
 
-function M.refresh(u)
+function M.refresh(u, opts)
   local key = M.cache_url(u)
   local t, err = cache.with_lock(key, function()
     local cur = cache.tokens(key)
     if not cur then return nil, errors.new("auth", "no cached token for " .. url_mod.shown(u) .. "; run mcptest login " .. url_mod.shown(u)) end
     register_set(cur)
-    local nt, rerr = renew(cur)
+    local nt, rerr = renew(cur, opts and opts.tls)
     if not nt then return nil, rerr end
     cache.put_tokens(key, nt)
     return register_set(nt)

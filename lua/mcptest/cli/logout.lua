@@ -8,25 +8,26 @@ local login = require("mcptest.cli.login")
 local M = {
   name = "logout",
   summary = "revoke and forget the token cached for a server",
-  usage = { "mcptest logout URL [-f]" },
+  usage = { "mcptest logout URL [-f] [--cacert FILE]" },
   help = [[
 Exit codes: 0 forgotten (or nothing was cached); 2 usage; 3 the cache
 could not be used.]],
   options = {
     { title = "Options",
       { "--url", arg = "URL", help = "the MCP server (or give it as the first word)" },
-      { "--force", "-f", help = "do not ask" } },
+      { "--force", "-f", help = "do not ask" },
+      { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE (for the authorization server)" } },
   },
 }
 
 -- RFC 7009 at the AS that issued the token, when it offers revocation.
-local function revoke(t)
+local function revoke(t, tls)
   if not t.issuer then return "no issuer recorded" end
   local discovery = require("mcptest.auth.discovery")
   local curl = require("mcptest.transport.curl")
   local as
   for _, u in ipairs(discovery.as_urls(t.issuer)) do
-    local r = curl.request{ url = u, timeout = 10 }
+    local r = curl.request{ url = u, timeout = 10, tls = tls }
     if r and r.status == 200 then
       as = require("mcptest.json").try_decode(r.body)
       if type(as) == "table" and as.issuer == t.issuer then break end
@@ -37,8 +38,9 @@ local function revoke(t)
   if not as.revocation_endpoint then return "the authorization server has no revocation endpoint" end
   local oauth = require("mcptest.auth.oauth")
   local url_mod = require("mcptest.url")
-  local client = { client_id = t.client_id }
-  if t.client_secret_env then client.client_secret = os.getenv(t.client_secret_env) end
+  -- the client the token was issued to, authenticated as at the token
+  -- endpoint (a registered client's secret comes from the cached registration)
+  local client = require("mcptest.auth.session").client_of(t)
   local done = {}
   for _, which in ipairs({ { t.refresh_token, "refresh_token" }, { t.access_token, "access_token" } }) do
     if which[1] then
@@ -46,7 +48,7 @@ local function revoke(t)
         { ["Content-Type"] = "application/x-www-form-urlencoded" }
       oauth.authenticate_client(as, client, form, headers)
       local r = curl.request{ method = "POST", url = as.revocation_endpoint, headers = headers,
-                              body = url_mod.encode_pairs(form), timeout = 10 }
+                              body = url_mod.encode_pairs(form), timeout = 10, tls = tls }
       done[#done + 1] = which[2] .. (r and r.status == 200 and " revoked" or (" not revoked (" .. (r and ("HTTP " .. r.status) or "no answer") .. ")"))
     end
   end
@@ -67,7 +69,7 @@ function M.main(opts, words)
     local answer = io.read("l")
     if not answer or not answer:match("^[yY]") then io.write("kept\n"); return 0 end
   end
-  local revoked = revoke(t)
+  local revoked = revoke(t, opts["--cacert"] and { ca_file = opts["--cacert"] } or nil)
   mcp.tokens.remove(url)
   io.write("logged out of ", url, " (", revoked, ")\n")
   return 0

@@ -9,6 +9,7 @@
 #   OIDC_BROWSER_LOG=file      append each URL visited, one a line
 #   OIDC_BROWSER_TAMPER=drop-iss | wrong-iss   alter the callback's RFC 9207
 #                              iss before delivering it (a mix-up attacker)
+#   OIDC_BROWSER_CACERT=file   trust this CA (a provider served over https)
 jar=$(mktemp)
 trap 'rm -f "$jar"' EXIT
 url=$1
@@ -27,7 +28,8 @@ while [ -n "$url" ] && [ "$hops" -lt 20 ]; do
       exit 0 ;;
   esac
   log "$url"
-  url=$(curl -s -b "$jar" -c "$jar" -o /dev/null -w '%{redirect_url}' --max-time 10 "$url")
+  url=$(curl -s ${OIDC_BROWSER_CACERT:+--cacert "$OIDC_BROWSER_CACERT"} -b "$jar" -c "$jar" -o /dev/null \
+    -w '%{redirect_url}' --max-time 10 "$url")
 done
 log "stopped after $hops hops without reaching a /callback"
 exit 1

@@ -4,8 +4,8 @@
 // We did not write the authorization server, so a misreading of the specs
 // shared by mcptest's OAuth client and mcptest's own fixture cannot pass here.
 //
-//   node server.mjs [--max-seconds N]
-// Listens on 127.0.0.1 only, on two ports the OS chooses, and prints one JSON
+//   node server.mjs [--max-seconds N] [--tls DIR]
+// Listens on 127.0.0.1 only, on ports the OS chooses, and prints one JSON
 // line first on stdout:
 //   { "issuer": "http://127.0.0.1:A",          the OpenID Provider at the root
 //     "issuer2": "http://127.0.0.1:A/oidc",    a second one under a path
@@ -13,6 +13,18 @@
 //     "mcp2": "http://127.0.0.1:R/mcp2",       MCP endpoint whose AS is issuer2
 //     "stats": "http://127.0.0.1:R/stats" }    what the AS saw (test only)
 // then exits after --max-seconds (default 300) or on SIGTERM.
+//
+// --tls DIR (DIR/cert.pem and DIR/key.pem: a certificate for IP 127.0.0.1
+// from a throwaway CA, which node must trust through NODE_EXTRA_CA_CERTS):
+// the provider is served over https (issuers https://127.0.0.1:A...), with
+// client ID metadata documents (draft-02) enabled, and a third listener,
+// the client's own web host, serves them over https:
+//     "cimd": "https://127.0.0.1:C/client.json"   a public native client
+//         (authorization code + refresh token, loopback redirect)
+// oidc-provider fetches such documents only from https URLs, and refuses
+// special-use addresses (127.0.0.0/8 among them: SSRF protection): its
+// fetch here goes to https://127.0.0.1:C only, and nowhere else.
+// /stats's cimd_fetches counts the documents fetched.
 //
 // The provider (see docs in the report / docs/auth.md):
 //   - PKCE required for every client (S256 is the only method oidc-provider 9 has)
@@ -42,6 +54,8 @@
 //   - initialize, notifications/initialized (202), ping, tools/list, tools/call
 //     whoami (sub, client_id, scope, aud, iss, token format)
 import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +69,9 @@ const jose = await import(require.resolve('jose'));
 
 const argv = process.argv.slice(2);
 const maxSeconds = Number(argv[argv.indexOf('--max-seconds') + 1]) || 300;
+const tlsDir = argv.includes('--tls') ? argv[argv.indexOf('--tls') + 1] : null;
+const tlsOptions = tlsDir && { cert: fs.readFileSync(path.join(tlsDir, 'cert.pem')),
+                               key: fs.readFileSync(path.join(tlsDir, 'key.pem')) };
 
 const USER = 'mcptest-user';
 const SCOPES = 'mcp:read mcp:write';
@@ -64,16 +81,48 @@ const RS_SECRET = 'oidc-rs-secret-' + Math.random().toString(36).slice(2);
 // ---------- the two listeners (ports first: the issuers need them) ----------
 let asHandler = null;
 let rsHandler = null;
-const asServer = http.createServer((req, res) => asHandler(req, res));
+let appHandler = null;
+const asServer = tlsOptions ? https.createServer(tlsOptions, (req, res) => asHandler(req, res))
+  : http.createServer((req, res) => asHandler(req, res));
 const rsServer = http.createServer((req, res) => rsHandler(req, res));
+const appServer = tlsOptions && https.createServer(tlsOptions, (req, res) => appHandler(req, res));
 const listen = (s) => new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s.address().port)));
 const asPort = await listen(asServer);
 const rsPort = await listen(rsServer);
-const AS = `http://127.0.0.1:${asPort}`;
+const appPort = appServer && await listen(appServer);
+const AS = `${tlsOptions ? 'https' : 'http'}://127.0.0.1:${asPort}`;
 const RS = `http://127.0.0.1:${rsPort}`;
+const APP = appServer && `https://127.0.0.1:${appPort}`;
+const CIMD = APP && `${APP}/client.json`;
 
 // what the provider saw, for the spec to check what our client sent
-const stats = { token: [], registration: [], authorization: [], device_authorization: [], interactions: 0 };
+const stats = { token: [], registration: [], authorization: [], device_authorization: [], interactions: 0,
+                cimd_fetches: 0 };
+
+// the client's web host (--tls): its client ID metadata document
+appHandler = (req, res) => {
+  if (req.url === '/client.json') {
+    stats.cimd_fetches++;
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
+    return res.end(JSON.stringify({
+      client_id: CIMD, client_name: 'mcptest CIMD spec client', application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'], grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'], token_endpoint_auth_method: 'none' }));
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not found\n');
+};
+
+// oidc-provider's fetch, for the documents of clients named by a URL: to the
+// client's web host on 127.0.0.1 only (its SSRF protection would refuse
+// that loopback address), over TLS checked against NODE_EXTRA_CA_CERTS
+function loopbackFetch(url, options) {
+  if (!APP || !String(url).startsWith(`${APP}/`)) {
+    return Promise.reject(new Error(`this test server fetches nothing but ${APP}/...: ${url}`));
+  }
+  const { dispatcher, ...rest } = options;
+  return fetch(url, rest);
+}
 
 // ---------- the providers ----------
 async function makeProvider(prefix, resource) {
@@ -99,6 +148,7 @@ async function makeProvider(prefix, resource) {
     findAccount: (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, name: 'mcptest test user' }) }),
     pkce: { required: () => true },
     interactions: { url: (ctx, interaction) => `${prefix}/interaction/${interaction.uid}` },
+    ...(tlsOptions ? { fetch: loopbackFetch } : {}),
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,
     ttl: { AccessToken: 600, ClientCredentials: 600, DeviceCode: 120, RefreshToken: 3600, Interaction: 300,
@@ -109,6 +159,7 @@ async function makeProvider(prefix, resource) {
       deviceFlow: { enabled: true },
       introspection: { enabled: true, allowedPolicy: (ctx, client) => client.clientId === 'mcp-rs' },
       revocation: { enabled: true },
+      ...(tlsOptions ? { clientIdMetadataDocument: { enabled: true, ack: 'draft-02' } } : {}),
       registration: { enabled: true, initialAccessToken: false },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       resourceIndicators: {
@@ -295,6 +346,6 @@ rsHandler = async (req, res) => {
 };
 
 console.log(JSON.stringify({ issuer: p1.issuer, issuer2: p2.issuer, mcp: `${RS}/mcp`, mcp2: `${RS}/mcp2`,
-                             stats: `${RS}/stats` }));
+                             stats: `${RS}/stats`, ...(CIMD ? { cimd: CIMD } : {}) }));
 setTimeout(() => process.exit(0), maxSeconds * 1000);
 process.on('SIGTERM', () => process.exit(0));
