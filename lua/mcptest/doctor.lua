@@ -346,7 +346,7 @@ local function mcp_layer(r, target, res)
       return nil, err
     end
     local timed_out = errors.is(err) and err.kind == "timeout"
-    r:set("MCP", "FAIL", (timed_out and ("no answer to initialize within " .. target.timeout .. " s: ") or "")
+    r:set("MCP", "FAIL", (timed_out and ("no answer to server/discover or initialize within " .. target.timeout .. " s: ") or "")
       .. secrets.scrub(msg), timed_out and "the server started but does not answer: look at its logs (stderr)"
       or "see the message; run with --verbose to see every message", { seconds = took })
     return nil, err
@@ -355,11 +355,13 @@ local function mcp_layer(r, target, res)
   for k in pairs(c.capabilities or {}) do caps[#caps + 1] = k end
   table.sort(caps)
   local info = c.server_info or {}
-  r:set("MCP", "OK", "protocol " .. tostring(c.protocol_version) .. ", server " .. tostring(info.name)
+  local era = c.era or "legacy"
+  r:set("MCP", "OK", "protocol " .. tostring(c.protocol_version) .. " (" .. era .. " era"
+    .. (c.era_reason and (": " .. tostring(c.era_reason)) or "") .. "), server " .. tostring(info.name)
     .. (info.version and (" " .. tostring(info.version)) or "") .. ", capabilities: "
     .. (#caps > 0 and table.concat(caps, ", ") or "none") .. (c.session_id and ", session" or ", no session")
     .. ", " .. ms(took), nil,
-    { protocol_version = c.protocol_version, era = c.era or "legacy", server_info = info,
+    { protocol_version = c.protocol_version, era = era, era_reason = c.era_reason, server_info = info,
       capabilities = caps, session = c.session_id ~= nil, seconds = took })
   pcall(c.close, c)
   return true

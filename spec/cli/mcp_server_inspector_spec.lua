@@ -17,13 +17,16 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- inspector --cli BIN mcp-server --method ...; returns exit code, decoded JSON, raw output
 local function inspect(args)
-  local out = os.tmpname()
+  local out, err = os.tmpname(), os.tmpname()
   local words = {}
   for _, a in ipairs(args) do words[#words + 1] = q(a) end
-  local _, _, code = os.execute(string.format("cd %s && timeout 120 %s %s --cli %s mcp-server %s >%s 2>&1 </dev/null",
-    q(SRC), q(NODE), q(INSPECTOR), q(BIN), table.concat(words, " "), out))
+  -- stdout is the result; stderr (the server's own warnings, forwarded
+  -- by the Inspector) is kept for the failure message only
+  local _, _, code = os.execute(string.format("cd %s && timeout 120 %s %s --cli %s mcp-server %s >%s 2>%s </dev/null",
+    q(SRC), q(NODE), q(INSPECTOR), q(BIN), table.concat(words, " "), out, err))
   local f = io.open(out); local text = f:read("a"); f:close(); os.remove(out)
-  return code, mcp.json.try_decode(text), text
+  f = io.open(err); local etext = f:read("a"); f:close(); os.remove(err)
+  return code, mcp.json.try_decode(text), text .. etext
 end
 
 local function call(name, targs)
@@ -44,8 +47,8 @@ describe("mcptest mcp-server under the MCP Inspector CLI", function()
     local names = {}
     for _, t in ipairs(doc.tools) do names[#names + 1] = t.name end
     table.sort(names)
-    assert.are.same({ "auth_status", "call_tool", "doctor", "list_tools", "propose_assertions", "run_suite",
-                      "scaffold_suite" }, names)
+    assert.are.same({ "auth_status", "call_tool", "compile_suite", "doctor", "list_tools", "propose_assertions",
+                      "run_suite", "scaffold_suite" }, names)
   end)
 
   it("calls every tool", function()
@@ -61,6 +64,8 @@ describe("mcptest mcp-server under the MCP Inspector CLI", function()
       { "propose_assertions", { "url=" .. URL, "name=echo", 'arguments={"message":"hi"}', "repeat_ok=true" },
         function(s) assert.is_true(s.called_twice); assert.matches('text_equals(r, "hi")', s.lua, 1, true) end },
       { "scaffold_suite", { "url=" .. URL }, function(s) assert.matches("has_tool", s.suite, 1, true) end },
+      { "compile_suite", { "path=" .. SRC .. "/examples/fixture_echo.test.yaml" },
+        function(s) assert.matches("describe(", s.lua, 1, true) end },
       { "run_suite", { "path=" .. dir .. "/one_spec.lua" },
         function(s) assert.is_true(s.ok); assert.are.equal(1, s.passed) end },
     }

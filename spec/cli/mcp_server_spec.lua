@@ -65,8 +65,8 @@ describe("mcptest mcp-server", function()
       assert.is_table(t.inputSchema.properties.bearer_token_env, t.name)
     end
     table.sort(names)
-    assert.are.same({ "auth_status", "call_tool", "doctor", "list_tools", "propose_assertions", "run_suite",
-                      "scaffold_suite" }, names)
+    assert.are.same({ "auth_status", "call_tool", "compile_suite", "doctor", "list_tools", "propose_assertions",
+                      "run_suite", "scaffold_suite" }, names)
   end)
 
   it("list_tools lists the fixture's tools, structured", function()
@@ -154,9 +154,26 @@ describe("mcptest mcp-server", function()
     -- and it fails against a server that does not have those tools
     local code2 = run_suite_cli(file, "MCPTEST_URL=" .. fixture.url .. "/no/such/route")
     assert.are_not.equal(0, code2)
-    local yaml = c:call_tool("scaffold_suite", { url = URL, format = "yaml" })
-    assert.is_not.tool_ok(yaml)
-    assert.text_contains(yaml, "only \"lua\"")
+  end)
+
+  it("scaffold_suite's YAML compiles with compile_suite and runs green; compile_suite shows schema errors", function()
+    local r = c:call_tool("scaffold_suite", { url = URL, format = "yaml" })
+    assert.tool_ok(r)
+    assert.are.equal("yaml", r.structuredContent.format)
+    local dir = tmpdir()
+    local file = dir .. "/scaffold.test.yaml"
+    write(file, r.structuredContent.suite)
+    local cr = c:call_tool("compile_suite", { path = file })
+    assert.tool_ok(cr)
+    assert.matches("describe(", cr.structuredContent.lua, 1, true)
+    local code, doc, text = run_suite_cli(file)
+    assert.are.equal(0, code, text)
+    assert.is_true(doc.summary.passed >= 1, text)
+    -- a suite with a typo: every error as FILE:LINE:COL, an isError result
+    write(dir .. "/bad.test.yaml", "servers:\n  s: { url: http://127.0.0.1:9/mcp }\ntests:\n  - name: t\n    tool: echo\n    expct: { text: hi }\n")
+    local bad = c:call_tool("compile_suite", { path = dir .. "/bad.test.yaml" })
+    assert.is_not.tool_ok(bad)
+    assert.text_contains(bad, dir .. "/bad.test.yaml:6:5:")
   end)
 
   it("propose_assertions: passes against its server, fails against one that answers differently", function()

@@ -467,15 +467,35 @@ local function scaffold(t, tools, info)
 end
 
 local function scaffold_suite(ctx, args)
-  if args.format ~= nil and args.format ~= "lua" then
-    return err_result("format " .. tostring(args.format) .. " is not available in this build yet: only \"lua\" (YAML suites are planned)")
+  local format = args.format or "lua"
+  if format ~= "lua" and format ~= "yaml" then
+    return err_result("format must be \"lua\" or \"yaml\", got " .. tostring(args.format))
   end
   local t, err = target_of(args)
   if not t then return err_result(err) end
   return with_client(ctx, args, function(c)
     local tools = c:list_tools()
+    if format == "yaml" then
+      -- the same scaffold as `mcptest scaffold` (mcptest.suite.scaffold)
+      local server = { url = t.url, auth = t.auth, command = t.command }
+      if type(server.command) == "string" then
+        server.command = require("mcptest.transport.stdio").split_command(server.command)
+      end
+      return ok_result({ format = "yaml", tools = #tools, suite = require("mcptest.suite.scaffold").yaml(c, server) })
+    end
     return ok_result({ format = "lua", tools = #tools, suite = scaffold(t, tools, c.server_info) })
   end)
+end
+
+-- compile_suite: a YAML suite's Lua (what `mcptest compile` prints), or
+-- every schema error as FILE:LINE:COL lines
+local function compile_suite(_, args)
+  if type(args.path) ~= "string" or args.path == "" then
+    return err_result("path (a YAML suite, e.g. server.test.yaml) is required")
+  end
+  local lua, err = require("mcptest.suite").lua(args.path)
+  if not lua then return err_result(tostring(err)) end
+  return ok_result({ path = args.path, lua = lua })
 end
 
 -- ===== run_suite =====
@@ -652,8 +672,11 @@ function M.catalog(opts)
       { type = "object", properties = { lua = STR, called_twice = { type = "boolean" }, unstable = { type = "array", items = STR },
           note = STR }, required = A{ "lua", "called_twice", "unstable" } },
       propose_assertions, { openWorldHint = true }),
-    tool("scaffold_suite", "Scaffold a Lua suite", "Write a Lua suite (mcptest run) from a live server's tools/list: one test that every tool is listed, and a call per tool (pending for tools not annotated readOnlyHint/idempotentHint). format: \"lua\" (YAML suites are not in this build yet).",
-      { format = { type = "string", enum = A{ "lua" }, description = "\"lua\" (default)" } }, nil,
+    tool("compile_suite", "Compile a YAML suite", "The Lua a YAML suite compiles to (what mcptest compile prints), or every schema error of the suite as FILE:LINE:COL: lines.",
+      { path = { type = "string", description = "the YAML suite (*.test.yaml)" } }, { "path" },
+      { type = "object", properties = { path = STR, lua = STR }, required = A{ "path", "lua" } }, compile_suite, RO),
+    tool("scaffold_suite", "Scaffold a suite", "Write a suite from a live server's tools/list: format \"lua\" (default; mcptest run): one test that every tool is listed, and a call per tool (pending for tools not annotated readOnlyHint/idempotentHint); format \"yaml\": the suite `mcptest scaffold` writes (docs/yaml.md).",
+      { format = { type = "string", enum = A{ "lua", "yaml" }, description = "\"lua\" (default) or \"yaml\"" } }, nil,
       { type = "object", properties = { format = STR, tools = { type = "integer" }, suite = STR },
         required = A{ "format", "tools", "suite" } }, scaffold_suite, RO),
   }
