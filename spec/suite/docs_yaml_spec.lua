@@ -43,7 +43,7 @@ describe("docs/yaml.md", function()
       end
       os.execute("rm -rf " .. dir)
       assert.equals(0, code, text)
-      assert.matches(" 0 failures / 0 errors", text, 1, true)
+      assert.matches(" 0 failed, 0 errored", text, 1, true)
     end)
   end
 end)

@@ -7,12 +7,14 @@ local mcp = require("mcptest")
 
 local function slurp(p) local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s end
 
+-- stdout (the suite, or the run's report), then stderr (warnings, such
+-- as a tool the 2026-07-28 header rules leave out), both for messages
 local function run(args)
-  local out = os.tmpname()
-  local _, _, code = os.execute(string.format("cd %s && CI= %s %s >%s 2>&1", SRC, BIN, args, out))
-  local text = slurp(out)
-  os.remove(out)
-  return code, text
+  local out, err = os.tmpname(), os.tmpname()
+  local _, _, code = os.execute(string.format("cd %s && CI= %s %s >%s 2>%s", SRC, BIN, args, out, err))
+  local text, etext = slurp(out), slurp(err)
+  os.remove(out); os.remove(err)
+  return code, text, etext
 end
 
 local function save(text, ext)
@@ -33,7 +35,7 @@ describe("mcptest scaffold", function()
     local path = save(suite, ".test.yaml")
     local c1, o1 = run(path)
     assert.equals(0, c1, o1)
-    assert.matches(" 0 failures / 0 errors", o1, 1, true)
+    assert.matches(" 0 failed, 0 errored", o1, 1, true)
     -- the same suite in Lua
     local c2, lua = run("scaffold --lua --url " .. fx.url .. "/mcp/open")
     assert.equals(0, c2, lua)
@@ -48,7 +50,7 @@ describe("mcptest scaffold", function()
     local c4, o4 = run(path)
     os.remove(path); os.remove(lpath)
     assert.equals(1, c4, o4)
-    assert.matches("1 failure", o4, 1, true)
+    assert.matches("1 failed", o4, 1, true)
     assert.matches("tool echo", o4, 1, true)
     assert.matches("Expected the tool result not to be an error", o4, 1, true)
   end)
@@ -68,8 +70,8 @@ describe("mcptest scaffold", function()
   end)
 
   it("needs a server", function()
-    local code, out = run("scaffold")
+    local code, out, err = run("scaffold")
     assert.equals(2, code)
-    assert.matches("needs --stdio", out, 1, true)
+    assert.matches("needs --stdio", out .. err, 1, true)
   end)
 end)
