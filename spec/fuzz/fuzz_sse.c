@@ -17,10 +17,8 @@
 typedef struct run {
   mcpt_buf events; /* the delivered events, each field length-prefixed */
   lua_Integer count, retry;
-  int failed, cut, has_retry;
-  char last_id[64]; /* a digest is enough: first bytes and length */
-  size_t last_id_len;
-  int has_last_id;
+  int failed, cut, has_retry, has_last_id;
+  mcpt_buf last_id;
 } run;
 
 static void put_field(mcpt_buf *b, lua_State *L, int idx) {
@@ -86,8 +84,7 @@ static void parse(lua_State *L, run *r, size_t max_event, const char *s, size_t 
     const char *id = lua_tolstring(L, -1, &ln);
     if (memchr(id, '\0', ln)) fuzz_fail("last_id holds a NUL");
     r->has_last_id = 1;
-    r->last_id_len = ln;
-    memcpy(r->last_id, id, ln < sizeof r->last_id ? ln : sizeof r->last_id);
+    if (mcpt_buf_add(&r->last_id, id, ln)) fuzz_fail("out of memory");
   }
   if (lua_getfield(L, parser, "retry") == LUA_TNUMBER) { r->has_retry = 1; r->retry = lua_tointeger(L, -1); }
   lua_settop(L, top);
@@ -109,8 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_fail("cut in chunks, the stream gave other events (%d) than whole (%d)", (int)cut.count, (int)whole.count);
   if (!whole.failed && !cut.failed) {
     if (cut.events.len != whole.events.len) fuzz_fail("cut in chunks, the stream gave fewer events");
-    if (cut.has_last_id != whole.has_last_id || cut.last_id_len != whole.last_id_len ||
-        memcmp(cut.last_id, whole.last_id, sizeof cut.last_id) != 0)
+    if (cut.has_last_id != whole.has_last_id || cut.last_id.len != whole.last_id.len ||
+        (cut.last_id.len && memcmp(cut.last_id.data, whole.last_id.data, cut.last_id.len) != 0))
       fuzz_fail("cut in chunks, the stream ended with another last_id");
     if (cut.has_retry != whole.has_retry || cut.retry != whole.retry)
       fuzz_fail("cut in chunks, the stream ended with another retry");
@@ -118,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   mcpt_buf_free(&whole.events);
   mcpt_buf_free(&cut.events);
+  mcpt_buf_free(&whole.last_id);
+  mcpt_buf_free(&cut.last_id);
   fuzz_state_done(L, lua_gettop(L));
   return 0;
 }
