@@ -5,7 +5,9 @@
 # (spec/data/fuzz/<name>/). Prints TAP: one line per target, "not ok" on any
 # finding (a crash, a sanitizer report, a leak, a timeout, an out-of-memory,
 # a broken invariant), with where the input that shows it was saved.
-# docs/fuzzing.md says more.
+# docs/fuzzing.md says more. A new target (the YAML loader's is the next)
+# is a spec/fuzz/fuzz_<name>.c plus seeds in spec/data/fuzz/<name>/: CMake
+# and this script find it, nothing else to wire.
 #
 #   spec/fuzz/run.sh                     every target
 #   spec/fuzz/run.sh json sse            some of them
