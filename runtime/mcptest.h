@@ -76,6 +76,24 @@ void mcpt_json_encode(lua_State *L, int idx, mcpt_buf *out);
  * ..." and return 0. Raises only when out of memory. */
 int mcpt_json_decode(lua_State *L, const char *s, size_t n);
 
+/* process.c: the stdio framing (newline-delimited JSON on a child's
+ * stdout), apart from the pipes so it can be driven without a child. */
+typedef struct mcpt_lines {
+  mcpt_buf buf;    /* bytes not yet split into lines */
+  size_t scanned;  /* bytes of the partial line at buf's start known to hold no newline */
+  size_t max_line; /* a longer line is a protocol error */
+} mcpt_lines;
+/* The next complete line from buf[*start] on (LF or CR LF ends it, blank
+ * lines are skipped; at eof an unterminated last line counts): sets *line
+ * and *len (into buf), advances *start and returns 1; 0 when none is left.
+ * The caller checks len against max_line. */
+int mcpt_lines_next(mcpt_lines *f, size_t *start, int eof, const char **line, size_t *len);
+/* Is the partial line left at buf's start already over max_line? Checked
+ * before each read, so an endless line fails without growing further. */
+int mcpt_lines_over(const mcpt_lines *f);
+/* Drop buf's first used bytes (the lines taken); a huge buffer is freed. */
+void mcpt_lines_consume(mcpt_lines *f, size_t used);
+
 int luaopen_mcptest_core_json(lua_State *L);
 int luaopen_mcptest_core_process(lua_State *L);
 int luaopen_mcptest_core_poll(lua_State *L);

@@ -33,9 +33,7 @@ typedef struct process_t {
   pid_t pgid;       /* the child's process group, kept after the child is reaped */
   int in, out, err; /* parent's pipe ends, -1 when closed */
   int status;       /* wait status once reaped */
-  mcpt_buf out_buf; /* stdout bytes not yet split into lines */
-  size_t scanned;   /* bytes of the partial line at out_buf's start known to hold no newline */
-  size_t max_line;  /* a longer stdout line is a protocol error */
+  mcpt_lines lines; /* stdout bytes not yet split into lines (the framing) */
   mcpt_buf pending; /* stdin bytes not yet written */
   mcpt_buf line;    /* send(): the message being encoded */
 } process_t;
@@ -198,7 +196,7 @@ static int process_spawn(lua_State *L) {
   p = (process_t *)lua_newuserdatauv(L, sizeof *p, 0);
   memset(p, 0, sizeof *p);
   p->in = p->out = p->err = -1; /* closed until fully spawned */
-  p->max_line = max_line;
+  p->lines.max_line = max_line;
   luaL_setmetatable(L, PROCESS_MT);
   if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
     int e = errno;
@@ -298,33 +296,77 @@ static int process_flush(lua_State *L) {
   return process_flushed(L, p);
 }
 
-/* At least 64 KiB free in out_buf for the next read: 0, or -1 with nil,
- * err pushed when the buffered line is already over PROCESS_MAX_LINE. */
-static int process_out_room(lua_State *L, process_t *p) {
+/* ===== the framing: newline-delimited messages in a byte buffer, apart
+ * from the pipes so a test (spec/fuzz/fuzz_stdio_lines.c) drives it
+ * without a child ===== */
+
+int mcpt_lines_over(const mcpt_lines *f) {
   /* the partial line at the start (complete lines were consumed) is over
    * the cap: fail now, before it grows any further */
-  if (p->scanned > p->max_line + 1) { /* + 1: a CR whose LF is still to come */
-    mcpt_fail(L, "protocol", "server wrote a line longer than %I bytes on stdout (max_message_size)",
-              (lua_Integer)p->max_line);
-    return -1;
+  return f->scanned > f->max_line + 1; /* + 1: a CR whose LF is still to come */
+}
+
+/* The next complete line in f->buf from *start (CR LF accepted, blank
+ * lines skipped); at eof a last line without newline counts. Sets *line
+ * and *len, advances *start; 0 when there is none. */
+int mcpt_lines_next(mcpt_lines *f, size_t *start, int eof, const char **line, size_t *len) {
+  const char *buf = f->buf.data;
+  while (*start < f->buf.len) {
+    const char *s = buf + *start;
+    /* a partial line left at the start by the last read was scanned
+     * already: each byte is looked at once, however long the line grows */
+    size_t skip = *start == 0 ? f->scanned : 0;
+    const char *nl = memchr(s + skip, '\n', f->buf.len - *start - skip);
+    size_t n;
+    if (!nl) {
+      if (!eof) { f->scanned = f->buf.len - *start; return 0; }
+      n = f->buf.len - *start;
+      *start = f->buf.len;
+    } else {
+      n = (size_t)(nl - s);
+      *start += n + 1;
+    }
+    f->scanned = 0;
+    if (n > 0 && s[n - 1] == '\r') n--;
+    if (n > 0) { *line = s; *len = n; return 1; }
   }
-  if (p->out_buf.cap - p->out_buf.len >= 65536) return 0;
-  if (mcpt_buf_reserve(&p->out_buf, p->out_buf.cap ? p->out_buf.cap : 131072)) luaL_error(L, "not enough memory");
   return 0;
 }
 
-/* Read what stdout has now into out_buf. Returns 1 at end of file (or
+void mcpt_lines_consume(mcpt_lines *f, size_t used) {
+  if (used) memmove(f->buf.data, f->buf.data + used, f->buf.len - used);
+  f->buf.len -= used;
+  /* one huge line does not stay allocated (the usual 128 KiB stays) */
+  if (f->buf.len == 0 && f->buf.cap > (1u << 20)) mcpt_buf_free(&f->buf);
+}
+
+/* At least 64 KiB free in the line buffer for the next read: 0, or -1
+ * with nil, err pushed when the buffered line is already over max_line. */
+static int process_out_room(lua_State *L, process_t *p) {
+  mcpt_buf *b = &p->lines.buf;
+  if (mcpt_lines_over(&p->lines)) {
+    mcpt_fail(L, "protocol", "server wrote a line longer than %I bytes on stdout (max_message_size)",
+              (lua_Integer)p->lines.max_line);
+    return -1;
+  }
+  if (b->cap - b->len >= 65536) return 0;
+  if (mcpt_buf_reserve(b, b->cap ? b->cap : 131072)) luaL_error(L, "not enough memory");
+  return 0;
+}
+
+/* Read what stdout has now into the line buffer. Returns 1 at end of file (or
  * on a read error), 0 otherwise; -1 (nil, err pushed) on a line over
- * PROCESS_MAX_LINE. */
+ * max_line. */
 static int process_fill(lua_State *L, process_t *p) {
   if (p->out < 0) return 1;
   for (;;) {
+    mcpt_buf *b = &p->lines.buf;
     ssize_t r;
     if (process_out_room(L, p)) return -1;
-    r = read(p->out, p->out_buf.data + p->out_buf.len, p->out_buf.cap - p->out_buf.len);
+    r = read(p->out, b->data + b->len, b->cap - b->len);
     if (r > 0) {
-      size_t asked = p->out_buf.cap - p->out_buf.len;
-      p->out_buf.len += (size_t)r;
+      size_t asked = b->cap - b->len;
+      b->len += (size_t)r;
       if ((size_t)r < asked) return 0; /* a short read drained the pipe: skip the EAGAIN round trip */
       continue;
     }
@@ -343,43 +385,13 @@ static void process_result_table(lua_State *L) {
 
 /* Drop consumed bytes; clear the reused table's entries after n. */
 static void process_consume(lua_State *L, process_t *p, size_t used, int n) {
-  if (used) memmove(p->out_buf.data, p->out_buf.data + used, p->out_buf.len - used);
-  p->out_buf.len -= used;
-  /* one huge line does not stay allocated (the usual 128 KiB stays) */
-  if (p->out_buf.len == 0 && p->out_buf.cap > (1u << 20)) mcpt_buf_free(&p->out_buf);
+  mcpt_lines_consume(&p->lines, used);
   while (lua_rawgeti(L, 2, n + 1) != LUA_TNIL) {
     lua_pop(L, 1);
     lua_pushnil(L);
     lua_rawseti(L, 2, ++n);
   }
   lua_pop(L, 1);
-}
-
-/* The next complete line in out_buf from *start (CR LF accepted, blank
- * lines skipped); at eof a last line without newline counts. Sets *line
- * and *len, advances *start; 0 when there is none. */
-static int process_next_line(process_t *p, size_t *start, int eof, const char **line, size_t *len) {
-  const char *buf = p->out_buf.data;
-  while (*start < p->out_buf.len) {
-    const char *s = buf + *start;
-    /* a partial line left at the start by the last read was scanned
-     * already: each byte is looked at once, however long the line grows */
-    size_t skip = *start == 0 ? p->scanned : 0;
-    const char *nl = memchr(s + skip, '\n', p->out_buf.len - *start - skip);
-    size_t n;
-    if (!nl) {
-      if (!eof) { p->scanned = p->out_buf.len - *start; return 0; }
-      n = p->out_buf.len - *start;
-      *start = p->out_buf.len;
-    } else {
-      n = (size_t)(nl - s);
-      *start += n + 1;
-    }
-    p->scanned = 0;
-    if (n > 0 && s[n - 1] == '\r') n--;
-    if (n > 0) { *line = s; *len = n; return 1; }
-  }
-  return 0;
 }
 
 /* proc:read_lines([lines]) -> lines, count, eof. Reads what stdout has
@@ -391,7 +403,7 @@ static int process_read_lines(lua_State *L) {
   const char *line;
   if (eof < 0) return 2;
   process_result_table(L);
-  while (process_next_line(p, &start, eof, &line, &len)) {
+  while (mcpt_lines_next(&p->lines, &start, eof, &line, &len)) {
     lua_pushlstring(L, line, len);
     lua_rawseti(L, 2, ++n);
   }
@@ -401,18 +413,18 @@ static int process_read_lines(lua_State *L) {
   return 3;
 }
 
-/* Decode the complete lines in out_buf into the table at index 2 (the
+/* Decode the complete lines in the line buffer into the table at index 2 (the
  * stack is proc, msgs); pushes msgs, count, eof (3 values) or, after a
  * line that is not JSON, also bad_line, why (5). */
 static int process_decode_lines(lua_State *L, process_t *p, int eof) {
   int n = 0;
   size_t start = 0, len;
   const char *line;
-  while (process_next_line(p, &start, eof, &line, &len)) {
-    if (len > p->max_line) { /* a whole line over the cap, however the reads split it */
+  while (mcpt_lines_next(&p->lines, &start, eof, &line, &len)) {
+    if (len > p->lines.max_line) { /* a whole line over the cap, however the reads split it */
       process_consume(L, p, start, n);
       return mcpt_fail(L, "protocol", "server wrote a line longer than %I bytes on stdout (max_message_size)",
-                       (lua_Integer)p->max_line);
+                       (lua_Integer)p->lines.max_line);
     }
     if (!mcpt_json_decode(L, line, len)) { /* stack: proc, msgs, why */
       lua_pushlstring(L, line, len);      /* stack: proc, msgs, why, line */
@@ -440,10 +452,10 @@ static int process_decode_lines(lua_State *L, process_t *p, int eof) {
  * decoder's message, after the messages before it. */
 static int process_read_messages(lua_State *L) {
   process_t *p = process_check(L);
-  size_t before = p->out_buf.len;
+  size_t before = p->lines.buf.len;
   int eof = process_fill(L, p), rc, read_any;
   if (eof < 0) return 2;
-  read_any = p->out_buf.len > before;
+  read_any = p->lines.buf.len > before;
   process_result_table(L);
   rc = process_decode_lines(L, p, eof);
   if (rc == 2) return 2; /* nil, err: a line over max_line */
@@ -520,7 +532,7 @@ static int process_close(lua_State *L) {
   double grace = lua_isnumber(L, 2) ? lua_tonumber(L, 2) : 0.5;
   process_stop(p, grace, lua_toboolean(L, 3));
   process_reap_orphans();
-  mcpt_buf_free(&p->out_buf);
+  mcpt_buf_free(&p->lines.buf);
   mcpt_buf_free(&p->pending);
   mcpt_buf_free(&p->line);
   return 0;
@@ -531,7 +543,7 @@ static int process_close(lua_State *L) {
 static int process_kill(lua_State *L) {
   process_t *p = process_check(L);
   process_kill_now(p);
-  mcpt_buf_free(&p->out_buf);
+  mcpt_buf_free(&p->lines.buf);
   mcpt_buf_free(&p->pending);
   mcpt_buf_free(&p->line);
   return 0;

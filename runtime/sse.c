@@ -148,9 +148,10 @@ static int sse_feed(lua_State *L) {
     lua_getiuservalue(L, 1, SSE_UV_FAILED);
     return 2;
   }
-  if (p->skip_lf) { /* the previous chunk ended in CR: a following LF is its pair */
+  if (p->skip_lf && n > 0) { /* the previous chunk ended in CR: a following LF is its pair
+                               * (an empty chunk in between changes nothing) */
     p->skip_lf = 0;
-    if (n > 0 && s[0] == '\n') i = 1;
+    if (s[0] == '\n') i = 1;
   }
   start = i;
   for (; i < n; i++) {

@@ -3,6 +3,7 @@
 #   1. dependencies (Debian packages when root, pinned npm servers)
 #   2. release build + C unit tests (ctest) + every spec inside mcptest
 #   3. the same again in an AddressSanitizer + UBSan build
+#   (and once, in the release stage: the conformance suite and the fuzzers)
 # Ends with "N passed, M failed" and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -97,10 +98,22 @@ run_conformance() { # build_dir
 }
 # --- end conformance suite
 
+# --- fuzzing harness (spec/fuzz/run.sh), once, in the release stage only:
+# builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz and runs
+# each for MCPTEST_FUZZ_SECONDS (25 s by default, about 2 minutes in all);
+# a target with a finding is one failure, its input saved under
+# build-fuzz/findings/ (docs/fuzzing.md).
+run_fuzz() {
+  echo "== release: fuzzing (spec/fuzz/run.sh)"
+  run_tap "release spec/fuzz/run.sh" 1200 bash spec/fuzz/run.sh
+}
+# --- end fuzzing harness
+
 echo "== building (release)"
 if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j2 >build.log 2>&1; then
   run_suite build release
   run_conformance build # conformance suite: see run_conformance above
+  run_fuzz # fuzzing harness: see run_fuzz above
 else
   tail -n 30 build.log; record "release build" 1
 fi

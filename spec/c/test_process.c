@@ -2,6 +2,7 @@
  * line reads, stderr, exit status, stopping a stubborn child, and no
  * leaked descriptors or zombies. */
 #include <dirent.h>
+#include <string.h>
 #include <sys/wait.h>
 #include "harness.h"
 
@@ -15,8 +16,59 @@ static int count_fds(void) {
   return n;
 }
 
+/* The framing alone (mcpt_lines_*, what spec/fuzz/fuzz_stdio_lines.c
+ * fuzzes): s cut into two reads at every point, each read followed by a
+ * pass over the lines as proc:read_messages makes; returns the lines
+ * joined by '|', or "FAIL" when the cap fired. */
+static const char *frame(const char *s, size_t cut, size_t max_line, char *out, size_t outsz) {
+  mcpt_lines f;
+  size_t n = strlen(s), o = 0, start, len;
+  const char *line;
+  int r;
+  memset(&f, 0, sizeof f);
+  f.max_line = max_line;
+  out[0] = '\0';
+  for (r = 0; r < 3; r++) { /* first part, second part, end of file */
+    int eof = r == 2;
+    if (mcpt_lines_over(&f)) { snprintf(out, outsz, "FAIL"); break; }
+    if (r == 0) mcpt_buf_add(&f.buf, s, cut);
+    if (r == 1) mcpt_buf_add(&f.buf, s + cut, n - cut);
+    start = 0;
+    while (mcpt_lines_next(&f, &start, eof, &line, &len)) {
+      if (len > max_line) { mcpt_lines_consume(&f, start); mcpt_buf_free(&f.buf); snprintf(out, outsz, "FAIL"); return out; }
+      o += (size_t)snprintf(out + o, outsz - o, "%s%.*s", o ? "|" : "", (int)len, line);
+    }
+    mcpt_lines_consume(&f, start);
+  }
+  mcpt_buf_free(&f.buf);
+  return out;
+}
+
+static void check_framing(void) {
+  static const char *const s = "\n{\"a\":1}\r\n\r\n\n{\"b\":22}\r\r\nlast";
+  char got[256], what[128];
+  size_t cut;
+  int all = 1;
+  for (cut = 0; cut <= strlen(s); cut++) {
+    if (strcmp(frame(s, cut, 64, got, sizeof got), "{\"a\":1}|{\"b\":22}\r|last") != 0) {
+      fprintf(stderr, "  cut at %d: %s\n", (int)cut, got);
+      all = 0;
+    }
+  }
+  CHECK(all, "framing: LF and CR LF lines, blank lines skipped, the last line at EOF, cut anywhere");
+  /* a line of exactly max_line passes, with its CR pending across reads */
+  all = 1;
+  for (cut = 0; cut <= 7; cut++) all &= strcmp(frame("abcde\r\nx", cut, 5, got, sizeof got), "abcde|x") == 0;
+  CHECK(all, "framing: a line of max_line bytes passes, its CR LF cut anywhere");
+  for (cut = 0; cut <= 8; cut++) {
+    snprintf(what, sizeof what, "framing: a line one byte over max_line fails (cut at %d)", (int)cut);
+    CHECK(strcmp(frame("ok\nabcdef\nx", cut, 5, got, sizeof got), "FAIL") == 0, what);
+  }
+}
+
 int main(void) {
   lua_State *L = harness_state();
+  check_framing();
   int fds_before = count_fds(), status;
   lua_check(L, "a child echoes messages through its pipes",
     "local process, poll = require 'mcptest.core.process', require 'mcptest.core.poll'\n"

@@ -125,7 +125,7 @@ function Parser:keep(piece)
 end
 
 function Parser:feed(chunk)
-  if self.skip_lf then -- the previous chunk ended in CR: a following LF is its pair
+  if self.skip_lf and chunk ~= "" then -- the previous chunk ended in CR: a following LF is its pair
     self.skip_lf = false
     if byte(chunk, 1) == 10 then chunk = sub(chunk, 2) end
   end

@@ -57,6 +57,20 @@ describe("SSE parser", function()
     assert.are.same({ { data = "x\ny", event = "message" }, { data = "z", event = "message" } }, cr)
   end)
 
+  -- found by spec/fuzz/fuzz_sse.c: the empty chunk forgot the pending CR,
+  -- so its LF ended a second, blank line and dispatched the event early
+  it("keeps a CR's pairing with its LF across an empty chunk", function()
+    local s = "data: one\r\ndata: two\r\n\r\n"
+    local whole = parse({ s })
+    assert.are.same({ { data = "one\ntwo", event = "message" } }, whole)
+    for i = 1, #s - 1 do
+      if s:sub(i, i) == "\r" then
+        assert.are.same(whole, (parse({ s:sub(1, i), "", s:sub(i + 1) })), "cut after byte " .. i)
+        assert.are.same(whole, (parse({ s:sub(1, i), "", "", s:sub(i + 1) })), "cut after byte " .. i)
+      end
+    end
+  end)
+
   it("gives the same events however LF streams are chunked", function()
     local s = "id: 1\nevent: message\ndata: {\"jsonrpc\":\"2.0\"}\n\n: c\nevent: endpoint\ndata: /m?x=1\n\n"
     local got = all_splits(s)
