@@ -57,8 +57,10 @@ function M.for_server(opts, url)
   end
   if explicit and explicit.bearer_token_env then
     local var = explicit.bearer_token_env
-    if type(var) ~= "string" or var == "" then
-      errors.raise("usage", "auth.bearer_token_env must name an environment variable")
+    -- a token pasted where the name belongs is refused without being shown
+    if type(var) ~= "string" or not var:match("^[%a_][%w_]*$") then
+      errors.raise("usage", "auth.bearer_token_env takes the NAME of an environment variable holding the token"
+        .. " (e.g. MCP_TOKEN, matching [A-Za-z_][A-Za-z0-9_]*), not the token itself")
     end
     local v = os.getenv(var)
     if v == nil or v == "" then
