@@ -162,8 +162,14 @@ static int process_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lua_getfield(L, 1, "max_line");
-  max_line = lua_isnil(L, -1) ? PROCESS_MAX_LINE : (size_t)luaL_checkinteger(L, -1);
-  luaL_argcheck(L, max_line > 0, 1, "max_line must be positive");
+  if (lua_isnil(L, -1)) {
+    max_line = PROCESS_MAX_LINE;
+  } else {
+    lua_Integer n = luaL_checkinteger(L, -1);
+    /* checked before the cast: -1 would become SIZE_MAX, i.e. no cap */
+    luaL_argcheck(L, n > 0, 1, "max_line must be positive");
+    max_line = (size_t)n;
+  }
   lua_settop(L, 1);
   /* stack: opts, argv, env, cwd */
   lua_getfield(L, 1, "argv");

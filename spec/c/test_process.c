@@ -122,6 +122,12 @@ int main(void) {
     "assert(sys.now() - t0 < 3)\n"
     "local st, sig = p:status()\n"
     "assert(st == 'signaled' and sig == 9, st)");
+  lua_check(L, "max_line must be positive: 0 and -1 are refused, not taken as no cap",
+    "local process = require 'mcptest.core.process'\n"
+    "for _, n in ipairs{0, -1} do\n"
+    "  local ok, err = pcall(process.spawn, {argv = {'true'}, max_line = n})\n"
+    "  assert(not ok and tostring(err):find('max_line must be positive'), tostring(err))\n"
+    "end");
   lua_check(L, "writing to a child that exited is an error value",
     "local process, sys = require 'mcptest.core.process', require 'mcptest.core.sys'\n"
     "local p = assert(process.spawn{argv = {'true'}})\n"
