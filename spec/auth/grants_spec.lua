@@ -141,6 +141,13 @@ describe("RFC 9207 iss and discovery layouts", function()
     assert.matches('"https://wrong-issuer.mcptest.invalid", not the issuer "' .. issuer .. '"', err.message, 1, true)
   end)
 
+  it("keeps a refused iss with a line break on one line of the message", function()
+    local ok, err = login_error{ auto_approve = true, authorization_response_iss = "multiline" }
+    assert.is_false(ok)
+    assert.matches("mix-up", err.message, 1, true)
+    assert.is_nil(err.message:find("\n", 1, true), err.message)
+  end)
+
   it("refuses an iss that differs only by a trailing slash (exact strings)", function()
     local ok, err = login_error{ auto_approve = true, authorization_response_iss = "unnormalized" }
     assert.is_false(ok)

@@ -232,7 +232,7 @@ function M.discover(server_url, opts)
     if doc then
       if doc.issuer ~= issuer then
         return fail(walk, "the authorization server metadata at " .. url_mod.shown(u) .. " names issuer "
-          .. string.format("%q", tostring(doc.issuer)) .. ", not " .. string.format("%q", issuer)
+          .. errors.snippet(doc.issuer) .. ", not " .. string.format("%q", issuer)
           .. " (RFC 8414 3.3: they must be identical); mcptest will not use it")
       end
       d.as, d.as_url = doc, u

@@ -28,7 +28,7 @@ function M.failure(ctx, a)
     end
     if a and a.scopes_asked and #a.scopes_asked > 0 then
       local asked = {}
-      for i, s in ipairs(a.scopes_asked) do asked[i] = string.format("%q", s) end
+      for i, s in ipairs(a.scopes_asked) do asked[i] = errors.snippet(s) end
       lines[#lines] = lines[#lines] .. "\n  mcptest authorized again " .. #asked .. " time(s), asking for "
         .. table.concat(asked, ", then ") .. (a.renew_error and (" (" .. a.renew_error .. ")") or "") .. "."
     end

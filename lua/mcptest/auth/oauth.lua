@@ -447,8 +447,8 @@ local function authorization_code(ctx, cfg)
             ferr = auth_error("the OAuth callback has no iss parameter although " .. ctx.d.issuer
               .. " advertises authorization_response_iss_parameter_supported (RFC 9207); refusing the code")
           elseif iss ~= nil and iss ~= ctx.d.issuer then
-            ferr = auth_error("the OAuth callback's iss is " .. string.format("%q", iss) .. ", not the issuer "
-              .. string.format("%q", ctx.d.issuer) .. " (RFC 9207: a mix-up attack or a misconfigured server); refusing the code")
+            ferr = auth_error("the OAuth callback's iss is " .. errors.snippet(iss) .. ", not the issuer "
+              .. errors.snippet(ctx.d.issuer) .. " (RFC 9207: a mix-up attack or a misconfigured server); refusing the code")
           elseif not params.code then
             ferr = auth_error("the OAuth callback carried neither a code nor an error")
           else
