@@ -43,7 +43,7 @@ end
 local function agent(opts)
   opts = opts or {}
   return mcp.connect{ command = { BIN, "mcp-server" }, env = { MCPTEST_SRC = SRC, MCPTEST_HOME = opts.home },
-                      timeout = opts.timeout or 30 }
+                      timeout = opts.timeout or 30, protocol = opts.protocol }
 end
 
 describe("mcptest mcp-server", function()
@@ -274,7 +274,17 @@ describe("mcptest mcp-server", function()
     assert.text_contains(missing, "no file or directory")
   end)
 
-  it("run_suite stops the child on notifications/cancelled", function()
+  it("speaks the era the client asks for: modern by server/discover, legacy by initialize", function()
+    assert.are.equal("modern", c.era)
+    local old = mcp.connect{ command = { BIN, "mcp-server" }, env = { MCPTEST_SRC = SRC, MCPTEST_HOME = home },
+                             protocol = "2025-11-25", timeout = 30 }
+    assert.are.equal("legacy", old.era)
+    assert.is_true(#old:list_tools() >= 8)
+    old:close()
+  end)
+
+  for _, era in ipairs({ "modern", "legacy" }) do
+  it("run_suite stops the child on notifications/cancelled (" .. era .. " era)", function()
     local dir = tmpdir()
     local pidfile = dir .. "/pid"
     write(dir .. "/slow_spec.lua", table.concat({
@@ -283,7 +293,8 @@ describe("mcptest mcp-server", function()
       "  local f = io.open(" .. string.format("%q", pidfile) .. ", \"w\"); f:write(sys.pid()); f:close()",
       "  sys.sleep(30)",
       "end)", "" }, "\n"))
-    local short = agent{ home = home, timeout = 1.5 }
+    local short = agent{ home = home, timeout = 1.5, protocol = era == "legacy" and "2025-11-25" or nil }
+    assert.are.equal(era, short.era)
     local t0 = sys.now()
     local ok, err = short:try("tools/call", { name = "run_suite", arguments = { path = dir .. "/slow_spec.lua" } })
     assert.is_false(ok)
@@ -298,6 +309,7 @@ describe("mcptest mcp-server", function()
     short:close()
     assert.is_true(gone, "the suite process still runs after the cancellation")
   end)
+  end
 
   it("serves the docs pages as resources and the write_suite prompt", function()
     local res = c:list_resources()

@@ -159,7 +159,7 @@ function Server:run(until_fn)
 end
 
 function Server:serve_stdio()
-  return require("mcptest.server.stdio_serial").serve(self)
+  return require("mcptest.server.stdio").new(self):run()
 end
 
 function Server:stop()

@@ -1,7 +1,17 @@
 -- mcptest.server.stdio: the engine over stdio (MCP 2025-11-25 "stdio"
 -- transport): newline-delimited JSON-RPC read from fd 0 and written to
 -- stdout, in the state's one mcptest.loop. One client, one session. Only
--- JSON-RPC goes to stdout; logs go to stderr. Used by `mcptest mcp-server`.
+-- JSON-RPC goes to stdout; logs go to stderr. Used by `mcptest mcp-server`
+-- and `mcptest serve --stdio` (the fixture).
+--
+-- Both eras (reference mcp-2026-07-28.md section 7.5): the first request
+-- pins the process's era, initialize the legacy one, a request whose
+-- _meta claims a protocolVersion (server/discover included) the modern
+-- one; config.eras = "modern" answers initialize with -32022, "legacy"
+-- treats every request as legacy. For testing a client's fallback, a
+-- legacy-era method the engine does not know gets no answer
+-- (config.unknown_method = "silent") or ends the process ("exit",
+-- status 1) instead of -32601.
 --
 --   local t = stdio.new(server [, {max_line = bytes, input_fd = 0, output = file}])
 --   t:run() -> serves until stdin ends (EOF) and the requests then in
@@ -18,6 +28,8 @@ local loop = require("mcptest.loop")
 local protocol = require("mcptest.protocol")
 local session = require("mcptest.server.session")
 local dispatch = require("mcptest.server.dispatch")
+local lifecycle = require("mcptest.server.lifecycle")
+local context = require("mcptest.server.context")
 
 local M = {}
 
@@ -38,6 +50,8 @@ function M.new(server, opts)
     eof = false,
   }, Stdio)
   self.session = session.new({ id = "stdio", route = "stdio", principal = {} })
+  self.era = nil -- pinned by the first request: "legacy" or "modern"
+  self.modern_sessions = {} -- one per modern request (the era has no sessions)
   server.transports[#server.transports + 1] = self
   return self
 end
@@ -61,7 +75,11 @@ end
 local Sink = {}
 Sink.__index = Sink
 function Sink:send(msg) return self.t:write(msg) end
-function Sink:finish(msg) if msg then self.t:write(msg) end end
+function Sink:finish(msg)
+  if msg == nil then return end
+  if self.modern and msg.result ~= nil then lifecycle.decorate(self.t.server, self.method, msg.result) end
+  self.t:write(msg)
+end
 function Sink:http() return false end
 function Sink:streaming() return true end
 function Sink:cut() end
@@ -78,9 +96,12 @@ function Stdio:message(line)
   local s = self.session
   s.last_seen = sys.now()
   if kind == "request" then
-    dispatch.request(self.server, s, msg, setmetatable({ t = self, session = s }, Sink), { principal = s.principal })
+    self:request(msg)
   elseif kind == "notification" then
     dispatch.notification(s, msg)
+    -- the modern era cancels over stdio with notifications/cancelled too;
+    -- the request it names runs in its own session
+    for ms in pairs(self.modern_sessions) do dispatch.notification(ms, msg) end
   elseif kind == "response" then
     dispatch.response(s, msg)
   else
@@ -89,6 +110,50 @@ function Stdio:message(line)
     if id then e.id = id end
     self:write(e)
   end
+end
+
+local function rpc_error(id, code, message, data)
+  return { jsonrpc = "2.0", id = id, error = { code = code, message = message, data = data } }
+end
+
+function Stdio:request(msg)
+  local server, s = self.server, self.session
+  local eras = server.config.eras
+  if lifecycle.claim(msg) ~= nil and eras ~= "legacy" and self.era ~= "legacy" then
+    self.era = "modern"
+    local code, message, data = select(2, lifecycle.check_modern(server, msg, nil))
+    if code then return self:write(rpc_error(msg.id, code, message, data)) end
+    local ms = lifecycle.modern_session(session.new({ route = "stdio", principal = s.principal }), msg.params._meta)
+    self.modern_sessions[ms] = true
+    return dispatch.request(server, ms, msg, setmetatable({ t = self, session = ms, modern = true, method = msg.method }, Sink),
+                            { principal = s.principal }, lifecycle.modern_handler(server, msg.method))
+  end
+  if eras == "modern" or self.era == "modern" then
+    if msg.method == "initialize" then
+      return self:write(rpc_error(msg.id, protocol.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+        { supported = lifecycle.supported_versions(),
+          requested = type(msg.params) == "table" and msg.params.protocolVersion or json.null }))
+    end
+    return self:write(rpc_error(msg.id, protocol.INVALID_PARAMS, "Invalid params: this process speaks the 2026-07-28 era;"
+      .. " _meta " .. protocol.META_VERSION .. " is required"))
+  end
+  if msg.method == "initialize" then self.era = "legacy" end
+  if not server.methods[msg.method] then
+    local mode = server.config.unknown_method
+    if mode == "silent" then return end
+    if mode == "exit" then os.exit(1) end
+  end
+  dispatch.request(server, s, msg, setmetatable({ t = self, session = s }, Sink), { principal = s.principal })
+end
+
+-- Requests still running, in either era's sessions.
+function Stdio:busy()
+  if next(self.session.running) ~= nil then return true end
+  for ms in pairs(self.modern_sessions) do
+    if next(ms.running) ~= nil then return true end
+    self.modern_sessions[ms] = nil -- answered: forget it
+  end
+  return false
 end
 
 -- Split what arrived into lines; enforce the cap on each whole line,
@@ -165,9 +230,12 @@ function Stdio:sweep() end
 -- SIGINT/SIGTERM end it at once: requests still running are cancelled.
 function Stdio:run()
   loop.register(self)
-  while not sys.interrupted() and (not self.eof or next(self.session.running) ~= nil) do loop.step(1) end
+  while not sys.interrupted() and (not self.eof or self:busy()) do loop.step(1) end
   loop.unregister(self)
-  for _, ctx in pairs(self.session.running) do require("mcptest.server.context").cancel(ctx) end
+  for _, ctx in pairs(self.session.running) do context.cancel(ctx) end
+  for ms in pairs(self.modern_sessions) do
+    for _, ctx in pairs(ms.running) do context.cancel(ctx) end
+  end
   self.session.ended = true
 end
 
