@@ -32,7 +32,9 @@ static int sys_sleep(lua_State *L) {
   if (s <= 0) return 0;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  /* a signal that stops the run (Ctrl-C, SIGTERM, a time limit) ends the
+   * sleep: the hook raises as soon as this returns */
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !mcpt_interrupted && !mcpt_alarmed) {}
   return 0;
 }
 

@@ -60,7 +60,11 @@ after "--" every word reaches the script(s).]],
         help = "the seed of --shuffle's order (implies --shuffle): the same seed runs the same order" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
-      { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
+      { "-j", arg = "N", help = "run the files in N worker processes at once; the reports are one run's, in file order "
+          .. "(what a file prints is shown when its file is reported; a worker that crashes is its file's error)" },
+      { "--shard", arg = "I/N", help = "run the I-th of N disjoint parts of the files (CI jobs); "
+          .. "by name, or balanced by the durations in --shard-timings; merge the parts' -o json reports with mcptest report merge" },
+      { "--shard-timings", arg = "REPORT.json", help = "a previous run's -o json report: --shard balances the parts by its file durations" },
       { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
     },
     common.client_defaults,
@@ -101,8 +105,21 @@ function M.main(opts, words, pass, implicit)
     seed = math.tointeger(tonumber(opts["--seed"]))
     if not seed or seed < 0 then return usage("--seed needs a whole number, 0 or more") end
   end
-  if opts["-j"] and opts["-j"] ~= "1" then
-    io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
+  local jobs = 1
+  if opts["-j"] then
+    jobs = math.tointeger(tonumber(opts["-j"]))
+    if not jobs or jobs < 1 or jobs > 256 then return usage("-j needs a whole number of workers, 1 to 256, got " .. opts["-j"]) end
+  end
+  local shard
+  if opts["--shard"] then
+    local i, n = opts["--shard"]:match("^(%d+)/(%d+)$")
+    i, n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
+    if not i or n < 1 or i < 1 or i > n then
+      return usage("--shard needs I/N with 1 <= I <= N (the I-th of N parts), got " .. opts["--shard"])
+    end
+    shard = { i = i, n = n }
+  elseif opts["--shard-timings"] then
+    return usage("--shard-timings balances --shard's parts; give --shard I/N too")
   end
   local files, ferr = require("mcptest.runner.files").expand(words)
   if not files then return usage(ferr) end
@@ -110,8 +127,25 @@ function M.main(opts, words, pass, implicit)
     if opts["--allow-empty"] then return 0 end
     return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
   end
+  if shard then
+    local part, serr = require("mcptest.runner.shard").split(files, shard.i, shard.n, opts["--shard-timings"])
+    if not part then return usage(serr) end
+    if #part == 0 then
+      if opts["--allow-empty"] then
+        io.stderr:write("mcptest: warning: shard ", opts["--shard"], " has no file (", #files, " files in ", shard.n, " parts)\n")
+        return 0
+      end
+      return usage("shard " .. opts["--shard"] .. " has no file: " .. #files .. " files in " .. shard.n
+        .. " parts (--allow-empty makes this a pass)")
+    end
+    files = part
+  end
   if opts["--update-snapshots"] then require("mcptest.snapshot").update = true end
-  return require("mcptest.runner").run(files, {
+  -- a -j worker (mcptest.runner.parallel) reports its selection here; the
+  -- variable is its alone, not its children's
+  local worker_state = os.getenv("MCPTEST_WORKER_STATE")
+  if worker_state then require("mcptest.core.sys").setenv("MCPTEST_WORKER_STATE", nil) end
+  local run_opts = {
     outputs = opts["--output"], output_file = opts["--output-file"],
     quiet = opts["--quiet"], color = opts["--color"],
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
@@ -120,7 +154,55 @@ function M.main(opts, words, pass, implicit)
     repeat_n = repeat_n, seed = seed, shuffle = opts["--shuffle"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
-  })
+    worker_state = worker_state, jobs = jobs,
+  }
+  if jobs > 1 and (#files > 1 or repeat_n > 1) and not opts["--list"] then
+    local sel, sel_err = require("mcptest.runner.select").new(run_opts)
+    if not sel then return usage(sel_err) end
+    local chunks, err, located = require("mcptest.runner.files").preflight(files)
+    if not chunks then
+      io.stderr:write(located and "" or "mcptest: ", err, "\n")
+      return 2
+    end
+    if opts["--shuffle"] or opts["--seed"] then
+      -- the file order and each worker's test order come from one seed
+      run_opts.seed = seed or math.random(1, 2 ^ 31 - 1)
+      math.randomseed(run_opts.seed)
+      for i = #files, 2, -1 do
+        local j = math.random(i)
+        files[i], files[j] = files[j], files[i]
+      end
+    end
+    return require("mcptest.runner.parallel").run(files, run_opts, { options = M.worker_options(opts, run_opts), pass = pass or {} }, sel)
+  end
+  return require("mcptest.runner").run(files, run_opts)
+end
+
+-- The options every -j worker gets: the parent's, less those the parent
+-- keeps (reports, parallelism, sharding, repetition, listing).
+local PARENT_ONLY = {
+  ["--output"] = true, ["--output-file"] = true, ["--quiet"] = true, ["--color"] = true,
+  ["-j"] = true, ["--shard"] = true, ["--shard-timings"] = true, ["--repeat"] = true,
+  ["--shuffle"] = true, ["--seed"] = true, ["--list"] = true, ["--allow-empty"] = true, ["--watch"] = true,
+}
+function M.worker_options(opts, run_opts)
+  local argv = {}
+  for _, group in ipairs(M.options) do
+    for _, o in ipairs(group) do
+      local name, v = o[1], opts[o[1]]
+      if v ~= nil and v ~= false and not PARENT_ONLY[name] then
+        if not o.arg then
+          argv[#argv + 1] = name
+        elseif type(v) == "table" then
+          for _, x in ipairs(v) do argv[#argv + 1] = name; argv[#argv + 1] = tostring(x) end
+        else
+          argv[#argv + 1] = name; argv[#argv + 1] = tostring(v)
+        end
+      end
+    end
+  end
+  if run_opts.seed then argv[#argv + 1] = "--seed"; argv[#argv + 1] = tostring(run_opts.seed) end
+  return argv
 end
 
 return M
