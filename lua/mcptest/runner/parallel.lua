@@ -71,7 +71,9 @@ local function pump(job)
     if job.size < M.MAX_OUTPUT then job.out[#job.out + 1] = lines[i] end
     job.size = job.size + #lines[i] + 1
   end
+  job.out_eof = job.out_eof or eof
   local e, eeof = p:read_stderr()
+  job.err_eof = job.err_eof or eeof
   if e and e ~= "" then
     if job.size < M.MAX_OUTPUT then job.err[#job.err + 1] = e end
     job.size = job.size + #e
@@ -217,14 +219,17 @@ function M.run(files, opts, worker_args, sel)
     end
     -- wait for output or an exit
     if nrunning > 0 then
-      local fds = {}
+      -- a worker whose pipes are closed has exited or is about to: its
+      -- exit is no event poll sees, so look again soon
+      local fds, wait = {}, 0.2
       for job in pairs(running) do
         local out, err = job.proc:fds()
-        if out then fds[#fds + 1] = out end
-        if err then fds[#fds + 1] = err end
+        if out and out >= 0 then fds[#fds + 1] = out end
+        if err and err >= 0 then fds[#fds + 1] = err end
+        if job.out_eof and job.err_eof then wait = 0.005 end
       end
       -- a signal ends the wait with "interrupted!": the loop's top stops the workers
-      local okw, werr = pcall(poll.wait, fds, nil, 0.2)
+      local okw, werr = pcall(poll.wait, fds, nil, wait)
       if not okw and not sys.interrupted() then error(werr, 0) end
       for job in pairs(running) do
         if pump(job) then running[job], nrunning, job.done = nil, nrunning - 1, true end
