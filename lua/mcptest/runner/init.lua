@@ -680,24 +680,7 @@ function M.run(files, opts)
     local n = results.counts
     return (n.failed + n.errored > 0) and 1 or (wrote and 0 or 2)
   end
-  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
-  local n = results.counts
-  if n.failed + n.errored > 0 then return 1 end
-  if not wrote then return 2 end
-  local empty = sel:empty_message()
-  if empty and not opts.allow_empty then
-    io.stderr:write("mcptest: ", empty, "\n")
-    return 2
-  end
-  if #results.tests == 0 then
-    if empty then
-      io.stderr:write("mcptest: warning: ", (empty:gsub("; %-%-allow%-empty.*", ")")), "\n")
-    else
-      io.stderr:write("mcptest: warning: no tests ran (no it blocks);",
-        " the top-level code ran without errors\n")
-    end
-  end
-  return 0
+  return results:exit_code(sel, opts.allow_empty, wrote)
 end
 
 return M

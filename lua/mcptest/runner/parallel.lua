@@ -270,20 +270,7 @@ function M.run(files, opts, worker_args, sel)
   if stats.unreachable then return 3 end
   -- the selection over the whole run, as one process would judge it
   sel.selected, sel.defined, sel.hits = stats.selected, stats.defined, stats.hits
-  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
-  local n = results.counts
-  if n.failed + n.errored > 0 then return 1 end
-  if not wrote then return 2 end
-  local empty = sel:empty_message()
-  if empty and not opts.allow_empty then
-    io.stderr:write("mcptest: ", empty, "\n")
-    return 2
-  end
-  if #results.tests == 0 then
-    io.stderr:write("mcptest: warning: ", empty and (empty:gsub("; %-%-allow%-empty.*", ")"))
-      or "no tests ran (no it blocks); the top-level code ran without errors", "\n")
-  end
-  return 0
+  return results:exit_code(sel, opts.allow_empty, wrote)
 end
 
 return M

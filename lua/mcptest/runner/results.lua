@@ -55,6 +55,27 @@ end
 
 function M:total() return #self.tests end
 
+-- The exit code of a finished run, and its warnings on stderr: 1 when a
+-- test failed or errored, 2 when a report could not be written or the
+-- selection (sel: mcptest.runner.select) picked nothing without
+-- allow_empty, else 0.
+function M:exit_code(sel, allow_empty, wrote)
+  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  local n = self.counts
+  if n.failed + n.errored > 0 then return 1 end
+  if not wrote then return 2 end
+  local empty = sel:empty_message()
+  if empty and not allow_empty then
+    io.stderr:write("mcptest: ", empty, "\n")
+    return 2
+  end
+  if #self.tests == 0 then
+    io.stderr:write("mcptest: warning: ", empty and (empty:gsub("; %-%-allow%-empty.*", ")"))
+      or "no tests ran (no it blocks); the top-level code ran without errors", "\n")
+  end
+  return 0
+end
+
 -- Read one JSON report into results (mcptest.runner.results). Returns
 -- true, or nil and a message naming the file.
 function M.read_json(results, path, seen_files)
