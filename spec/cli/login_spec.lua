@@ -125,7 +125,7 @@ describe("mcptest login, logout, auth, discover", function()
 
   it("exits 2 for usage mistakes and 3 for a login the server refuses", function()
     assert.are.equal(2, (run("login")))
-    assert.are.equal(2, (run("login " .. url .. " --store keychain")))
+    assert.are.equal(2, (run("login " .. url .. " --store vault")))
     assert.are.equal(2, (run("login " .. url .. " --device --client-credentials")))
     assert.are.equal(2, (run("login " .. url .. " --scpoe x")))
     local code, _, err = run("login " .. url .. " --client-credentials --client-id dev-confidential-client --client-secret-env NO_SUCH_VAR_X")
