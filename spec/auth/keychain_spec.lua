@@ -236,14 +236,46 @@ describe("the keychain store (Secret Service)", function()
     assert.are.equal("", out)
   end)
 
+  -- a D-Bus session bus of its own that knows no services (no
+  -- org.freedesktop.secrets to activate): address, process
+  local function bare_bus()
+    local conf = os.tmpname()
+    local f = assert(io.open(conf, "w"))
+    f:write([[<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+</busconfig>]])
+    f:close()
+    local p = assert(process.spawn{ argv = { "dbus-daemon", "--config-file=" .. conf, "--nofork", "--print-address=1" } })
+    local addr
+    local deadline = sys.now() + 10
+    while not addr and sys.now() < deadline do
+      poll.wait({ (p:fds()) }, nil, 0.2)
+      local lines, _, eof = p:read_lines()
+      addr = lines[1]
+      if eof then break end
+    end
+    os.remove(conf)
+    return assert(addr, "dbus-daemon gave no address"), p
+  end
+
   it("falls back to the file cache, saying so, when no Secret Service can be reached", function()
     if not need() then return end
-    for _, bus in ipairs({ false, "unix:path=" .. home .. "/no-such-bus" }) do
+    local bare_addr, bare = bare_bus()
+    local cases = {
+      { bus = false, why = "no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set" },
+      { bus = "unix:path=" .. home .. "/no-such-bus", why = "the Secret Service on the D-Bus session failed: " },
+      { bus = bare_addr, why = "org.freedesktop.secrets" }, -- a bus with no Secret Service on it
+    }
+    finally(function() bare:close(1) end)
+    for _, case in ipairs(cases) do
+      local bus = case.bus
       home = os.tmpname(); os.remove(home)
       local code, out, err = cli("auth set " .. url .. " --token-env MCPTEST_SPEC_CC_SECRET --store keychain", bus)
       assert.are.equal(0, code, err)
       assert.matches("the keychain was asked for the tokens of " .. cache.url_key(url) .. " but is not available", err, 1, true)
-      assert.matches(bus and "the Secret Service did not answer" or "DBUS_SESSION_BUS_ADDRESS is not set", err, 1, true)
+      assert.matches(case.why, err, 1, true)
       assert.matches("0600 file cache", err, 1, true)
       assert.matches("in the file cache", out, 1, true)
       assert.is_nil(err:find("dev-confidential-secret", 1, true))

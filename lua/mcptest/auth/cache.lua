@@ -142,7 +142,7 @@ local function keychain_call(fn, ...)
   local ok, why = M.keychain_available()
   if not ok then return nil, why end
   local res, err = require("mcptest.core.keychain")[fn](...)
-  if res == nil then return nil, "the Secret Service did not answer: " .. tostring(err) end
+  if res == nil then return nil, "the Secret Service on the D-Bus session failed: " .. tostring(err) end
   return res
 end
 
