@@ -225,6 +225,26 @@ describe("the keychain store (Secret Service)", function()
     assert.is_string(mcp.json.decode(out).client_secret)
   end)
 
+  it("auth.store in mcp.connect keeps a DPoP key in the keychain; a later run proves possession with it", function()
+    if not need() then return end
+    local c = mcp.connect{ url = url, auth = { store = "keychain", oauth = { grant = "client_credentials", dpop = true,
+      client_id = "dev-confidential-client", client_secret_env = "MCPTEST_SPEC_CC_SECRET" } } }
+    c:call_tool("whoami", {})
+    c:close()
+    local meta = mcp.json.decode(slurp(token_file(url)))
+    assert.are.equal("keychain", meta.store)
+    assert.are.equal("DPoP", meta.token_type)
+    assert.is_nil(meta.dpop_key)
+    assert.is_nil(meta.access_token)
+    local _, out = secret_tool("lookup application mcptest kind token url " .. q(cache.url_key(url)))
+    local item = mcp.json.decode(out)
+    assert.is_string(item.dpop_key)
+    -- another process: the bound token and its key come from the keychain
+    local r = run_many(1, SRC .. "/spec/data/auth/cached_call.lua", { URL = url })[1]
+    assert.are.equal(0, r.code, r.out)
+    assert.are.equal(secrets.fingerprint(item.access_token), r.out:match("TOKEN (%S+)"))
+  end)
+
   it("logout removes the keychain item", function()
     if not need() then return end
     mcp.oauth.login{ url = url, grant = "authorization_code", say = function() end, store = "keychain" }
