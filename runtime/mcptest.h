@@ -106,6 +106,7 @@ int luaopen_mcptest_core_http(lua_State *L);
 int luaopen_mcptest_core_fs(lua_State *L);
 int luaopen_mcptest_core_hist(lua_State *L);
 int luaopen_mcptest_core_regex(lua_State *L);
+int luaopen_mcptest_core_keychain(lua_State *L);
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 

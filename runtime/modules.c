@@ -28,6 +28,7 @@ static const luaL_Reg mcptest_modules[] = {
   {"mcptest.core.fs", luaopen_mcptest_core_fs},
   {"mcptest.core.hist", luaopen_mcptest_core_hist},
   {"mcptest.core.regex", luaopen_mcptest_core_regex},
+  {"mcptest.core.keychain", luaopen_mcptest_core_keychain},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL}

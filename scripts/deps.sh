@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson-dev libcurl4-openssl-dev
 libssl-dev libyaml-dev libmicrohttpd-dev libpcre2-dev lua-busted nodejs npm curl ca-certificates valgrind
-libclang-rt-14-dev wrk openssl procps libxml2-utils python3 clang-14 llvm-14"
+libclang-rt-14-dev wrk openssl procps libxml2-utils python3 clang-14 llvm-14
+libsecret-1-dev gnome-keyring dbus-daemon dbus-bin libsecret-tools"
 # clang-14 + libclang-rt-14-dev: libFuzzer for spec/fuzz/run.sh; llvm-14: the
-# symbolizer its sanitizer reports use
+# symbolizer its sanitizer reports use; libsecret-1-dev: runtime/keychain.c;
+# gnome-keyring, dbus-daemon, dbus-bin (dbus-run-session), libsecret-tools
+# (secret-tool): a real Secret Service for spec/auth/keychain_spec.lua
 
 missing=""
 for p in $PKGS; do

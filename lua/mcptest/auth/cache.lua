@@ -15,10 +15,23 @@
 -- lock holder that dies releases the lock (flock). A file that does not
 -- parse is set aside as <file>.corrupt-<time> and reported, never used.
 --
+-- Two stores for an entry's secrets (docs/auth.md "Where secrets are
+-- kept"): the file itself (0600; the default), or the Secret Service
+-- keychain (libsecret, mcptest.core.keychain) when a login, `auth set` or
+-- the auth options ask for store = "keychain". Either way the file stays
+-- and keeps the non-secret metadata (expiry, scope, issuer, store), so
+-- listing never unlocks the keychain, and its lock serialises both stores.
+-- A keychain asked for and not available is said on stderr, and the
+-- secrets go to the file (never nowhere); the file keeps store_asked, so
+-- later writes (refreshes) try the keychain again.
+--
 --   cache.tokens(url) / cache.put_tokens(url, t) / cache.remove_tokens(url)
 --   cache.client(issuer) / cache.put_client(issuer, c) / cache.remove_client(issuer)
---   cache.list() -> { token sets }
+--        t.store / c.store: "file" | "keychain" (nil: the entry's store, else file)
+--   cache.meta(url) -> the token set's file, no keychain secret (nil: none)
+--   cache.list() -> { token sets as their files hold them (cache.meta) }
 --   cache.with_lock(url, fn) -> fn's results; cache.last_lock_wait (seconds)
+--   cache.keychain_available() -> true | nil, why
 local fs = require("mcptest.core.fs")
 local sys = require("mcptest.core.sys")
 local json = require("mcptest.json")
@@ -104,8 +117,40 @@ local function set_aside(path, why)
     "); set aside as ", aside, " and not used\n")
 end
 
-local function read_entry(sub, url)
-  local path = ensure_dir(sub) .. "/" .. M.key(url) .. ".json"
+M.STORES = { file = true, keychain = true }
+-- the fields that are secrets, per entry kind: these go to the keychain
+M.SECRET_FIELDS = { tokens = { "access_token", "refresh_token", "id_token", "dpop_key" },
+                    clients = { "client_secret", "registration_access_token" } }
+local WHAT = { tokens = "tokens", clients = "client registration" }
+
+-- How `secret-tool search application mcptest` finds an item: the kind
+-- (token | client), the cache key of its file and the URL (or issuer).
+function M.keychain_attributes(sub, url)
+  return { application = "mcptest", kind = sub == "tokens" and "token" or "client", key = M.key(url), url = url }
+end
+
+-- The Secret Service needs a D-Bus session; without one libsecret would
+-- try to start a bus through X11, so that is checked first.
+function M.keychain_available()
+  local bus = os.getenv("DBUS_SESSION_BUS_ADDRESS")
+  if not bus or bus == "" then return nil, "no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set" end
+  return true
+end
+
+-- nil, why when the Secret Service cannot be reached or refuses.
+local function keychain_call(fn, ...)
+  local ok, why = M.keychain_available()
+  if not ok then return nil, why end
+  local res, err = require("mcptest.core.keychain")[fn](...)
+  if res == nil then return nil, "the Secret Service on the D-Bus session failed: " .. tostring(err) end
+  return res
+end
+
+local function entry_path(sub, url) return ensure_dir(sub) .. "/" .. M.key(url) .. ".json" end
+
+-- The file of an entry as it is (for a keychain entry: its metadata).
+local function read_file(sub, url)
+  local path = entry_path(sub, url)
   local st = fs.stat(path)
   if not st then return nil end
   if st.type ~= "file" then
@@ -128,17 +173,80 @@ local function read_entry(sub, url)
   return v
 end
 
-local function write_entry(sub, url, v)
-  local path = ensure_dir(sub) .. "/" .. M.key(url) .. ".json"
-  v.url = url
-  local ok, err = fs.write_atomic(path, json.encode(v), 384) -- 0600
+-- The entry with its secrets: a keychain entry's come from the keychain;
+-- when it cannot be read the entry is as good as absent, and that is said.
+local function read_entry(sub, url)
+  local v = read_file(sub, url)
+  if not v or v.store ~= "keychain" then return v end
+  local secret, why = keychain_call("lookup", M.keychain_attributes(sub, url))
+  local s = secret and json.try_decode(secret)
+  if type(s) ~= "table" then
+    why = why or (secret == false and "the keychain holds no item for it (removed?)" or "its keychain item is not mcptest's JSON")
+    io.stderr:write("mcptest: warning: the ", WHAT[sub], " for ", url, " are in the keychain, but ", why,
+      "; not used (log in again, or see docs/auth.md \"Where secrets are kept\")\n")
+    return nil
+  end
+  for _, k in ipairs(M.SECRET_FIELDS[sub]) do v[k] = s[k] end
+  v.keychain, v.fingerprint = nil, nil
+  return v
+end
+
+local function write_file(sub, url, v)
+  local ok, err = fs.write_atomic(entry_path(sub, url), json.encode(v), 384) -- 0600
   if not ok then error(err, 0) end
+end
+
+-- v.store asks for a store; else the entry keeps its own (the one it
+-- asked for when that was not available). Returns v, its store set.
+local function write_entry(sub, url, v)
+  local old = read_file(sub, url)
+  local asked = v.store_asked or v.store or (old and (old.store_asked or old.store)) or "file"
+  if not M.STORES[asked] then
+    errors.raise("usage", "store " .. string.format("%q", tostring(asked)) .. " is not one of file, keychain")
+  end
+  v.url, v.store, v.store_asked = url, nil, nil
+  if asked == "keychain" then
+    local secret, meta, held = {}, {}, {}
+    for k, x in pairs(v) do meta[k] = x end
+    for _, k in ipairs(M.SECRET_FIELDS[sub]) do
+      if v[k] ~= nil then secret[k], meta[k], held[#held + 1] = v[k], nil, k end
+    end
+    if #held == 0 then
+      asked = "file" -- nothing secret (a public client's registration): no item to keep
+    else
+      local ok, why = keychain_call("store", M.keychain_attributes(sub, url),
+        "mcptest " .. (sub == "tokens" and "tokens" or "client") .. " for " .. url, json.encode(secret))
+      if ok then
+        meta.store, meta.keychain = "keychain", json.array(held)
+        -- what `auth status` shows of the token, without unlocking anything
+        if v.access_token then meta.fingerprint = require("mcptest.secrets").fingerprint(v.access_token) end
+        write_file(sub, url, meta)
+        v.store = "keychain"
+        return v
+      end
+      io.stderr:write("mcptest: warning: the keychain was asked for the ", WHAT[sub], " of ", url,
+        " but is not available (", why, "); they go to the 0600 file cache ", entry_path(sub, url), " instead\n")
+    end
+  end
+  v.store = "file"
+  v.store_asked = asked ~= "file" and asked or nil
+  write_file(sub, url, v)
+  v.store_asked = nil
+  -- an entry that moved from the keychain to the file: drop the old item
+  if old and old.store == "keychain" then keychain_call("clear", M.keychain_attributes(sub, url)) end
   return v
 end
 
 local function remove_entry(sub, url)
-  local path = ensure_dir(sub) .. "/" .. M.key(url) .. ".json"
-  return os.remove(path) ~= nil
+  local old = read_file(sub, url)
+  if old and old.store == "keychain" then
+    local ok, why = keychain_call("clear", M.keychain_attributes(sub, url))
+    if ok == nil then
+      io.stderr:write("mcptest: warning: could not remove the keychain item of the ", WHAT[sub], " for ", url,
+        " (", why, "); `secret-tool clear application mcptest url ", url, "` removes it\n")
+    end
+  end
+  return os.remove(entry_path(sub, url)) ~= nil
 end
 
 -- The URL the cache files a server's tokens under: its canonical resource
@@ -163,7 +271,10 @@ function M.client(issuer) return read_entry("clients", issuer) end
 function M.put_client(issuer, c) return write_entry("clients", issuer, c) end
 function M.remove_client(issuer) return remove_entry("clients", issuer) end
 
--- Every token set in the cache (corrupt files are set aside as read).
+function M.meta(url) return read_file("tokens", url) end
+
+-- Every token set in the cache as its file holds it (corrupt files are set
+-- aside as read): a keychain entry's secrets stay in the keychain.
 function M.list()
   local dir = ensure_dir("tokens")
   local out = {}
@@ -174,7 +285,7 @@ function M.list()
         local v = json.try_decode(f:read("a"))
         f:close()
         if type(v) == "table" and type(v.url) == "string" then
-          local t = M.tokens(v.url)
+          local t = M.meta(v.url)
           if t then out[#out + 1] = t end
         end
       end

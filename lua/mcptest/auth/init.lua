@@ -75,9 +75,17 @@ function M.for_server(opts, url)
     a.lines = { "Authorization: Bearer " .. v }
     return a
   end
+  -- auth.store / auth.oauth.store: where the secrets of a login go
+  -- ("file", the default, or "keychain"; auth/cache.lua)
+  if explicit and explicit.store ~= nil then M.check_store(explicit.store, "auth.store") end
+  a.store = explicit and explicit.store
   if explicit and explicit.oauth ~= nil then
     M.check_oauth(explicit.oauth)
-    return session().new(opts, url, explicit.oauth)
+    local cfg = explicit.oauth
+    if explicit.store ~= nil and cfg.store == nil then
+      cfg = setmetatable({ store = explicit.store }, { __index = explicit.oauth })
+    end
+    return session().new(opts, url, cfg)
   end
   local line = authorization_line((curl.header_lines(opts.headers)))
   if line then
@@ -99,7 +107,14 @@ M.cache_url = cache.url_key
 M.OAUTH_KEYS = { grant = "string", client_id = "string", client_secret_env = "string",
   client_metadata_url = "string", private_key_env = "string", scope = "string", token_url = "string",
   no_browser = "boolean", dpop = "boolean", assertion_env = "string", idp = "table",
-  callback_port = "number", register = "boolean" }
+  callback_port = "number", register = "boolean", store = "string" }
+
+function M.check_store(v, where)
+  if v ~= "file" and v ~= "keychain" then
+    errors.raise("usage", where .. " must be \"file\" or \"keychain\", got " .. (type(v) == "string"
+      and string.format("%q", v) or type(v)))
+  end
+end
 M.GRANTS = { authorization_code = true, client_credentials = true, device_code = true, jwt_bearer = true }
 
 function M.check_oauth(cfg)
@@ -122,6 +137,7 @@ function M.check_oauth(cfg)
       errors.raise("usage", "auth.oauth." .. k .. " must be a " .. want .. ", got " .. type(v))
     end
   end
+  if cfg.store ~= nil then M.check_store(cfg.store, "auth.oauth.store") end
   if cfg.grant ~= nil and not M.GRANTS[cfg.grant] then
     errors.raise("usage", "auth.oauth.grant " .. string.format("%q", cfg.grant)
       .. " is not one of authorization_code, client_credentials, device_code, jwt_bearer")
@@ -138,7 +154,7 @@ function Auth:on_challenge(ctx)
   if self.source == "none" and ctx.status == 401 and not ctx.retried and not ctx.final
      and self.target and session().interactive() then
     local ok, t = pcall(session().login, { url = self.target, grant = "authorization_code",
-      challenge = ctx.www_authenticate })
+      challenge = ctx.www_authenticate, store = self.store })
     if ok then
       self.source, self.lines = "oauth", { "Authorization: Bearer " .. t.access_token }
       return true
@@ -151,7 +167,7 @@ function Auth:on_challenge(ctx)
       if token then
         cache.with_lock(cache.url_key(self.target), function()
           cache.put_tokens(cache.url_key(self.target), { access_token = token, token_type = "Bearer",
-            grant = "manual", obtained_at = os.time() })
+            grant = "manual", obtained_at = os.time(), store = self.store })
         end)
         self.source, self.lines = "header", { "Authorization: Bearer " .. token }
         return true

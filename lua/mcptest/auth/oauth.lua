@@ -159,6 +159,7 @@ function M.client_for(d, cfg)
   local reg, err = M.register(d.as, meta, { tls = cfg.tls })
   if not reg then error(err, 0) end
   reg.issuer = issuer
+  reg.store = cfg.store -- the client secret goes where the tokens go
   cache.put_client(issuer, reg)
   return { client_id = reg.client_id, client_secret = reg.client_secret,
            auth_method = reg.token_endpoint_auth_method, registered = true, redirect_uris = reg.redirect_uris }

@@ -326,7 +326,7 @@ end
 -- "device_code", "jwt_bearer"), client_id, client_secret_env,
 -- private_key_env, client_metadata_url, assertion_env, idp, dpop, scope,
 -- no_browser, callback_port, register, tls, say (prints), on_device,
--- on_authorize_url.
+-- on_authorize_url, store ("file" | "keychain": where the secrets go).
 function M.login(cfg)
   if type(cfg) ~= "table" or type(cfg.url) ~= "string" then
     errors.raise("usage", "mcp.oauth.login needs { url = \"https://server/mcp\", grant = ... }")
@@ -359,7 +359,7 @@ function M.login(cfg)
   local ok_client, client = pcall(lazy.oauth.client_for, d, { client_id = cfg.client_id,
     client_secret_env = cfg.client_secret_env, private_key_env = cfg.private_key_env,
     client_metadata_url = cfg.client_metadata_url, grant = grant, scope = cfg.scope, register = cfg.register,
-    redirect_uri = redirect_uri, tls = cfg.tls })
+    redirect_uri = redirect_uri, tls = cfg.tls, store = cfg.store })
   if not ok_client then
     if listener then listener:close() end
     error(client, 0)
@@ -381,7 +381,7 @@ function M.login(cfg)
     -- the AS forgot our registration: drop it and register once more
     cache.remove_client(d.issuer)
     ctx.client = lazy.oauth.client_for(d, { grant = grant, scope = cfg.scope, register = true, redirect_uri = redirect_uri,
-      tls = cfg.tls })
+      tls = cfg.tls, store = cfg.store })
     if grant == "authorization_code" then
       -- the first attempt closed its listener; open one again
       local l2, p2 = lazy.oauth.listen({ callback_port = port })
@@ -400,6 +400,7 @@ function M.login(cfg)
   -- an issuer made up from token_url: no PRM to compare it with
   if cfg.token_url then t.issuer_source = "token_url" end
   local key = M.cache_url(cfg.url)
+  t.store = cfg.store -- nil: the entry's store, else the file (auth/cache.lua)
   cache.with_lock(key, function() cache.put_tokens(key, t) end)
   return t
 end

@@ -9,16 +9,19 @@ local M = {
   name = "auth",
   summary = "the token cache: status, refresh, set",
   usage = { "mcptest auth status [URL] [--json]", "mcptest auth refresh URL",
-            "mcptest auth set URL --token-env VAR" },
+            "mcptest auth set URL --token-env VAR [--store file|keychain]" },
   help = [[
 status: every cached server (or one): authenticated or not, expiry,
 scopes, grant, issuer, the token's fingerprint. refresh: refresh now.
 set: copy the token in VAR into the cache for URL once (later runs send
-it; it cannot be refreshed). Exit codes: 0 done; 1 (status) a server has
+it; it cannot be refreshed), in the file cache or (--store keychain) the
+Secret Service. status reads the cache files only, never the keychain,
+and says which store holds each token. Exit codes: 0 done; 1 (status) a server has
 no usable token; 2 usage; 3 the refresh failed or the cache is unusable.]],
   options = {
     { title = "Options",
       { "--token-env", arg = "VAR", help = "set: the env var holding the token" },
+      { "--store", arg = "file|keychain", help = "set: where the token goes (default: the entry's store, else file)" },
       { "--json", help = "status: print JSON" } },
   },
 }
@@ -27,7 +30,9 @@ local function status(opts, words)
   local mcp = require("mcptest")
   local list
   if words[2] then
-    local t = mcp.tokens.get(words[2])
+    -- the file only: status never unlocks the keychain
+    local cache = require("mcptest.auth.cache")
+    local t = cache.meta(cache.url_key(words[2]))
     list = t and { t } or {}
     if not t and not opts["--json"] then io.write(words[2], ": not authenticated (no cached token)\n"); return 1 end
   else
@@ -47,7 +52,9 @@ local function status(opts, words)
     io.write(d.url, ": ", state, d.expires_in and (d.expires_in > 0 and (", expires in " .. d.expires_in .. " s")
       or (", expired " .. -d.expires_in .. " s ago")) or "", "\n    grant ", tostring(d.grant),
       d.scope and (", scope " .. d.scope) or "", d.issuer and (", issuer " .. d.issuer) or "",
-      d.dpop and ", DPoP" or "", ", token ", tostring(d.token), "\n")
+      d.dpop and ", DPoP" or "", ", token ", tostring(d.token), ", in the ",
+      d.store == "keychain" and "keychain" or "file cache",
+      d.store_asked and (" (" .. d.store_asked .. " asked for, not available when stored)") or "", "\n")
   end
   return bad and 1 or 0
 end
@@ -75,9 +82,14 @@ function M.main(opts, words)
         io.stderr:write("mcptest: env var `", var, "` (named by --token-env) is not set or is empty\n")
         return 2
       end
-      mcp.tokens.put(url, { access_token = v, token_type = "Bearer", grant = "manual", token_env = var,
-                            obtained_at = os.time() })
-      io.write("stored the token from ", var, " for ", url, " (", require("mcptest.secrets").fingerprint(v), ")\n")
+      local store = opts["--store"]
+      if store and store ~= "file" and store ~= "keychain" then
+        return common.usage_error("--store takes file or keychain, not " .. store, "auth")
+      end
+      local t = mcp.tokens.put(url, { access_token = v, token_type = "Bearer", grant = "manual", token_env = var,
+                                      obtained_at = os.time(), store = store })
+      io.write("stored the token from ", var, " for ", url, " (", require("mcptest.secrets").fingerprint(v),
+        ") in the ", t.store == "keychain" and "keychain" or "file cache", "\n")
       return 0
     end
     return common.usage_error(sub and ("unknown auth command " .. sub) or "auth needs a command: status, refresh or set", "auth")

@@ -10,7 +10,7 @@ local M = {
             "                 | --idp-token-endpoint URL --id-token-env VAR [--idp-client-id ID]]",
             "                 [--no-browser] [--client-id ID] [--client-secret-env VAR] [--private-key-env VAR]",
             "                 [--client-metadata-url URL] [--scope S] [--register] [--dpop]",
-            "                 [--callback-port N] [--store file] [--verbose]" },
+            "                 [--callback-port N] [--store file|keychain] [--verbose]" },
   help = [[
 Without a grant option: authorization code with PKCE, in the browser
 ($BROWSER, else xdg-open; --no-browser prints the URL), the callback on
@@ -40,7 +40,7 @@ Exit codes: 0 logged in; 2 usage; 3 the login failed (the message says why).]],
       { "--dpop", help = "DPoP-bound tokens (RFC 9449)" },
       { "--no-browser", help = "print the authorization URL instead of opening a browser" },
       { "--callback-port", arg = "N", help = "the loopback callback port (busy: an error)" },
-      { "--store", arg = "file|keychain", help = "where the token goes (file: ~/.mcptest/auth; keychain is planned)" },
+      { "--store", arg = "file|keychain", help = "where the secrets go: file (~/.mcptest/auth, 0600; the default) or keychain (the Secret Service; not running: the file, said on stderr)" },
       { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE" },
       { "--cert", arg = "FILE", help = "a client certificate (PEM), with --key (mTLS)" },
       { "--key", arg = "FILE", help = "the private key (PEM) of --cert" },
@@ -60,22 +60,27 @@ function M.url_of(opts, words, verb)
 end
 
 -- What a token set may show: no secret, the token as a fingerprint.
+-- A keychain entry's file (auth/cache.lua) names the secrets the keychain
+-- holds and the token's fingerprint, so this needs no unlocking.
 function M.describe(t)
   local secrets = require("mcptest.secrets")
   local left = t.expires_at and (t.expires_at - os.time())
+  local held = {}
+  for _, k in ipairs(t.keychain or {}) do held[k] = true end
   return {
     url = t.url, grant = t.grant, scope = t.scope, issuer = t.issuer, client_id = t.client_id,
-    token_type = t.token_type, token = t.access_token and secrets.fingerprint(t.access_token),
+    token_type = t.token_type, token = t.access_token and secrets.fingerprint(t.access_token) or t.fingerprint,
     expires_at = t.expires_at, expires_in = left, expired = left ~= nil and left <= 0 or false,
-    refreshable = t.refresh_token ~= nil, dpop = t.dpop_key ~= nil,
+    refreshable = t.refresh_token ~= nil or held.refresh_token == true, dpop = t.dpop_key ~= nil or held.dpop_key == true,
+    store = t.store or "file", store_asked = t.store_asked,
   }
 end
 
 function M.main(opts, words)
   local url, code = M.url_of(opts, words, "login")
   if not url then return code end
-  if opts["--store"] and opts["--store"] ~= "file" then
-    return common.usage_error("--store " .. opts["--store"] .. " is not available in this build yet (only file)", "login")
+  if opts["--store"] and opts["--store"] ~= "file" and opts["--store"] ~= "keychain" then
+    return common.usage_error("--store takes file or keychain, not " .. opts["--store"], "login")
   end
   local grants = 0
   for _, g in ipairs({ "--device", "--client-credentials", "--assertion-env", "--idp-token-endpoint" }) do
@@ -86,7 +91,7 @@ function M.main(opts, words)
     client_secret_env = opts["--client-secret-env"], private_key_env = opts["--private-key-env"],
     client_metadata_url = opts["--client-metadata-url"], register = opts["--register"] and true or nil,
     dpop = opts["--dpop"] and true or nil, no_browser = opts["--no-browser"] and true or nil,
-    tls = common.tls(opts) }
+    tls = common.tls(opts), store = opts["--store"] }
   if opts["--callback-port"] then
     local p = tonumber(opts["--callback-port"])
     if not p or p ~= math.floor(p) or p < 1 or p > 65535 then
@@ -122,7 +127,8 @@ function M.main(opts, words)
   if opts["--json"] then common.print_json(d); return 0 end
   io.write("logged in to ", url, " (", t.grant, d.scope and (", scope " .. d.scope) or "",
     d.expires_in and (", expires in " .. d.expires_in .. " s") or "", d.refreshable and ", refreshable" or "",
-    d.dpop and ", DPoP-bound" or "", "; token ", d.token, ")\n")
+    d.dpop and ", DPoP-bound" or "", "; token ", d.token, "; in the ", d.store == "keychain" and "keychain" or "file cache",
+    ")\n")
   return 0
 end
 

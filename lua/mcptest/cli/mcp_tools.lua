@@ -204,7 +204,9 @@ local function auth_status(ctx, args)
   local describe = require("mcptest.cli.login").describe
   local ok, list = pcall(function()
     if t.url then
-      local tok = mcp.tokens.get(t.url)
+      -- the file only: a status never unlocks the keychain
+      local cache = require("mcptest.auth.cache")
+      local tok = cache.meta(cache.url_key(t.url))
       return tok and { tok } or {}
     end
     return mcp.tokens.list()
