@@ -6,7 +6,8 @@
 --              { name = "hello", files = { ["SKILL.md"] = "...", ["references/X.md"] = "..." } }, ... }
 -- becomes skills/list and skills/get (an entry per skill: uri of its
 -- SKILL.md, the frontmatter read from it, every file's uri, SHA-256 digest
--- and size) and the files served by resources/read. Tampering keeps the
+-- and size) and the files served by resources/read; each SKILL.md is also
+-- listed by resources/list. Tampering keeps the
 -- published entry honest and changes what is served (size: bytes added;
 -- digest: same length, one byte changed), or publishes a frontmatter that
 -- SKILL.md does not have (frontmatter).
@@ -125,11 +126,25 @@ function M.install(cat, out)
   out["skills/get"] = function(ctx, p)
     if type(p.uri) ~= "string" then fail(protocol.INVALID_PARAMS, "uri is required") end
     local e = build(cat).by_uri[p.uri]
-    if not e then
-      fail(ctx.session.era == "modern" and protocol.INVALID_PARAMS or protocol.RESOURCE_NOT_FOUND,
-           "Skill not found", { uri = p.uri })
+    if not e then -- -32602 in both eras (the conformance suite's sep-2640 checks)
+      fail(protocol.INVALID_PARAMS, "Skill not found", { uri = p.uri })
     end
     return cacheable(ctx, { skill = entry_out(cat, e) })
+  end
+  -- resources/list lists each SKILL.md after the catalog's resources, named
+  -- and described by its frontmatter (as the SDK v2's skills server does)
+  local list = out["resources/list"]
+  out["resources/list"] = function(ctx, p)
+    local ix = ctx.server.index
+    if not ix.skills_listed then
+      ix.skills_listed = true
+      for _, e in ipairs(build(cat).entries) do
+        ix.resource_list[#ix.resource_list + 1] = { uri = e.uri, name = e.frontmatter.name,
+          description = e.frontmatter.description, mimeType = "text/markdown", size = e.resources[1].size }
+      end
+    end
+    if list then return list(ctx, p) end
+    return { resources = json.array(ix.resource_list) }
   end
   -- resources/read answers skill files first, then whatever it answered before
   local read = out["resources/read"]
