@@ -9,7 +9,11 @@
  * calls per second and CPU per call are the floor mcptest is measured
  * against (bench/http_bench.sh).
  *
- * usage: http_floor CALLS WARMUP URL
+ * With --modern it speaks 2026-07-28 instead: no session, one
+ * server/discover, then each tools/call with the _meta envelope and the
+ * MCP-Protocol-Version, Mcp-Method and Mcp-Name headers mcptest sends.
+ *
+ * usage: http_floor [--modern] CALLS WARMUP URL
  * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"max_rss_kib":K}
  */
 #include <curl/curl.h>
@@ -23,6 +27,10 @@
 static char body[1 << 16];
 static size_t body_len;
 static char session[256];
+static int modern;
+#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+  "\"io.modelcontextprotocol/clientCapabilities\":{},\"io.modelcontextprotocol/clientInfo\":" \
+  "{\"name\":\"floor\",\"version\":\"0\"}}"
 
 static double now(void) {
   struct timespec ts;
@@ -91,11 +99,30 @@ static struct curl_slist *headers(int with_session) {
   return h;
 }
 
+/* 2026-07-28: the headers of one method (and name) */
+static struct curl_slist *modern_headers(const char *method, const char *name) {
+  struct curl_slist *h = headers(0);
+  char line[300];
+  h = curl_slist_append(h, "MCP-Protocol-Version: 2026-07-28");
+  snprintf(line, sizeof line, "Mcp-Method: %s", method);
+  h = curl_slist_append(h, line);
+  if (name) {
+    snprintf(line, sizeof line, "Mcp-Name: %s", name);
+    h = curl_slist_append(h, line);
+  }
+  return h;
+}
+
 static void call(CURL *e, int id) {
-  char msg[256], expect[32];
-  snprintf(msg, sizeof msg,
-           "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
-           "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}", id);
+  char msg[512], expect[32];
+  if (modern)
+    snprintf(msg, sizeof msg,
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+             "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}," META "}}", id);
+  else
+    snprintf(msg, sizeof msg,
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+             "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}", id);
   snprintf(expect, sizeof expect, "\"id\":%d", id);
   post(e, msg, expect);
 }
@@ -106,8 +133,9 @@ int main(int argc, char **argv) {
   struct rusage ru;
   struct curl_slist *h0, *h1;
   CURL *e;
+  if (argc > 1 && strcmp(argv[1], "--modern") == 0) { modern = 1; argv++; argc--; }
   if (argc != 4) {
-    fprintf(stderr, "usage: http_floor CALLS WARMUP URL\n");
+    fprintf(stderr, "usage: http_floor [--modern] CALLS WARMUP URL\n");
     return 2;
   }
   calls = atoi(argv[1]);
@@ -118,27 +146,37 @@ int main(int argc, char **argv) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  h0 = headers(0);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h0);
-  post(e, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-          "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"floor\",\"version\":\"0\"}}}",
-       "\"id\":0");
-  if (!session[0]) {
-    fprintf(stderr, "http_floor: no Mcp-Session-Id in the initialize response\n");
-    return 1;
+  if (modern) {
+    h0 = modern_headers("server/discover", NULL);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h0);
+    post(e, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"server/discover\",\"params\":{" META "}}", "\"id\":0");
+    h1 = modern_headers("tools/call", "echo");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h1);
+  } else {
+    h0 = headers(0);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h0);
+    post(e, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+            "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"floor\",\"version\":\"0\"}}}",
+         "\"id\":0");
+    if (!session[0]) {
+      fprintf(stderr, "http_floor: no Mcp-Session-Id in the initialize response\n");
+      return 1;
+    }
+    h1 = headers(1);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h1);
+    post(e, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", NULL);
   }
-  h1 = headers(1);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h1);
-  post(e, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", NULL);
   for (i = 0; i < warmup; i++) call(e, id++);
   t0 = now();
   c0 = cpu();
   for (i = 0; i < calls; i++) call(e, id++);
   t1 = now();
   c1 = cpu();
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
-  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  curl_easy_perform(e);
+  if (!modern) { /* 2026-07-28 has no session to end */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_perform(e);
+  }
   curl_easy_cleanup(e);
   curl_slist_free_all(h0);
   curl_slist_free_all(h1);

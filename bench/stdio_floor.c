@@ -6,7 +6,11 @@
  * work at all. Its calls per second and CPU per call are the floor
  * mcptest is measured against (bench/stdio_bench.sh).
  *
- * usage: stdio_floor CALLS WARMUP -- SERVER ARGV...
+ * With --modern it speaks 2026-07-28 instead: no handshake, one
+ * server/discover, then every request carrying the _meta envelope
+ * (protocol version, client capabilities, client info) mcptest sends.
+ *
+ * usage: stdio_floor [--poll] [--modern] CALLS WARMUP -- SERVER ARGV...
  * prints: {"calls":N,"seconds":S,"calls_per_s":R,"cpu_us_per_call":C,"user_us_per_call":U,"sys_us_per_call":S,"max_rss_kib":K}
  */
 #include <errno.h>
@@ -21,7 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int use_poll, err_fd = -1;
+static int use_poll, modern, err_fd = -1;
+#define META "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+  "\"io.modelcontextprotocol/clientCapabilities\":{},\"io.modelcontextprotocol/clientInfo\":" \
+  "{\"name\":\"floor\",\"version\":\"0\"}}"
 static char rbuf[1 << 20];
 static size_t rlen;
 
@@ -84,10 +91,14 @@ static void read_line_for(int fd, int want_id) {
 
 /* A request: one line written, lines read until the answer to its id. */
 static void call(int in, int out, int id) {
-  char line[256];
-  int n = snprintf(line, sizeof line,
-    "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
-    "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}\n", id);
+  char line[512];
+  int n = modern
+    ? snprintf(line, sizeof line,
+        "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+        "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}," META "}}\n", id)
+    : snprintf(line, sizeof line,
+        "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":"
+        "{\"name\":\"echo\",\"arguments\":{\"message\":\"hello\"}}}\n", id);
   write_all(in, line, (size_t)n);
   read_line_for(out, id);
 }
@@ -101,9 +112,12 @@ int main(int argc, char **argv) {
     "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
     "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"floor\",\"version\":\"0\"}}}\n";
   const char *initialized = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+  const char *discover =
+    "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"server/discover\",\"params\":{" META "}}\n";
   if (argc > 1 && strcmp(argv[1], "--poll") == 0) { use_poll = 1; argv++; argc--; }
+  if (argc > 1 && strcmp(argv[1], "--modern") == 0) { modern = 1; argv++; argc--; }
   if (argc < 5 || strcmp(argv[3], "--") != 0) {
-    fprintf(stderr, "usage: stdio_floor [--poll] CALLS WARMUP -- SERVER ARGV...\n");
+    fprintf(stderr, "usage: stdio_floor [--poll] [--modern] CALLS WARMUP -- SERVER ARGV...\n");
     return 2;
   }
   calls = atoi(argv[1]);
@@ -121,9 +135,14 @@ int main(int argc, char **argv) {
   close(pin[0]); close(pout[1]); close(perr[1]);
   if (use_poll) { err_fd = perr[0]; fcntl(pout[0], F_SETFL, O_NONBLOCK); fcntl(err_fd, F_SETFL, O_NONBLOCK); }
   else close(perr[0]);
-  write_all(pin[1], init, strlen(init));
-  read_line_for(pout[0], 0);
-  write_all(pin[1], initialized, strlen(initialized));
+  if (modern) {
+    write_all(pin[1], discover, strlen(discover));
+    read_line_for(pout[0], 0);
+  } else {
+    write_all(pin[1], init, strlen(init));
+    read_line_for(pout[0], 0);
+    write_all(pin[1], initialized, strlen(initialized));
+  }
   for (i = 0; i < warmup; i++) call(pin[1], pout[0], id++);
   t0 = now(); u0 = cpu_user(); s0 = cpu_sys();
   for (i = 0; i < calls; i++) call(pin[1], pout[0], id++);

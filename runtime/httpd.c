@@ -379,24 +379,29 @@ static int httpd_timeout(lua_State *L) {
   return 1;
 }
 
-/* One header for lua_State iteration: lower-case names, repeats joined. */
+/* One header for lua_State iteration: lower-case names, repeats joined,
+ * values without the trailing whitespace RFC 9110 5.5 says is not part of
+ * them (libmicrohttpd strips only the leading). */
 static enum MHD_Result httpd_push_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                          const char *value) {
   lua_State *L = (lua_State *)cls;
   char name[256];
-  size_t i;
+  size_t i, n;
   (void)kind;
   if (!key) return MHD_YES;
+  if (!value) value = "";
+  n = strlen(value);
+  while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t')) n--;
   for (i = 0; key[i] && i < sizeof name - 1; i++)
     name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
   name[i] = '\0';
   if (lua_getfield(L, -1, name) == LUA_TSTRING) {
     lua_pushliteral(L, ", ");
-    lua_pushstring(L, value ? value : "");
+    lua_pushlstring(L, value, n);
     lua_concat(L, 3); /* stack: headers, joined */
   } else {
     lua_pop(L, 1);
-    lua_pushstring(L, value ? value : "");
+    lua_pushlstring(L, value, n);
   }
   lua_setfield(L, -2, name);
   return MHD_YES;

@@ -74,10 +74,13 @@ run_suite() { # build_dir, label
 # (expected failures, each listed with its reason in
 # spec/conformance/expected.txt), counted apart; a run that exits non-zero
 # without a failing line, runs nothing, or misses its plan is one failure more.
-run_conformance() { # build_dir
-  local out rc ok nok todo plan
-  echo "== release: MCP conformance suite, client auth scenarios (spec/conformance/run.sh)"
-  out=$(MCPTEST_BIN=$SRC/$1/mcptest timeout 1200 bash spec/conformance/run.sh 2>&1)
+# The same for the suite's server scenarios against the fixture
+# (spec/conformance/server.sh, both eras, about 20 s; expected failures in
+# spec/conformance/server_expected.txt).
+run_conformance() { # build_dir [script [what]]
+  local out rc ok nok todo plan script=${2:-spec/conformance/run.sh}
+  echo "== release: MCP conformance suite, ${3:-client auth scenarios} ($script)"
+  out=$(MCPTEST_BIN=$SRC/$1/mcptest timeout 1200 bash "$script" 2>&1)
   rc=$?
   echo "$out" | sed "s|^|  |"
   ok=$(echo "$out" | grep -c '^ok ' || true)
@@ -113,6 +116,7 @@ echo "== building (release)"
 if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j2 >build.log 2>&1; then
   run_suite build release
   run_conformance build # conformance suite: see run_conformance above
+  run_conformance build spec/conformance/server.sh "server scenarios, the fixture in both eras"
   run_fuzz # fuzzing harness: see run_fuzz above
 else
   tail -n 30 build.log; record "release build" 1

@@ -28,6 +28,23 @@ local c = mcp.connect{ url = url, timeout = 20, on = {
 } }
 log("connected:", c.protocol_version, c.era, c.era_reason)
 
+-- the skills extension's client scenarios (sep-2640-client-*): list the
+-- skills, then load each (listing only for no-prefetch); a refused load is
+-- what the tampered ones expect: logged, not raised
+local scenario = os.getenv("MCP_CONFORMANCE_SCENARIO") or ""
+if scenario:match("^sep%-2640%-client%-") then
+  local skills = c:list_skills()
+  log("skills listed:", #skills)
+  if scenario ~= "sep-2640-client-no-prefetch" then
+    for _, e in ipairs(skills) do
+      local ok, err = pcall(c.load_skill, c, e)
+      log("load_skill", e.uri, ok and "verified" or ("refused: " .. tostring(err)))
+    end
+  end
+  c:close()
+  return
+end
+
 local function value_for(p)
   local t = type(p) == "table" and p.type
   if t == "integer" or t == "number" then return 1 end

@@ -60,10 +60,11 @@ export PATH=$(dirname "$NODE"):$PATH
 "$NODE" "$CLI" list --client >"$work/list" 2>&1 || { echo "Bail out! conformance list failed:"; sed 's/^/# /' "$work/list"; exit 1; }
 all=$(sed -n 's/^  - \(auth\/[^ ]*\) \[\(.*\)\]$/\1 \2/p' "$work/list")
 [ -n "$all" ] || { echo "Bail out! conformance list named no auth/* client scenario"; exit 1; }
-# and the other client scenarios (not the extensions'): once at the suite's
+# and the other client scenarios (not the extensions', but for the skills
+# extension's client scenarios, sep-2640-client-*): once at the suite's
 # default revision and, when they also exist for 2026-07-28, once more on
 # that wire (NAME@2026-07-28), so both protocol eras are held to them
-plain=$(sed -n 's/^  - \([^ ]*\) \[\(.*\)\]$/\1 \2/p' "$work/list" | grep -v '^auth/' | grep -v ' extension$')
+plain=$(sed -n 's/^  - \([^ ]*\) \[\(.*\)\]$/\1 \2/p' "$work/list" | grep -v '^auth/' | awk '!/ extension$/ || /^sep-2640-client-/')
 
 ids=()
 if [ $# -gt 0 ]; then

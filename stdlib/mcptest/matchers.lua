@@ -21,6 +21,10 @@
 --   assert.matches_schema(value, schema)   JSON Schema 2020-12 (mcptest.jsonschema)
 --   assert.matches_output_schema(result, c, tool)   structuredContent against the
 --                                          outputSchema tool declares in c:list_tools()
+--   assert.skill_verifies(c, entry)        c:load_skill(entry) verifies every file
+--   assert.skills_verify(c)                every skill c:list_skills() lists verifies
+--   assert.skill_fails_check(c, entry, "digest")   loading it fails that check
+--                                          (size, digest, frontmatter, entry, missing)
 -- Each has a negated form: assert.is_not.tool_ok(result), ...
 local assert = require("luassert")
 local say = require("say")
@@ -327,5 +331,54 @@ assert:register("assertion", "matches_snapshot", function(_, arguments)
   arguments.nofmt = { true }
   return ok
 end, "assertion.matches_snapshot.positive", "assertion.matches_snapshot.negative")
+
+-- ===== skills (io.modelcontextprotocol/skills; mcptest.client.skills) =====
+
+local function load_skill(c, entry)
+  local ok, err = pcall(c.load_skill, c, entry)
+  return ok, not ok and err or nil
+end
+local function skill_name(entry)
+  return type(entry) == "table" and tostring(entry.uri) or show(entry)
+end
+
+say:set("assertion.skill_verifies.positive", "Expected the skill %s to verify\nbut %s")
+say:set("assertion.skill_verifies.negative", "Expected the skill %s to fail verification\nbut %s")
+assert:register("assertion", "skill_verifies", function(_, arguments)
+  local ok, err = load_skill(arguments[1], arguments[2])
+  arguments[1], arguments[2] = skill_name(arguments[2]), ok and "every file verified" or tostring(err)
+  arguments.n, arguments.nofmt = 2, { true, true }
+  return ok
+end, "assertion.skill_verifies.positive", "assertion.skill_verifies.negative")
+
+say:set("assertion.skills_verify.positive", "Expected every skill the server lists to verify\nbut %s")
+say:set("assertion.skills_verify.negative", "Expected some skill the server lists to fail verification\nbut %s")
+assert:register("assertion", "skills_verify", function(_, arguments)
+  local c = arguments[1]
+  local ok, list = pcall(c.list_skills, c)
+  local failed = {}
+  if not ok then failed[1] = tostring(list) else
+    for _, e in ipairs(list) do
+      local good, err = load_skill(c, e)
+      if not good then failed[#failed + 1] = tostring(err) end
+    end
+  end
+  arguments[1] = #failed > 0 and table.concat(failed, "\n")
+    or ("all " .. #list .. " skill" .. (#list == 1 and "" or "s") .. " verified")
+  arguments.n, arguments.nofmt = 1, { true }
+  return #failed == 0
+end, "assertion.skills_verify.positive", "assertion.skills_verify.negative")
+
+say:set("assertion.skill_fails_check.positive", "Expected loading the skill %s to fail the %s check\nbut %s")
+say:set("assertion.skill_fails_check.negative", "Expected loading the skill %s not to fail the %s check\nbut %s")
+assert:register("assertion", "skill_fails_check", function(_, arguments)
+  local ok, err = load_skill(arguments[1], arguments[2])
+  local check = arguments[3]
+  local hit = not ok and type(err) == "table" and err.check == check
+  arguments[1], arguments[2] = skill_name(arguments[2]), tostring(check)
+  arguments[3] = ok and "every file verified" or tostring(err)
+  arguments.n, arguments.nofmt = 3, { true, true, true }
+  return hit
+end, "assertion.skill_fails_check.positive", "assertion.skill_fails_check.negative")
 
 return M

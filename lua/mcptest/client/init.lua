@@ -424,6 +424,10 @@ function Client:set_log_level(level) return self:request("logging/setLevel", { l
 function Client:subscribe(uri) return self:request("resources/subscribe", { uri = uri }) end
 function Client:unsubscribe(uri) return self:request("resources/unsubscribe", { uri = uri }) end
 
+-- the skills extension (mcptest.client.skills; docs/lua-api.md)
+function Client:list_skills(opts) return require("mcptest.client.skills").list(self, opts) end
+function Client:load_skill(entry, opts) return require("mcptest.client.skills").load(self, entry, opts) end
+
 function Client:close()
   if self.closed then return end
   self.closed = true

@@ -110,6 +110,7 @@ local client_mod -- mcptest.client, for its response reading (required on first 
 local function enveloped(c, params)
   local p = {}
   if type(params) == "table" then for k, v in pairs(params) do p[k] = v end end
+  if p._meta == nil and not c.log_level then p._meta = c.meta return p end
   local meta = {}
   if type(p._meta) == "table" then for k, v in pairs(p._meta) do meta[k] = v end end
   for k, v in pairs(c.meta) do meta[k] = v end
@@ -153,8 +154,9 @@ end
 -- lost with its request in this era (no resumption): send it once more,
 -- with a new id, and report it (verbose, and c.events: mcptest/streamCut;
 -- a non-idempotent tool may run twice).
+local function start_await(c, method, p, timeout) return c:await(c:start(method, p), method, timeout) end
 local function await_resent(c, method, p, timeout)
-  local ok, msg = pcall(function() return c:await(c:start(method, p), method, timeout) end)
+  local ok, msg = pcall(start_await, c, method, p, timeout)
   if ok then return msg end
   if not (errors.is(msg) and msg.stream_cut) then error(msg, 0) end
   local text = method .. ": the response stream was cut before the response (" .. tostring(msg.message)

@@ -114,6 +114,24 @@ function Ctx:client_request(method, params, timeout)
   return result, err
 end
 
+-- Several questions at once, by name: list = {{key=, method=, params=}, ...}.
+-- The modern era asks them in one input_required round (mrtr.ask_many:
+-- what the client's capabilities do not cover is left out); the legacy era
+-- one request after another. Returns {key = answer} or nil, err.
+function Ctx:client_requests(list)
+  if self.session.era == "modern" then
+    mrtr = mrtr or require("mcptest.server.mrtr")
+    return mrtr.ask_many(self, list)
+  end
+  local out = {}
+  for _, q in ipairs(list) do
+    local r, err = self:client_request(q.method, q.params)
+    if not r then return nil, err end
+    out[q.key] = r
+  end
+  return out
+end
+
 -- Answer with an HTTP response (e.g. 403) when the transport still can,
 -- else with a JSON-RPC error; either way the handler ends here.
 function Ctx:http_fail(res, code, message, data)

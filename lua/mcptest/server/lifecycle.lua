@@ -55,6 +55,10 @@ function M.capabilities(server, era)
   end
   if cat.prompts then caps.prompts = { listChanged = false } end
   if cat.complete then caps.completions = json.object() end
+  if cat.skills then -- the skills extension serves its files as resources
+    caps.resources = caps.resources or { subscribe = false, listChanged = false }
+    caps.extensions = { ["io.modelcontextprotocol/skills"] = json.object() }
+  end
   return caps
 end
 

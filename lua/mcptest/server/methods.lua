@@ -190,6 +190,7 @@ function M.for_catalog(cat)
   if cat.resources or cat.templates or cat.read_resource then add(RESOURCES) end
   if cat.prompts then add(PROMPTS) end
   if cat.complete then add(COMPLETIONS) end
+  if cat.skills then require("mcptest.server.skills").install(cat, out) end
   return out
 end
 

@@ -9,6 +9,9 @@
 -- handler written for the legacy era (sampling, elicitation) serves both.
 --   mrtr.ask(ctx, method, params) -> the client's answer (or raises the
 --     signal that ends the round, or -32021 for an undeclared capability)
+--   mrtr.ask_many(ctx, {{key=, method=, params=}, ...}) -> {key = answer}: several
+--     questions in one round, under names of the caller's; a question whose
+--     capability the client did not declare is left out (not asked, no -32021)
 --   mrtr.is_signal(e)   mrtr.result(ctx, signal) -> the InputRequiredResult
 -- The requestState is attacker input: HMAC-SHA256 signed with a key of
 -- this process, bound to the method, the tool/prompt/resource name, the
@@ -78,12 +81,36 @@ local function collected(ctx)
   return answers
 end
 
-function M.ask(ctx, method, params)
+local function answers_of(ctx)
   local answers = ctx.answers
   if not answers then
     answers = collected(ctx)
     ctx.answers = answers
   end
+  return answers
+end
+
+local function declared(ctx, method)
+  local cap = protocol.INPUT_CAPABILITY[method]
+  local caps = ctx.session.client_capabilities
+  return not (cap and type(caps) == "table" and type(caps[cap]) ~= "table"), cap
+end
+
+function M.ask_many(ctx, list)
+  local answers = answers_of(ctx)
+  local out, missing = {}, {}
+  for _, q in ipairs(list) do
+    if declared(ctx, q.method) then
+      -- an answer is a JSON object; anything else is asked again
+      if type(answers[q.key]) == "table" then out[q.key] = answers[q.key] else missing[#missing + 1] = q end
+    end
+  end
+  if #missing == 0 then return out end
+  error(setmetatable({ requests = missing, answers = answers }, Signal), 0)
+end
+
+function M.ask(ctx, method, params)
+  local answers = answers_of(ctx)
   local n = (ctx.asked or 0) + 1
   ctx.asked = n
   local key = "input_" .. n
@@ -98,9 +125,11 @@ function M.ask(ctx, method, params)
 end
 
 function M.result(ctx, sig)
-  return { resultType = "input_required",
-           inputRequests = { [sig.key] = { method = sig.method, params = sig.params or json.object() } },
-           requestState = seal(ctx, sig.answers) }
+  local requests = {}
+  for _, q in ipairs(sig.requests or { sig }) do
+    requests[q.key] = { method = q.method, params = q.params or json.object() }
+  end
+  return { resultType = "input_required", inputRequests = requests, requestState = seal(ctx, sig.answers) }
 end
 
 return M
