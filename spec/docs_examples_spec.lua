@@ -8,9 +8,10 @@
 --   ```LANG fragment  part of something larger (not runnable alone)
 --   ```LANG output    what a command prints, a file's shape
 --   ```LANG norun     runnable by a person, not here (a foreground server,
---                     a remote server, a real browser)
+--                     a remote server, a real browser, a long benchmark)
+--   ```text usage     a command's synopsis
 -- Any other block (no language, json, text ...) must say one of those
--- three: an unmarked block that does not run fails here, so a new example
+-- four; an indented (4-space) code block is refused, it cannot say: an unmarked block that does not run fails here, so a new example
 -- cannot skip silently. More words:
 --   file=NAME         the block is also written as NAME in the page's
 --                     directory, for the blocks after it (a load script an
@@ -48,7 +49,7 @@ end
 local function abs(p) if p:sub(1, 1) == "/" then return p end return (os.getenv("PWD") or ".") .. "/" .. p end
 
 local RUN = { lua = true, yaml = true, sh = true }
-local SKIP = { fragment = true, output = true, norun = true }
+local SKIP = { fragment = true, output = true, norun = true, usage = true }
 local PRELUDE = 'local mcp = require("mcptest"); local fixture = { url = os.getenv("BASE") }; '
   .. 'local fx = fixture; local c = mcp.connect{ url = fixture.url .. "/mcp/open" }; '
   .. '-- the prelude of spec/docs_examples_spec.lua\n'
@@ -99,6 +100,28 @@ local function blocks_of(text)
   return list
 end
 
+-- Indented code blocks (4 spaces after a blank line, outside a list and
+-- a fence): their line numbers.
+local function indented_blocks(text)
+  local found, fenced, prev_blank, in_list, n = {}, false, true, false, 0
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    if line:match("^%s*```") then
+      fenced, prev_blank = not fenced, false
+    elseif not fenced then
+      if not line:match("%S") then
+        prev_blank = true
+      else
+        if line:match("^ ? ? ?[-*+] ") or line:match("^ ? ? ?%d+%. ") then in_list = true
+        elseif not line:match("^ ") then in_list = false end
+        if line:match("^    ") and prev_blank and not in_list then found[#found + 1] = n end
+        prev_blank = false
+      end
+    end
+  end
+  return found
+end
+
 local pages = { "README.md" }
 do
   local p = io.popen("cd " .. SRC .. " && ls docs/*.md")
@@ -140,6 +163,7 @@ describe("doc examples", function()
       "mkdir -p " .. dir .. "/build",
       "ln -s " .. src .. "/spec " .. dir .. "/spec",
       "ln -s " .. src .. "/examples " .. dir .. "/examples",
+      "ln -s " .. src .. "/.deps " .. dir .. "/.deps",
       "ln -s " .. abs(BIN) .. " " .. dir .. "/build/mcptest",
       "cp " .. src .. "/spec/data/stdio_server.js " .. dir .. "/server.js",
     }, " && ")))
@@ -161,6 +185,10 @@ describe("doc examples", function()
       local list = blocks_of(text)
       local dir = workdir(page)
       local ran, marked, problems = 0, 0, {}
+      for _, n in ipairs(indented_blocks(text)) do
+        problems[#problems + 1] = page .. ":" .. n .. ": an indented code block; fence it with ```LANG"
+          .. " (lua, yaml or sh run; add fragment, output, norun or usage when it cannot)"
+      end
       local lua_files, yaml_files = {}, {}
       for _, b in ipairs(list) do
         local where = page .. ":" .. b.line
