@@ -647,7 +647,9 @@ function M.run(files, opts)
   -- reports on (the command's own redirections still win)
   local raw_execute, raw_popen = os.execute, io.popen
   if to_stderr then
-    local function to_err(cmd) return "{ " .. cmd .. "\n} 1>&2" end
+    -- a subshell, not a { } group: dash (Debian's sh) loses the
+    -- redirections of a "( ... ) >file" inside a redirected group
+    local function to_err(cmd) return "( " .. cmd .. "\n) 1>&2" end
     os.execute = function(cmd, ...)
       if cmd == nil then return raw_execute() end
       return raw_execute(to_err(cmd), ...)
