@@ -194,21 +194,18 @@ describe("doc examples", function()
         local where = page .. ":" .. b.line
         local skip = false
         for w in pairs(b.words) do if SKIP[w] then skip = true end end
-        if b.words then
-          for w in pairs(b.words) do
-            local name = w:match("^file=(.+)$")
-            if name then spit(dir .. "/" .. name, here(b.body)) end
-          end
-        end
         local fixture_of
-        for w in pairs(b.words) do fixture_of = fixture_of or w:match("^fixture=(.+)$") end
+        for w in pairs(b.words) do
+          b.file = b.file or w:match("^file=(.+)$")
+          fixture_of = fixture_of or w:match("^fixture=(.+)$")
+        end
+        if b.file then spit(dir .. "/" .. b.file, here(b.body)) end
         if skip then
           marked = marked + 1
         elseif not RUN[b.lang] then
           problems[#problems + 1] = where .. ": a ```" .. b.lang .. " block that does not run: tag it lua, yaml"
-            .. " or sh to run it, or say it is not runnable with `fragment` or `output` after the language"
-        elseif (b.lang == "lua" or b.lang == "yaml") and not b.words.config and b.body ~= ""
-               and next(b.words) and (function() for w in pairs(b.words) do if w:match("^file=") then return true end end end)() then
+            .. " or sh to run it, or say why it does not run with fragment, output, norun or usage after the language"
+        elseif (b.lang == "lua" or b.lang == "yaml") and b.file and not b.words.config then
           ran = ran + 1 -- written above, for the blocks after it
         elseif b.lang == "lua" then
           local f = ("L%04d.lua"):format(b.line)
