@@ -198,7 +198,25 @@ function M.recorder(busted, results, report, ctx)
     return true
   end
   local safe = busted.safe
+  -- it(name, { retry = N }, fn): the body runs again, up to N more times,
+  -- while it fails; the hooks around it run once. Only the last attempt's
+  -- failure is kept; the attempts made are counted for the reports.
+  local attempts_of = setmetatable({}, { __mode = "k" }) -- test element -> attempts made
+  local function run_retried(run, element, extra)
+    local r
+    for i = 1, extra + 1 do
+      msgs[element] = nil
+      r = table.pack(safe("it", run, element))
+      attempts_of[element] = i
+      local st = r[1]:get()
+      if st == "success" or st == "pending" or sys.interrupted() then break end
+    end
+    return table.unpack(r, 1, r.n)
+  end
   busted.safe = function(descriptor, run, element)
+    if descriptor == "it" and element and run == element.run and ctx.retries and ctx.retries(run) then
+      return run_retried(run, element, ctx.retries(run))
+    end
     if TEST[descriptor] and element and TEST[element.descriptor] and not by_el[element] then
       current_test = element
     elseif (descriptor == "strict_setup" or descriptor == "strict_teardown") and ctx.narrowed then
@@ -247,9 +265,15 @@ function M.recorder(busted, results, report, ctx)
     local m = msgs[element] or {}
     local st = STATUS[status] or "errored"
     if st == "errored" and not m.message then m.message = "error (no message)" end
+    local attempts = attempts_of[element]
+    if attempts and attempts > 1 and (st == "failed" or st == "errored") then
+      m.message = (m.message or "") .. "\n(" .. st .. " on all " .. attempts
+        .. " attempts; the last attempt's failure is shown)"
+    end
     add({ path = path_of(busted, element), name = tostring(element.name), status = st,
           message = m.message, type = m.type, where = m.where,
-          duration = element.duration }, element)
+          duration = element.duration, attempts = attempts,
+          flaky = st == "passed" and attempts ~= nil and attempts > 1 or nil }, element)
     return nil, true
   end)
 
@@ -353,6 +377,44 @@ function M.recorder(busted, results, report, ctx)
     cur_file = nil
   end
   return R
+end
+
+-- it(name, OPTIONS, fn): busted's it takes a name and a function; the
+-- options table between them (as vitest's) is mcptest's. retry = N: run
+-- the body up to N more times while it fails (a pass on a retry is
+-- reported flaky). Returns fn -> retry count, read when the test runs.
+local IT_OPTIONS = { retry = true }
+function M.it_options(busted)
+  local retry_of = setmetatable({}, { __mode = "k" })
+  local function wrap(pub)
+    return function(name, a, b, ...)
+      if type(a) == "table" and b ~= nil then
+        for k in pairs(a) do
+          if not IT_OPTIONS[k] then
+            error(("it(%q, OPTIONS, fn): unknown option %s (known: retry)"):format(tostring(name), tostring(k)), 2)
+          end
+        end
+        local n = a.retry
+        if n ~= nil and (math.type(n) ~= "integer" or n < 0) then
+          error(("it(%q, { retry = N }, fn): N is a whole number of extra attempts, 0 or more (got %s)")
+            :format(tostring(name), tostring(n)), 2)
+        end
+        if type(b) == "function" and n and n > 0 then retry_of[b] = n end
+        -- a tail call: busted finds the test's line two frames up
+        return pub(name, b, ...)
+      end
+      return pub(name, a, b, ...)
+    end
+  end
+  for _, d in ipairs({ "it", "spec", "test" }) do
+    local pub = busted.executors[d]
+    if pub then
+      local w = wrap(pub)
+      busted.executors[d] = w
+      busted.export(d, w)
+    end
+  end
+  return retry_of
 end
 
 -- --list: every test selected is printed ("file:line: full name") instead
@@ -527,9 +589,11 @@ function M.run(files, opts)
   local client = require("mcptest.client")
   busted.subscribe({ "file", "start" }, function() client.hold(); return nil, true end)
   busted.subscribe({ "file", "end" }, function() client.close_held(); return nil, true end)
+  local retry_of = M.it_options(busted)
   local record = M.recorder(busted, results, report, {
     kinds = kinds, fail_fast = opts.fail_fast, narrowed = sel:active(),
     collecting = function(v) collecting = v end,
+    retries = function(fn) return retry_of[fn] end,
   })
   sel:attach(busted)
   if opts.list then M.list_mode(busted) end
@@ -583,7 +647,9 @@ function M.run(files, opts)
   -- reports on (the command's own redirections still win)
   local raw_execute, raw_popen = os.execute, io.popen
   if to_stderr then
-    local function to_err(cmd) return "{ " .. cmd .. "\n} 1>&2" end
+    -- a subshell, not a { } group: dash (Debian's sh) loses the
+    -- redirections of a "( ... ) >file" inside a redirected group
+    local function to_err(cmd) return "( " .. cmd .. "\n) 1>&2" end
     os.execute = function(cmd, ...)
       if cmd == nil then return raw_execute() end
       return raw_execute(to_err(cmd), ...)

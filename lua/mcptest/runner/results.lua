@@ -126,6 +126,7 @@ function M.read_json(results, path, seen_files)
     results:add(entry, {
       path = p, name = t.name, status = t.status, message = t.message, type = t.type,
       where = t.where, line = math.tointeger(t.line), duration = tonumber(t.duration) or 0,
+      attempts = math.tointeger(t.attempts), flaky = t.flaky == true or nil,
     })
   end
   local d = type(doc.summary) == "table" and tonumber(doc.summary.duration) or 0

@@ -425,7 +425,8 @@ function M.entries(suite)
         local why = type(t.skip) == "string" and (" (skipped: " .. t.skip .. ")") or ""
         out:add(1, ("pending(%s)"):format(quote(title .. why)), l)
       else
-        out:add(1, ("it(%s, function()"):format(quote(title)), l)
+        local opts = (t.retry or 0) > 0 and ("{ retry = " .. t.retry .. " }, ") or ""
+        out:add(1, ("it(%s, %sfunction()"):format(quote(title), opts), l)
         local sname = t.server or out.default
         if sname then
           out:add(2, "local c = " .. client_expr(sname, nil), l)

@@ -21,7 +21,7 @@ M.IDP_KEYS = { "token_endpoint", "id_token_env", "client_id" }
 M.TLS_KEYS = { "ca_file", "insecure", "cert_file", "key_file" }
 M.FIXTURE_KEYS = { "auto_approve", "token_ttl", "config", "bearer_token_env" }
 M.ACTIONS = { "tool", "request", "list", "read", "prompt", "complete" }
-M.TEST_KEYS = { "name", "server", "tags", "skip", "only", "timeout", "tool", "args",
+M.TEST_KEYS = { "name", "server", "tags", "skip", "only", "timeout", "retry", "tool", "args",
                 "request", "params", "list", "read", "prompt", "complete", "expect",
                 "steps", "lua" }
 M.STEP_KEYS = { "id", "name", "server", "tool", "args", "request", "params", "list", "read",
@@ -618,6 +618,10 @@ function M.check(suite)
       self:typed(t, "only", where, "boolean")
       local to = self:typed(t, "timeout", where, "number")
       if to and to <= 0 then self:err(suite:value(t, "timeout"), "`timeout` in %s must be above 0", where) end
+      local retry = self:typed(t, "retry", where, "integer")
+      if retry and retry < 0 then
+        self:err(suite:value(t, "retry"), "`retry` in %s is how many more attempts a failing test gets: 0 or more", where)
+      end
       local steps = self:typed(t, "steps", where, "list")
       local tdefined = {}
       for k in pairs(defined) do tdefined[k] = true end

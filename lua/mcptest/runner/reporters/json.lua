@@ -1,7 +1,8 @@
 -- mcptest.runner.reporters.json: one JSON document on one line, written
 -- when the run ends. "tests" lists every test once with its status
 -- (passed, failed, errored, skipped); "files" each file run; "summary"
--- counts them all. "successes", "failures", "errors" and "pendings" are
+-- counts them all. A test run with retry has "attempts"; one that passed
+-- on a retry has "flaky": true (status "passed"), counted in summary.flaky. "successes", "failures", "errors" and "pendings" are
 -- the lists of the first version of this format, kept for the scripts
 -- that read them. Strings are kept as they are (JSON escapes controls).
 local json = require("mcptest.json")
@@ -28,7 +29,7 @@ return function(write)
       tests[#tests + 1] = {
         file = t.file, path = path, name = t.name, title = t.title, tags = tags,
         status = t.status, message = t.message, type = t.type, where = t.where,
-        line = t.line, duration = t.duration,
+        line = t.line, duration = t.duration, attempts = t.attempts, flaky = t.flaky,
       }
       table.insert(by[t.status], t)
     end
@@ -39,11 +40,13 @@ return function(write)
                             properties = props, not_run = f.not_run }
     end
     local c = results.counts
+    local flaky = 0
+    for _, t in ipairs(results.tests) do if t.flaky then flaky = flaky + 1 end end
     write(json.encode({
       summary = {
         tests = #results.tests, passed = c.passed, failed = c.failed, errored = c.errored,
         skipped = c.skipped, files = #results.files, duration = results.duration, seed = results.seed,
-        errors = c.errored, pending = c.skipped,
+        errors = c.errored, pending = c.skipped, flaky = flaky,
       },
       tests = tests, files = files,
       successes = legacy(by.passed), failures = legacy(by.failed),

@@ -4,7 +4,8 @@
 -- talked to, one <testcase> per test (classname = the describe path, name
 -- = the test's name without #tags, file, line, time), <failure> or <error>
 -- with message (the first line) and type attributes and the full text
--- inside, <skipped/>. Every character XML 1.0 forbids is shown as \xNN.
+-- inside, <skipped/>; a test that passed on a retry holds properties
+-- flaky=true and attempts=N. Every character XML 1.0 forbids is shown as \xNN.
 local reporters = require("mcptest.runner.reporters")
 
 local ESC = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
@@ -45,7 +46,16 @@ return function(write)
         local head = string.format('    <testcase name="%s" classname="%s" file="%s"%s time="%s"',
           attr(t.title ~= "" and t.title or t.name), attr(classname), attr(f.name),
           t.line and (' line="' .. t.line .. '"') or "", secs(t.duration))
-        if t.status == "passed" then
+        if t.flaky then
+          -- passed on a retry: a property readers keep (Jenkins, GitLab,
+          -- junit2json); surefire's flakyFailure needs the earlier failure
+          out[#out + 1] = head .. ">\n"
+          out[#out + 1] = "      <properties>\n"
+          out[#out + 1] = '        <property name="flaky" value="true"/>\n'
+          out[#out + 1] = string.format('        <property name="attempts" value="%d"/>\n', t.attempts)
+          out[#out + 1] = "      </properties>\n"
+          out[#out + 1] = "    </testcase>\n"
+        elseif t.status == "passed" then
           out[#out + 1] = head .. "/>\n"
         elseif t.status == "skipped" then
           out[#out + 1] = head .. ">\n"

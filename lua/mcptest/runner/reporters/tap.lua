@@ -1,6 +1,7 @@
 -- mcptest.runner.reporters.tap: TAP version 12, one line per test as it
 -- ends ("ok N - full name", "not ok N - full name" with "# " lines holding
--- the message, "ok N - name # SKIP reason"), the plan "1..N" last.
+-- the message, "ok N - name # SKIP reason", "# flaky: passed on attempt
+-- N" after a test that passed on a retry), the plan "1..N" last.
 -- Control characters show as \xNN, never reaching the terminal raw.
 local reporters = require("mcptest.runner.reporters")
 local visible = reporters.visible
@@ -18,6 +19,7 @@ return function(write)
     local title = name(t)
     if t.status == "passed" then
       write(string.format("ok %d - %s\n", n, title))
+      if t.flaky then write(string.format("# flaky: passed on attempt %d\n", t.attempts)) end
     elseif t.status == "skipped" then
       write(string.format("ok %d - %s # SKIP %s\n", n, title, (visible(t.message or "pending"):gsub("\n.*", ""))))
     else

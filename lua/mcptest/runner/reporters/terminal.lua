@@ -54,6 +54,8 @@ return function(write, opts)
     local line = string.rep("  ", #t.path + 1) .. c(t.status, marks[t.status]) .. " " .. visible(t.name)
     if t.status == "skipped" then
       line = line .. c("dim", " (" .. visible((t.message or "pending"):gsub("\n.*", "")) .. ")")
+    elseif t.flaky then
+      line = line .. c("skipped", " (flaky: passed on attempt " .. t.attempts .. ", " .. seconds(t.duration) .. ")")
     else
       line = line .. c("dim", " (" .. seconds(t.duration) .. ")")
     end
@@ -90,6 +92,13 @@ return function(write, opts)
         parts[#parts + 1] = visible(slow[i].full) .. " (" .. seconds(slow[i].duration) .. ")"
       end
       write(c("dim", "slowest: " .. table.concat(parts, ", ")) .. "\n")
+    end
+    local flaky = {}
+    for _, t in ipairs(results.tests) do
+      if t.flaky then flaky[#flaky + 1] = visible(t.full) .. " (attempt " .. t.attempts .. ")" end
+    end
+    if #flaky > 0 then
+      write(c("skipped", #flaky .. " flaky (passed on a retry): " .. table.concat(flaky, ", ")) .. "\n")
     end
     local n = results.counts
     local files = #results.files == 1 and "1 file" or (#results.files .. " files")
