@@ -53,6 +53,7 @@ function M.read_into(results, path, seen_files)
     local entry = results:file(fe.name)
     entry.duration = tonumber(fe.duration) or 0
     entry.not_run = fe.not_run
+    if type(fe.timestamp) == "string" then entry.timestamp = fe.timestamp end
     local names = {}
     for k in pairs(type(fe.properties) == "table" and fe.properties or {}) do names[#names + 1] = k end
     table.sort(names)

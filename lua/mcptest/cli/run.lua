@@ -60,7 +60,12 @@ after "--" every word reaches the script(s).]],
         help = "the seed of --shuffle's order (implies --shuffle): the same seed runs the same order" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
-      { "-j", arg = "N", help = "accepted; runs serially for now (a warning says so)" },
+      { "-j", arg = "N",
+        help = "run the files in N worker processes (default 1); the reports are those of one run, in file order" },
+      { "--shard", arg = "I/N",
+        help = "run only part I of N of the files (file k, in run order, is in part ((k-1) mod N)+1): N CI jobs run disjoint parts" },
+      { "--watch",
+        help = "run, then run again whenever a suite or a file beside it or under a DIR named changes (Ctrl-C stops)" },
       { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
     },
     common.client_defaults,
@@ -101,8 +106,18 @@ function M.main(opts, words, pass, implicit)
     seed = math.tointeger(tonumber(opts["--seed"]))
     if not seed or seed < 0 then return usage("--seed needs a whole number, 0 or more") end
   end
-  if opts["-j"] and opts["-j"] ~= "1" then
-    io.stderr:write("mcptest: warning: -j ", opts["-j"], " is not supported yet; running serially\n")
+  local jobs = 1
+  if opts["-j"] then
+    jobs = math.tointeger(tonumber(opts["-j"]))
+    if not jobs or jobs < 1 then return usage("-j needs a whole number of worker processes, 1 or more, got " .. opts["-j"]) end
+  end
+  local shard_i, shard_n
+  if opts["--shard"] then
+    local i, n = opts["--shard"]:match("^(%d+)/(%d+)$")
+    shard_i, shard_n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
+    if not shard_i or shard_n < 1 or shard_i < 1 or shard_i > shard_n then
+      return usage("--shard takes I/N with 1 <= I <= N (e.g. --shard 2/4), got " .. opts["--shard"])
+    end
   end
   local files, ferr = require("mcptest.runner.files").expand(words)
   if not files then return usage(ferr) end
@@ -110,8 +125,18 @@ function M.main(opts, words, pass, implicit)
     if opts["--allow-empty"] then return 0 end
     return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
   end
+  if shard_n then
+    local all = #files
+    files = M.shard(files, shard_i, shard_n)
+    if #files == 0 then
+      if opts["--allow-empty"] then return 0 end
+      io.stderr:write("mcptest: no test selected: --shard ", opts["--shard"], " selected no file (", all,
+        all == 1 and " file" or " files", " in all; --allow-empty makes this a pass)\n")
+      return 2
+    end
+  end
   if opts["--update-snapshots"] then require("mcptest.snapshot").update = true end
-  return require("mcptest.runner").run(files, {
+  local run_opts = {
     outputs = opts["--output"], output_file = opts["--output-file"],
     quiet = opts["--quiet"], color = opts["--color"],
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
@@ -120,7 +145,34 @@ function M.main(opts, words, pass, implicit)
     repeat_n = repeat_n, seed = seed, shuffle = opts["--shuffle"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
-  })
+    jobs = jobs, timeout = opts["--timeout"], update_snapshots = opts["--update-snapshots"],
+  }
+  if opts["--watch"] then
+    if opts["--list"] then return usage("--watch and --list do not go together") end
+    return require("mcptest.runner.watch").run(words, files, run_opts)
+  end
+  -- preflight first: a file that does not load is exit 2 before any worker starts
+  if jobs > 1 and #files > 1 and not opts["--list"] then
+    local chunks, perr, located = require("mcptest.runner.files").preflight(files)
+    if not chunks then
+      io.stderr:write(located and "" or "mcptest: ", perr, "\n")
+      return 2
+    end
+    return require("mcptest.runner.parallel").run(files, run_opts)
+  end
+  return require("mcptest.runner").run(files, run_opts)
+end
+
+-- --shard I/N: the files whose place k (1-based, in the run's order:
+-- sorted within each DIR, as named otherwise) has (k-1) mod N == I-1. The
+-- same names on every machine give the same split; the N parts are
+-- disjoint and their union is the whole run.
+function M.shard(files, i, n)
+  local out = {}
+  for k, f in ipairs(files) do
+    if (k - 1) % n == i - 1 then out[#out + 1] = f end
+  end
+  return out
 end
 
 return M

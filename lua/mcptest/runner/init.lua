@@ -667,7 +667,11 @@ function M.run(files, opts)
     io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
     return 3
   end
-  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  -- a -j worker (MCPTEST_WORKER) runs one file: the parent warns for the run
+  local worker = os.getenv("MCPTEST_WORKER") == "1"
+  if not worker then
+    for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  end
   local n = results.counts
   if n.failed + n.errored > 0 then return 1 end
   if not wrote then return 2 end
@@ -676,7 +680,7 @@ function M.run(files, opts)
     io.stderr:write("mcptest: ", empty, "\n")
     return 2
   end
-  if #results.tests == 0 then
+  if #results.tests == 0 and not worker then
     if empty then
       io.stderr:write("mcptest: warning: ", (empty:gsub("; %-%-allow%-empty.*", ")")), "\n")
     else

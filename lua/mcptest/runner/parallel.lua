@@ -1,0 +1,249 @@
+-- mcptest.runner.parallel: `mcptest run -j N`. Each file runs in a worker
+-- process (this binary again, `mcptest run FILE -o json:TMP`, started by
+-- mcptest.core.process: no threads); the parent reads each worker's JSON
+-- report back (mcptest.cli.report's reader) and writes the reports in
+-- the files' order, so every format holds what a -j 1 run holds, timings
+-- apart. A worker that exits without a readable report (a crash, a kill)
+-- is an errored entry of its file, never a vanished file. What workers
+-- print is passed on whole lines at a time, so two workers' output never
+-- mixes inside a line.
+local reporters = require("mcptest.runner.reporters")
+local sys = require("mcptest.core.sys")
+local fs = require("mcptest.core.fs")
+local poll = require("mcptest.core.poll")
+local process = require("mcptest.core.process")
+
+local M = {}
+
+-- The worker's argv: the options that change what a file does, never the
+-- ones about reports (the parent writes those) or about splitting.
+function M.worker_argv(bin, file, json_path, o)
+  local argv = { bin, "run", file, "-o", "json:" .. json_path, "--allow-empty" }
+  local function each(flag, list)
+    for _, v in ipairs(list or {}) do argv[#argv + 1] = flag; argv[#argv + 1] = v end
+  end
+  each("--filter", o.filter); each("--filter-pattern", o.filter_pattern)
+  each("--filter-out", o.filter_out); each("--filter-out-pattern", o.filter_out_pattern)
+  if #(o.tags or {}) > 0 then each("--tags", { table.concat(o.tags, ",") }) end
+  if #(o.exclude_tags or {}) > 0 then each("--exclude-tags", { table.concat(o.exclude_tags, ",") }) end
+  if o.fail_fast then argv[#argv + 1] = "--fail-fast" end
+  if o.verbose then argv[#argv + 1] = "--verbose" end
+  if o.update_snapshots then argv[#argv + 1] = "--update-snapshots" end
+  if o.repeat_n and o.repeat_n > 1 then each("--repeat", { tostring(o.repeat_n) }) end
+  if o.seed then each("--seed", { tostring(o.seed) }) end
+  if o.timeout then each("--timeout", { tostring(o.timeout) }) end
+  each("--test-timeout", { tostring(o.test_timeout or 600) })
+  if o.args and #o.args > 0 then
+    argv[#argv + 1] = "--"
+    for _, a in ipairs(o.args) do argv[#argv + 1] = a end
+  end
+  return argv
+end
+
+local function tmpdir()
+  local base = os.getenv("TMPDIR") or "/tmp"
+  for i = 1, 100 do
+    local d = ("%s/mcptest-j-%d-%d"):format(base, sys.pid(), i)
+    if fs.mkdir(d, tonumber("700", 8)) then return d end
+  end
+  return nil, "cannot create a directory for the workers' reports under " .. base
+end
+
+-- Pass a worker's output on, whole lines only; at eof the rest.
+local function pass_lines(w, key, fh, data, eof)
+  local buf = w[key] .. (data or "")
+  local last = 1
+  for line_end in buf:gmatch("()\n") do
+    fh:write(buf:sub(last, line_end))
+    last = line_end + 1
+  end
+  buf = buf:sub(last)
+  if eof and buf ~= "" then fh:write(buf, "\n"); buf = "" end
+  w[key] = buf
+  fh:flush()
+end
+
+-- files: the run's files (already checked by preflight); opts: as
+-- mcptest.runner.run's, with jobs (N > 1). Returns the exit code.
+function M.run(files, opts)
+  local sel, sel_err = require("mcptest.runner.select").new(opts)
+  if not sel then io.stderr:write("mcptest: ", sel_err, "\n"); return 2 end
+  local plan, plan_err = reporters.plan(opts.outputs, opts.output_file)
+  if not plan then io.stderr:write("mcptest: ", plan_err, "\n"); return 2 end
+  local report, report_err = reporters.open(plan, opts)
+  if not report then io.stderr:write("mcptest: ", report_err, "\n"); return 2 end
+  -- a machine report on stdout keeps stdout to itself: workers' prints go to stderr
+  local out_fh = reporters.machine_on_stdout(plan) and io.stderr or io.stdout
+  local dir, derr = tmpdir()
+  if not dir then io.stderr:write("mcptest: ", derr, "\n"); return 2 end
+  local bin = opts.bin or "/proc/self/exe"
+  local seed = opts.seed
+  if opts.shuffle and not seed then seed = math.random(1, 2 ^ 31 - 1) end
+  local o = setmetatable({ seed = seed }, { __index = opts })
+
+  local results = require("mcptest.runner.results").new()
+  results.seed = seed
+  local read_into = require("mcptest.cli.report").read_into
+  local slots = {}        -- i -> { file, json, proc, out, err, done, status, code }
+  local next_file, running, emitted = 1, 0, 0
+  local stop_reason       -- set after Ctrl-C or --fail-fast: start no more files
+  local unreachable = false
+  local t_start = sys.now()
+
+  -- MCPTEST_WORKER: the worker leaves the run-wide warnings (an empty
+  -- selection) to the parent, which sees every file
+  local worker_env = { "MCPTEST_WORKER=1" }
+  for k, v in pairs(sys.environ()) do
+    if k ~= "MCPTEST_WORKER" then worker_env[#worker_env + 1] = k .. "=" .. v end
+  end
+
+  local function start(i)
+    local json_path = ("%s/%d.json"):format(dir, i)
+    local w = { file = files[i], json = json_path, out = "", err = "" }
+    local proc, perr = process.spawn{ argv = M.worker_argv(bin, files[i], json_path, o), env = worker_env }
+    if not proc then
+      w.done, w.status, w.code = true, "spawn", tostring(perr and perr.message or perr)
+    else
+      w.proc = proc
+      running = running + 1
+    end
+    slots[i] = w
+  end
+
+  -- Merge file i into the results and the reports (in file order).
+  local function merge(i)
+    local w = slots[i]
+    local before = #results.tests
+    local ok, err = false, nil
+    if w and w.status ~= "spawn" then
+      local seen = {}
+      ok, err = read_into(results, w.json, seen)
+    end
+    if w and w.status == "exited" and w.code == 3 then unreachable = true end
+    if not w then
+      local f = results:file(files[i])
+      f.not_run = stop_reason or "the run stopped"
+    elseif not ok then
+      -- no report: the worker died; its file is errored, not vanished
+      local f = results:file(files[i])
+      local why
+      if w.status == "spawn" then why = "the worker could not start: " .. w.code
+      elseif w.status == "signaled" then
+        why = "the worker running it was killed by signal " .. tostring(w.code) .. " before it wrote its report"
+      else
+        why = "the worker running it exited with code " .. tostring(w.code) .. " without a report ("
+          .. tostring(err):gsub("^.-%.json ", "") .. "; its stderr is above)"
+      end
+      results:add(f, { name = "(worker)", status = "errored", type = "error", pseudo = true,
+                       message = files[i] .. ": " .. why })
+    end
+    os.remove(w and w.json or "")
+    for k = before + 1, #results.tests do report.test(results.tests[k], results) end
+  end
+
+  local function failed_so_far()
+    return results.counts.failed + results.counts.errored > 0
+  end
+
+  local interrupted_sent = false
+  -- one turn of the loop; Ctrl-C raises "interrupted" from the signal
+  -- hook wherever the turn is, so each turn is protected and the next
+  -- one stops the workers
+  local function turn()
+    local sig = sys.interrupted()
+    if sig and not interrupted_sent then
+      -- Ctrl-C: every worker is told to stop (it reports its tests left as skipped)
+      interrupted_sent = true
+      stop_reason = "interrupted"
+      for _, w in pairs(slots) do
+        if w.proc and not w.done then w.proc:close_stdin(); os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null") end
+      end
+    end
+    while not stop_reason and running < opts.jobs and next_file <= #files do
+      start(next_file)
+      next_file = next_file + 1
+    end
+    -- read what the workers have written, reap those that ended
+    local fds = {}
+    for _, w in pairs(slots) do
+      if w.proc and not w.done then
+        local a, b = w.proc:fds()
+        if a >= 0 then fds[#fds + 1] = a end
+        if b >= 0 then fds[#fds + 1] = b end
+      end
+    end
+    if #fds > 0 then poll.wait(fds, nil, 0.05) end
+    for _, w in pairs(slots) do
+      if w.proc and not w.done then
+        local lines, n, eof = w.proc:read_lines()
+        if n and n > 0 then
+          for k = 1, n do out_fh:write(lines[k], "\n") end
+          out_fh:flush()
+        end
+        local e, eeof = w.proc:read_stderr()
+        pass_lines(w, "err", io.stderr, e, eeof)
+        local st, code = w.proc:status()
+        if st ~= "running" and (eof or st ~= "running") then
+          local more, m = w.proc:read_lines()
+          for k = 1, m or 0 do out_fh:write(more[k], "\n") end
+          local e2 = w.proc:read_stderr()
+          pass_lines(w, "err", io.stderr, e2, true)
+          w.proc:close(0)
+          w.done, w.status, w.code = true, st, code
+          running = running - 1
+        end
+      end
+    end
+    -- merge the finished prefix, in order
+    while emitted < #files and slots[emitted + 1] and slots[emitted + 1].done do
+      emitted = emitted + 1
+      merge(emitted)
+      if opts.fail_fast and failed_so_far() and not stop_reason then
+        stop_reason = "not run: --fail-fast stopped the run after a failure"
+        for _, w in pairs(slots) do
+          if w.proc and not w.done then os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null") end
+        end
+      end
+    end
+    return running == 0 and (stop_reason or next_file > #files)
+  end
+  while true do
+    local ok, done = pcall(turn)
+    if not ok and not sys.interrupted() then error(done, 0) end
+    if ok and done then break end
+  end
+  -- files never started (after Ctrl-C or --fail-fast)
+  while emitted < #files do
+    emitted = emitted + 1
+    if slots[emitted] then merge(emitted) else
+      local f = results:file(files[emitted])
+      f.not_run = (stop_reason or "the run stopped"):gsub("^not run: ", "")
+    end
+  end
+  os.remove(dir)
+  results.duration = sys.now() - t_start
+  local wrote, write_err = report.finish(results)
+  if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
+  if seed then
+    io.stderr:write("mcptest: tests shuffled with seed ", tostring(seed), " (--seed ", tostring(seed),
+      " runs them in this order again)\n")
+  end
+  local sig = sys.interrupted()
+  if sig then
+    io.stderr:write("mcptest: interrupted; workers stopped, remaining tests skipped\n")
+    return 128 + sig
+  end
+  if unreachable then return 3 end
+  local n = results.counts
+  if n.failed + n.errored > 0 then return 1 end
+  if not wrote then return 2 end
+  if #results.tests == 0 and sel:active() and not opts.allow_empty then
+    -- the workers counted the tests defined; the message names the selection
+    local msg = sel:empty_message():gsub("%(%d* ?[^(]*defined in the files run;", "(in the " .. #files .. " files run;")
+    io.stderr:write("mcptest: ", msg, "\n")
+    return 2
+  end
+  return 0
+end
+
+return M
