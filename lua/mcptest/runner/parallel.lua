@@ -1,7 +1,7 @@
 -- mcptest.runner.parallel: `mcptest run -j N`. Each file runs in a worker
 -- process (this binary again, `mcptest run FILE -o json:TMP`, started by
 -- mcptest.core.process: no threads); the parent reads each worker's JSON
--- report back (mcptest.cli.report's reader) and writes the reports in
+-- report back (mcptest.runner.results.read_into, as report merge) and writes the reports in
 -- the files' order, so every format holds what a -j 1 run holds, timings
 -- apart. A worker that exits without a readable report (a crash, a kill)
 -- is an errored entry of its file, never a vanished file. What workers
@@ -83,7 +83,7 @@ function M.run(files, opts)
 
   local results = require("mcptest.runner.results").new()
   results.seed = seed
-  local read_into = require("mcptest.cli.report").read_into
+  local read_into = require("mcptest.runner.results").read_into
   local slots = {}        -- i -> { file, json, proc, out, err, done, status, code }
   local next_file, running, emitted = 1, 0, 0
   local stop_reason       -- set after Ctrl-C or --fail-fast: start no more files

@@ -55,4 +55,63 @@ end
 
 function M:total() return #self.tests end
 
+-- Read one JSON report (-o json) into results: what mcptest report
+-- merge and run -j's parent read back. Returns true, or nil and a
+-- message naming the file.
+function M.read_into(results, path, seen_files)
+  local f, err = io.open(path, "r")
+  if not f then return nil, "cannot read the report " .. tostring(err) end
+  local text = f:read("a")
+  f:close()
+  local ok, doc = pcall(require("mcptest.json").decode, text)
+  if not ok or type(doc) ~= "table" then
+    return nil, path .. " is not JSON (" .. tostring(doc):gsub("\n.*", "") .. "); give the files mcptest's -o json wrote"
+  end
+  if type(doc.tests) ~= "table" or type(doc.files) ~= "table" then
+    return nil, path .. " is not an mcptest JSON report with a tests list (written by -o json of this version)"
+  end
+  local files = {}
+  for _, fe in ipairs(doc.files) do
+    if type(fe) ~= "table" or type(fe.name) ~= "string" then
+      return nil, path .. ": a files entry without a name"
+    end
+    if seen_files[fe.name] then
+      io.stderr:write("mcptest: warning: ", fe.name, " is in ", seen_files[fe.name], " and in ", path,
+        "; both runs are kept\n")
+    end
+    seen_files[fe.name] = path
+    local entry = results:file(fe.name)
+    entry.duration = tonumber(fe.duration) or 0
+    entry.not_run = fe.not_run
+    if type(fe.timestamp) == "string" then entry.timestamp = fe.timestamp end
+    local names = {}
+    for k in pairs(type(fe.properties) == "table" and fe.properties or {}) do names[#names + 1] = k end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      table.insert(entry.properties, { name = k, value = tostring(fe.properties[k]) })
+    end
+    files[fe.name] = entry
+  end
+  local valid = { passed = true, failed = true, errored = true, skipped = true }
+  for i, t in ipairs(doc.tests) do
+    if type(t) ~= "table" or type(t.name) ~= "string" or not valid[t.status] then
+      return nil, path .. ": test " .. i .. " has no name or no valid status"
+    end
+    local entry = files[t.file]
+    if not entry then
+      entry = results:file(tostring(t.file or "?"))
+      files[t.file or "?"] = entry
+    end
+    local p = {}
+    for j, v in ipairs(type(t.path) == "table" and t.path or {}) do p[j] = tostring(v) end
+    results:add(entry, {
+      path = p, name = t.name, status = t.status, message = t.message, type = t.type,
+      where = t.where, line = math.tointeger(t.line), duration = tonumber(t.duration) or 0,
+    })
+  end
+  local d = type(doc.summary) == "table" and tonumber(doc.summary.duration) or 0
+  results.duration = results.duration + (d or 0)
+  return true
+end
+
 return M
