@@ -97,6 +97,8 @@ end)]])
 
   it("shows a worker that was killed as its file errored, and runs the others", function()
     spit(dir .. "/b_spec.lua", [[it("kills its worker", function() os.execute("kill -9 $PPID") end)]])
+    -- enough files that a worker gets several: the crash is pinned on b alone
+    for i = 1, 12 do spit(("%s/e%02d_spec.lua"):format(dir, i), 'it("e", function() end)') end
     local code, out, err = run("run " .. dir .. " -j 2 -o json")
     assert.are.equal(1, code, err)
     local doc = json.decode(out)
@@ -108,7 +110,9 @@ end)]])
     assert.is_true(files["a_spec.lua"] and files["c_spec.lua"] and files["d_spec.lua"])
     assert.are.equal("errored", killed.status)
     assert.matches("killed by signal 9", killed.message)
-    assert.are.equal(4, #doc.files)
+    assert.are.equal(16, #doc.files)
+    assert.are.equal(2, doc.summary.errored) -- c's "errors" and b's worker
+    assert.are.equal(3 + 12, doc.summary.passed) -- a, c, d and e01-e12, each once
   end)
 
   it("passes workers' output on whole lines, never mixed inside a line", function()
