@@ -230,6 +230,27 @@ describe("mcptest run --shard I/N", function()
     assert.are.same({ all[1], all[4], all[7] }, names(one))
   end)
 
+  it("balances the parts by an earlier report's file times with --shard-durations", function()
+    local files = {}
+    for i = 1, 7 do files[#files + 1] = { name = ("%s/f%d_spec.lua"):format(dir, i), duration = i == 3 and 10 or 1 } end
+    spit(dir .. "/times.json", json.encode({ tests = json.array(), files = files, summary = {} }))
+    local parts = {}
+    for i = 1, 2 do
+      local code, out, err = run("run " .. dir .. " --shard " .. i .. "/2 --shard-durations " .. dir .. "/times.json -o json")
+      assert.are.equal(0, code, err)
+      parts[i] = names(out)
+    end
+    -- the 10 s file alone in part 1, the six 1 s files in part 2
+    assert.are.same({ "t3" }, parts[1])
+    assert.are.same({ "t1", "t2", "t4", "t5", "t6", "t7" }, parts[2])
+    local code, _, err = run("run " .. dir .. " --shard 1/2 --shard-durations " .. dir .. "/missing.json")
+    assert.are.equal(2, code)
+    assert.matches("--shard-durations: cannot read the report", err, 1, true)
+    code, _, err = run("run " .. dir .. " --shard-durations " .. dir .. "/times.json")
+    assert.are.equal(2, code)
+    assert.matches("give --shard I/N too", err, 1, true)
+  end)
+
   it("refuses a shard that is not I/N with 1 <= I <= N (exit 2)", function()
     for _, bad in ipairs({ "0/3", "4/3", "1", "a/b", "1/0", "1/3x", "-1/3" }) do
       local code, _, err = run("run " .. dir .. " --shard " .. bad)

@@ -64,6 +64,8 @@ after "--" every word reaches the script(s).]],
         help = "run the files in N worker processes (default 1); the reports are those of one run, in file order" },
       { "--shard", arg = "I/N",
         help = "run only part I of N of the files (file k, in run order, is in part ((k-1) mod N)+1): N CI jobs run disjoint parts" },
+      { "--shard-durations", arg = "REPORT.json",
+        help = "with --shard: balance the parts by each file's time in this JSON report of an earlier run (-o json:PATH) instead of by position" },
       { "--watch",
         help = "run, then run again whenever a suite or a file beside it or under a DIR named changes (Ctrl-C stops)" },
       { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
@@ -125,9 +127,18 @@ function M.main(opts, words, pass, implicit)
     if opts["--allow-empty"] then return 0 end
     return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
   end
+  if opts["--shard-durations"] and not shard_n then
+    return usage("--shard-durations balances --shard's parts; give --shard I/N too")
+  end
   if shard_n then
     local all = #files
-    files = M.shard(files, shard_i, shard_n)
+    if opts["--shard-durations"] then
+      local durations, derr = M.durations(opts["--shard-durations"])
+      if not durations then return usage(derr) end
+      files = M.shard_by_time(files, shard_i, shard_n, durations)
+    else
+      files = M.shard(files, shard_i, shard_n)
+    end
     if #files == 0 then
       if opts["--allow-empty"] then return 0 end
       io.stderr:write("mcptest: no test selected: --shard ", opts["--shard"], " selected no file (", all,
@@ -172,6 +183,51 @@ function M.shard(files, i, n)
   for k, f in ipairs(files) do
     if (k - 1) % n == i - 1 then out[#out + 1] = f end
   end
+  return out
+end
+
+-- file name -> seconds, from an earlier run's JSON report; or nil and a
+-- message.
+function M.durations(path)
+  local results = require("mcptest.runner.results")
+  local r = results.new()
+  local ok, err = results.read_into(r, path, {})
+  if not ok then return nil, "--shard-durations: " .. err end
+  local out = {}
+  for _, f in ipairs(r.files) do
+    local name = f.name:gsub(" %(run %d+/%d+%)$", "")
+    out[name] = (out[name] or 0) + (tonumber(f.duration) or 0)
+  end
+  return out
+end
+
+-- --shard I/N --shard-durations: the longest file first to the part with
+-- the least time so far (ties: the lower part), a file the report does
+-- not hold counted at the mean time of those it does. The same files and
+-- report give the same split on every machine; the parts are disjoint
+-- and their union is the whole run. The files keep the run's order.
+function M.shard_by_time(files, i, n, durations)
+  local sum, known = 0, 0
+  for _, f in ipairs(files) do
+    if durations[f] then sum, known = sum + durations[f], known + 1 end
+  end
+  local mean = known > 0 and sum / known or 1
+  local order = {}
+  for k, f in ipairs(files) do order[k] = { file = f, k = k, t = durations[f] or mean } end
+  table.sort(order, function(a, b)
+    if a.t ~= b.t then return a.t > b.t end
+    return a.k < b.k
+  end)
+  local load, part = {}, {}
+  for p = 1, n do load[p] = 0 end
+  for _, e in ipairs(order) do
+    local best = 1
+    for p = 2, n do if load[p] < load[best] then best = p end end
+    load[best] = load[best] + e.t
+    part[e.k] = best
+  end
+  local out = {}
+  for k, f in ipairs(files) do if part[k] == i then out[#out + 1] = f end end
   return out
 end
 
