@@ -167,6 +167,29 @@ it("after", function() end)]])
     assert.are.equal(0, doc.summary.passed)
   end)
 
+  it("--fail-fast stops the other workers: what they were running and what is left is skipped", function()
+    spit(dir .. "/a_spec.lua", 'it("fails", function() assert.is_true(false) end)\nit("x", function() end)')
+    for _, name in ipairs({ "b", "c", "d" }) do
+      spit(dir .. "/" .. name .. "_spec.lua",
+        'it("spins", function() local t = os.clock(); while os.clock() - t < 20 do end end)\nit("after", function() end)')
+    end
+    local t0 = os.time()
+    local code, out, err = run("run " .. dir .. " -j 2 --fail-fast -o json")
+    assert.are.equal(1, code, err)
+    assert.is_true(os.time() - t0 < 10, "--fail-fast took " .. (os.time() - t0) .. " s")
+    local doc = json.decode(out)
+    assert.are.equal(1, doc.summary.failed)
+    assert.are.equal(0, doc.summary.errored)
+    -- a's x; b's spins and after, or b not run when it was stopped while loading
+    local b_not_run = false
+    for _, f in ipairs(doc.files) do if f.name:match("b_spec") and f.not_run then b_not_run = true end end
+    assert.are.equal(b_not_run and 1 or 3, doc.summary.skipped)
+    for _, t in ipairs(doc.tests) do
+      if t.status == "skipped" then assert.matches("--fail-fast stopped the run", t.message, 1, true) end
+    end
+    assert.not_matches("interrupted", err)
+  end)
+
   it("refuses a -j that is not a whole number of 1 or more (exit 2)", function()
     for _, bad in ipairs({ "0", "x", "1.5" }) do
       local code, _, err = run("run " .. dir .. " -j " .. bad)

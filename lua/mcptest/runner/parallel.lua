@@ -57,7 +57,11 @@ local function pass_lines(w, key, fh, data, eof)
   local buf = w[key] .. (data or "")
   local last = 1
   for line_end in buf:gmatch("()\n") do
-    fh:write(buf:sub(last, line_end))
+    local line = buf:sub(last, line_end)
+    -- a worker stopped by the parent says so; the parent says it once
+    if w.stopped and line:find("^mcptest: interrupted") then w.hush = true
+    elseif w.hush and not (line:find("^stack traceback:") or line:find("^\t")) then w.hush = false end
+    if not w.hush then fh:write(line) end
     last = line_end + 1
   end
   buf = buf:sub(last)
@@ -148,6 +152,14 @@ function M.run(files, opts)
       for k = #c.files, 1, -1 do table.insert(queue, i, { files = { c.files[k] }, err = "" }) end
       return false
     end
+    if not ok and c.stopped then
+      -- stopped (Ctrl-C, --fail-fast) before it had a report to write:
+      -- while loading, before any test ran
+      for _, f in ipairs(c.files) do
+        results:file(f).not_run = (stop_reason or "the run stopped"):gsub("^not run: ", "")
+      end
+      return true
+    end
     if not ok then
       -- no report: the worker died; its file is errored, not vanished
       local why
@@ -163,7 +175,16 @@ function M.run(files, opts)
                                           message = name .. ": " .. why })
       end
     end
-    for k = before + 1, #results.tests do report.test(results.tests[k], results) end
+    for k = before + 1, #results.tests do
+      local t = results.tests[k]
+      -- stopped by --fail-fast (with SIGINT, the one stop a worker takes):
+      -- the test did not fail, it was not let finish
+      if c.fail_fast and t.status == "errored" and tostring(t.message):find("interrupted by SIGINT", 1, true) then
+        results:restatus(t, "skipped")
+        t.message, t.type = stop_reason, nil
+      end
+      report.test(t, results)
+    end
     return true
   end
 
@@ -182,7 +203,11 @@ function M.run(files, opts)
       interrupted_sent = true
       stop_reason = "interrupted"
       for _, w in ipairs(queue) do
-        if w.proc and not w.done then w.proc:close_stdin(); os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null") end
+        if w.proc and not w.done then
+          w.stopped = true
+          w.proc:close_stdin()
+          os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null")
+        end
       end
     end
     while not stop_reason and running < opts.jobs do
@@ -227,7 +252,10 @@ function M.run(files, opts)
       if opts.fail_fast and failed_so_far() and not stop_reason then
         stop_reason = "not run: --fail-fast stopped the run after a failure"
         for _, w in ipairs(queue) do
-          if w.proc and not w.done then os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null") end
+          if w.proc and not w.done then
+            w.fail_fast, w.stopped = true, true
+            os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null")
+          end
         end
       end
     end
