@@ -206,9 +206,15 @@ it("after", function() end)]])
     assert.not_matches("not supported", err, 1, true)
     assert.are.equal(0, (run("run " .. dir .. " -j 2 --tags nope --allow-empty")))
     -- and a tag that is in one file runs just that test
-    local c2, out = run("run " .. dir .. " -j 2 --tags smoke -o json")
+    local c2, out, err2 = run("run " .. dir .. " -j 2 --tags smoke -o json")
     assert.are.equal(0, c2)
     assert.are.equal(1, json.decode(out).summary.tests)
+    -- a filter that matched nothing while another did: one warning, as -j 1 gives
+    local _, _, e1 = run("run " .. dir .. " --filter passes --filter nosuch -o json")
+    local _, _, e2 = run("run " .. dir .. " -j 2 --filter passes --filter nosuch -o json")
+    assert.matches("warning: --filter nosuch matched no test", e1, 1, true)
+    assert.are.equal(e1, e2)
+    assert.are.equal("", err2)
   end)
 end)
 

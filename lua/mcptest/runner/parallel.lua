@@ -279,7 +279,16 @@ function M.run(files, opts)
     io.stderr:write("mcptest: tests shuffled with seed ", tostring(seed), " (--seed ", tostring(seed),
       " runs them in this order again)\n")
   end
+  -- the positive filters and tags no test matched, as a -j 1 run warns
+  -- (counted over the tests that ran, as the workers do not report the
+  -- ones they left out)
+  for _, t in ipairs(results.tests) do
+    if not t.pseudo and t.name ~= "(worker)" then sel:test_selected(t.full:gsub(" %(run %d+/%d+%)$", "")) end
+  end
   local sig = sys.interrupted()
+  if not sig then
+    for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  end
   if sig then
     io.stderr:write("mcptest: interrupted; workers stopped, remaining tests skipped\n")
     return 128 + sig
