@@ -26,11 +26,9 @@ or errored, 2 for a report that cannot be read.]],
   },
 }
 
--- Read one JSON report into results (kept here under its old name; the
--- reader is mcptest.runner.results's, which -j uses too).
-function M.read_into(results, path, seen_files)
-  return require("mcptest.runner.results").read_json(results, path, seen_files)
-end
+-- Read one JSON report into results (the runner's reader, which -j's
+-- parent uses too).
+M.read_into = function(...) return require("mcptest.runner.results").read_into(...) end
 
 function M.main(opts, words)
   local function usage(msg) return common.usage_error(msg, "report") end

@@ -60,11 +60,14 @@ after "--" every word reaches the script(s).]],
         help = "the seed of --shuffle's order (implies --shuffle): the same seed runs the same order" },
       { "--test-timeout", arg = "S",
         help = "time limit per test and per file's top-level code (default 600; 0: none)" },
-      { "-j", arg = "N", help = "run the files in N worker processes at once; the reports are one run's, in file order "
-          .. "(what a file prints is shown when its file is reported; a worker that crashes is its file's error)" },
-      { "--shard", arg = "I/N", help = "run the I-th of N disjoint parts of the files (CI jobs); "
-          .. "by name, or balanced by the durations in --shard-timings; merge the parts' -o json reports with mcptest report merge" },
-      { "--shard-timings", arg = "REPORT.json", help = "a previous run's -o json report: --shard balances the parts by its file durations" },
+      { "-j", arg = "N",
+        help = "run the files in N worker processes (default 1); the reports are those of one run, in file order" },
+      { "--shard", arg = "I/N",
+        help = "run only part I of N of the files (file k, in run order, is in part ((k-1) mod N)+1): N CI jobs run disjoint parts" },
+      { "--shard-durations", arg = "REPORT.json",
+        help = "with --shard: balance the parts by each file's time in this JSON report of an earlier run (-o json:PATH) instead of by position" },
+      { "--watch",
+        help = "run, then run again whenever a suite or a file beside it or under a DIR named changes (Ctrl-C stops)" },
       { "--update-snapshots", help = "rewrite the stored snapshots the tests check (YAML `snapshot:`)" },
     },
     common.client_defaults,
@@ -108,18 +111,15 @@ function M.main(opts, words, pass, implicit)
   local jobs = 1
   if opts["-j"] then
     jobs = math.tointeger(tonumber(opts["-j"]))
-    if not jobs or jobs < 1 or jobs > 256 then return usage("-j needs a whole number of workers, 1 to 256, got " .. opts["-j"]) end
+    if not jobs or jobs < 1 then return usage("-j needs a whole number of worker processes, 1 or more, got " .. opts["-j"]) end
   end
-  local shard
+  local shard_i, shard_n
   if opts["--shard"] then
     local i, n = opts["--shard"]:match("^(%d+)/(%d+)$")
-    i, n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
-    if not i or n < 1 or i < 1 or i > n then
-      return usage("--shard needs I/N with 1 <= I <= N (the I-th of N parts), got " .. opts["--shard"])
+    shard_i, shard_n = math.tointeger(tonumber(i)), math.tointeger(tonumber(n))
+    if not shard_i or shard_n < 1 or shard_i < 1 or shard_i > shard_n then
+      return usage("--shard takes I/N with 1 <= I <= N (e.g. --shard 2/4), got " .. opts["--shard"])
     end
-    shard = { i = i, n = n }
-  elseif opts["--shard-timings"] then
-    return usage("--shard-timings balances --shard's parts; give --shard I/N too")
   end
   local files, ferr = require("mcptest.runner.files").expand(words)
   if not files then return usage(ferr) end
@@ -127,25 +127,33 @@ function M.main(opts, words, pass, implicit)
     if opts["--allow-empty"] then return 0 end
     return usage("no suite to run in " .. table.concat(words, " ") .. " (--allow-empty makes this a pass)")
   end
-  if shard then
-    local part, serr = require("mcptest.runner.shard").split(files, shard.i, shard.n, opts["--shard-timings"])
-    if not part then return usage(serr) end
-    if #part == 0 then
-      if opts["--allow-empty"] then
-        io.stderr:write("mcptest: warning: shard ", opts["--shard"], " has no file (", #files, " files in ", shard.n, " parts)\n")
-        return 0
-      end
-      return usage("shard " .. opts["--shard"] .. " has no file: " .. #files .. " files in " .. shard.n
-        .. " parts (--allow-empty makes this a pass)")
+  if opts["--shard-durations"] and not shard_n then
+    return usage("--shard-durations balances --shard's parts; give --shard I/N too")
+  end
+  if shard_n then
+    local all = #files
+    if opts["--shard-durations"] then
+      local durations, derr = M.durations(opts["--shard-durations"])
+      if not durations then return usage(derr) end
+      files = M.shard_by_time(files, shard_i, shard_n, durations)
+    else
+      files = M.shard(files, shard_i, shard_n)
     end
-    files = part
+    if #files == 0 then
+      if opts["--allow-empty"] then return 0 end
+      io.stderr:write("mcptest: no test selected: --shard ", opts["--shard"], " selected no file (", all,
+        all == 1 and " file" or " files", " in all; --allow-empty makes this a pass)\n")
+      return 2
+    end
   end
   if opts["--update-snapshots"] then require("mcptest.snapshot").update = true end
-  -- a -j worker (mcptest.runner.parallel) reports its selection here; the
-  -- variable is its alone, not its children's
-  local worker_state = os.getenv("MCPTEST_WORKER_STATE")
-  if worker_state then require("mcptest.core.sys").setenv("MCPTEST_WORKER_STATE", nil) end
+  -- a -j worker (mcptest.runner.parallel sets MCPTEST_WORKER): the
+  -- variable is this process's alone, not that of the commands its tests
+  -- run (an mcptest a test starts must warn as usual)
+  local worker = os.getenv("MCPTEST_WORKER") == "1"
+  if worker then require("mcptest.core.sys").setenv("MCPTEST_WORKER", nil) end
   local run_opts = {
+    worker = worker,
     outputs = opts["--output"], output_file = opts["--output-file"],
     quiet = opts["--quiet"], color = opts["--color"],
     filter = opts["--filter"], filter_pattern = opts["--filter-pattern"],
@@ -154,55 +162,79 @@ function M.main(opts, words, pass, implicit)
     repeat_n = repeat_n, seed = seed, shuffle = opts["--shuffle"],
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
-    worker_state = worker_state, jobs = jobs,
+    jobs = jobs, timeout = opts["--timeout"], update_snapshots = opts["--update-snapshots"],
   }
-  if jobs > 1 and (#files > 1 or repeat_n > 1) and not opts["--list"] then
-    local sel, sel_err = require("mcptest.runner.select").new(run_opts)
-    if not sel then return usage(sel_err) end
-    local chunks, err, located = require("mcptest.runner.files").preflight(files)
+  if opts["--watch"] then
+    if opts["--list"] then return usage("--watch and --list do not go together") end
+    return require("mcptest.runner.watch").run(words, files, run_opts)
+  end
+  -- preflight first: a file that does not load is exit 2 before any worker starts
+  if jobs > 1 and #files > 1 and not opts["--list"] then
+    local chunks, perr, located = require("mcptest.runner.files").preflight(files)
     if not chunks then
-      io.stderr:write(located and "" or "mcptest: ", err, "\n")
+      io.stderr:write(located and "" or "mcptest: ", perr, "\n")
       return 2
     end
-    if opts["--shuffle"] or opts["--seed"] then
-      -- the file order and each worker's test order come from one seed
-      run_opts.seed = seed or math.random(1, 2 ^ 31 - 1)
-      math.randomseed(run_opts.seed)
-      for i = #files, 2, -1 do
-        local j = math.random(i)
-        files[i], files[j] = files[j], files[i]
-      end
-    end
-    return require("mcptest.runner.parallel").run(files, run_opts, { options = M.worker_options(opts, run_opts), pass = pass or {} }, sel)
+    return require("mcptest.runner.parallel").run(files, run_opts)
   end
   return require("mcptest.runner").run(files, run_opts)
 end
 
--- The options every -j worker gets: the parent's, less those the parent
--- keeps (reports, parallelism, sharding, repetition, listing).
-local PARENT_ONLY = {
-  ["--output"] = true, ["--output-file"] = true, ["--quiet"] = true, ["--color"] = true,
-  ["-j"] = true, ["--shard"] = true, ["--shard-timings"] = true, ["--repeat"] = true,
-  ["--shuffle"] = true, ["--seed"] = true, ["--list"] = true, ["--allow-empty"] = true, ["--watch"] = true,
-}
-function M.worker_options(opts, run_opts)
-  local argv = {}
-  for _, group in ipairs(M.options) do
-    for _, o in ipairs(group) do
-      local name, v = o[1], opts[o[1]]
-      if v ~= nil and v ~= false and not PARENT_ONLY[name] then
-        if not o.arg then
-          argv[#argv + 1] = name
-        elseif type(v) == "table" then
-          for _, x in ipairs(v) do argv[#argv + 1] = name; argv[#argv + 1] = tostring(x) end
-        else
-          argv[#argv + 1] = name; argv[#argv + 1] = tostring(v)
-        end
-      end
-    end
+-- --shard I/N: the files whose place k (1-based, in the run's order:
+-- sorted within each DIR, as named otherwise) has (k-1) mod N == I-1. The
+-- same names on every machine give the same split; the N parts are
+-- disjoint and their union is the whole run.
+function M.shard(files, i, n)
+  local out = {}
+  for k, f in ipairs(files) do
+    if (k - 1) % n == i - 1 then out[#out + 1] = f end
   end
-  if run_opts.seed then argv[#argv + 1] = "--seed"; argv[#argv + 1] = tostring(run_opts.seed) end
-  return argv
+  return out
+end
+
+-- file name -> seconds, from an earlier run's JSON report; or nil and a
+-- message.
+function M.durations(path)
+  local results = require("mcptest.runner.results")
+  local r = results.new()
+  local ok, err = results.read_into(r, path, {})
+  if not ok then return nil, "--shard-durations: " .. err end
+  local out = {}
+  for _, f in ipairs(r.files) do
+    local name = f.name:gsub(" %(run %d+/%d+%)$", "")
+    out[name] = (out[name] or 0) + (tonumber(f.duration) or 0)
+  end
+  return out
+end
+
+-- --shard I/N --shard-durations: the longest file first to the part with
+-- the least time so far (ties: the lower part), a file the report does
+-- not hold counted at the mean time of those it does. The same files and
+-- report give the same split on every machine; the parts are disjoint
+-- and their union is the whole run. The files keep the run's order.
+function M.shard_by_time(files, i, n, durations)
+  local sum, known = 0, 0
+  for _, f in ipairs(files) do
+    if durations[f] then sum, known = sum + durations[f], known + 1 end
+  end
+  local mean = known > 0 and sum / known or 1
+  local order = {}
+  for k, f in ipairs(files) do order[k] = { file = f, k = k, t = durations[f] or mean } end
+  table.sort(order, function(a, b)
+    if a.t ~= b.t then return a.t > b.t end
+    return a.k < b.k
+  end)
+  local load, part = {}, {}
+  for p = 1, n do load[p] = 0 end
+  for _, e in ipairs(order) do
+    local best = 1
+    for p = 2, n do if load[p] < load[best] then best = p end end
+    load[best] = load[best] + e.t
+    part[e.k] = best
+  end
+  local out = {}
+  for k, f in ipairs(files) do if part[k] == i then out[#out + 1] = f end end
+  return out
 end
 
 return M

@@ -733,20 +733,9 @@ function M.run(files, opts)
     io.stderr:write("mcptest: could not reach the server outside any test: ", unreachable_msg, "\n")
     return 3
   end
-  if opts.worker_state then
-    -- a -j worker: the parent judges the whole run's selection
-    -- (mcptest.runner.parallel), so it gets what this file's selected
-    local hits = {}
-    for k in pairs(sel.hits) do hits[#hits + 1] = k end
-    local f = io.open(opts.worker_state, "w")
-    if f then
-      f:write(require("mcptest.json").encode({ selected = sel.selected, defined = sel.defined, hits = hits }))
-      f:close()
-    end
-    local n = results.counts
-    return (n.failed + n.errored > 0) and 1 or (wrote and 0 or 2)
-  end
-  return results:exit_code(sel, opts.allow_empty, wrote)
+  -- a -j worker (opts.worker: MCPTEST_WORKER) runs a chunk of the files:
+  -- the parent warns for the run
+  return results:exit_code(sel, opts.allow_empty, wrote, opts.worker)
 end
 
 return M

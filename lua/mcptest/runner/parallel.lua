@@ -1,276 +1,309 @@
--- mcptest.runner.parallel: `mcptest run -j N`: the files run in up to N
--- worker processes at once (`mcptest run FILE -o json:TMP` with the same
--- options), and their JSON reports are read back, in file order, into the
--- one record every report format is written from (mcptest.runner.results),
--- as if one process had run them. Processes rather than threads: a file's
--- servers, globals and time limits stay its own, and a worker that
--- crashes is that file's error, not the run's.
---
--- What a worker prints (its stdout and stderr) is held and written when
--- its file is reported, so lines of two files never interleave. The
--- selection (filters and tags) is judged over the whole run: each worker
--- reports what it selected (MCPTEST_WORKER_STATE) and the parent says
--- "no test selected" or "matched no test" once, as a serial run would.
-local json = require("mcptest.json")
+-- mcptest.runner.parallel: `mcptest run -j N`. Each file runs in a worker
+-- process (this binary again, `mcptest run FILE -o json:TMP`, started by
+-- mcptest.core.process: no threads); the parent reads each worker's JSON
+-- report back (mcptest.runner.results.read_into, as report merge) and writes the reports in
+-- the files' order, so every format holds what a -j 1 run holds, timings
+-- apart. A worker that exits without a readable report (a crash, a kill)
+-- is an errored entry of its file, never a vanished file. What workers
+-- print is passed on whole lines at a time, so two workers' output never
+-- mixes inside a line.
+local reporters = require("mcptest.runner.reporters")
 local sys = require("mcptest.core.sys")
+local fs = require("mcptest.core.fs")
 local poll = require("mcptest.core.poll")
 local process = require("mcptest.core.process")
-local results_ = require("mcptest.runner.results")
-local reporters = require("mcptest.runner.reporters")
 
 local M = {}
+M.CHUNK = 32 -- files per worker at most
 
--- What a worker's output may hold before the rest is cut (a file that
--- prints without end must not grow the parent).
-M.MAX_OUTPUT = 4 * 1024 * 1024
-
-local function slurp(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function tail(s, n)
-  s = s:gsub("%s+$", "")
-  if #s <= n then return s end
-  return "..." .. s:sub(-n)
-end
-
--- One job: a file (and under --repeat, which run of it).
-local function start(job, worker_args, bin, dir)
-  local base = dir .. "/" .. job.index
-  job.json, job.state = base .. ".json", base .. ".state"
-  local argv = { bin, "run", job.file, "-o", "json:" .. job.json, "--allow-empty" }
-  for _, a in ipairs(worker_args.options) do argv[#argv + 1] = a end
-  if #worker_args.pass > 0 then
+-- The worker's argv: the options that change what a file does, never the
+-- ones about reports (the parent writes those) or about splitting.
+function M.worker_argv(bin, files, json_path, o)
+  local argv = { bin, "run" }
+  for _, f in ipairs(files) do argv[#argv + 1] = f end
+  for _, a in ipairs({ "-o", "json:" .. json_path, "--allow-empty" }) do argv[#argv + 1] = a end
+  local function each(flag, list)
+    for _, v in ipairs(list or {}) do argv[#argv + 1] = flag; argv[#argv + 1] = v end
+  end
+  each("--filter", o.filter); each("--filter-pattern", o.filter_pattern)
+  each("--filter-out", o.filter_out); each("--filter-out-pattern", o.filter_out_pattern)
+  if #(o.tags or {}) > 0 then each("--tags", { table.concat(o.tags, ",") }) end
+  if #(o.exclude_tags or {}) > 0 then each("--exclude-tags", { table.concat(o.exclude_tags, ",") }) end
+  if o.fail_fast then argv[#argv + 1] = "--fail-fast" end
+  if o.verbose then argv[#argv + 1] = "--verbose" end
+  if o.update_snapshots then argv[#argv + 1] = "--update-snapshots" end
+  if o.repeat_n and o.repeat_n > 1 then each("--repeat", { tostring(o.repeat_n) }) end
+  if o.seed then each("--seed", { tostring(o.seed) }) end
+  if o.timeout then each("--timeout", { tostring(o.timeout) }) end
+  each("--test-timeout", { tostring(o.test_timeout or 600) })
+  if o.args and #o.args > 0 then
     argv[#argv + 1] = "--"
-    for _, a in ipairs(worker_args.pass) do argv[#argv + 1] = a end
+    for _, a in ipairs(o.args) do argv[#argv + 1] = a end
   end
-  -- where the worker says what it selected; it unsets the variable at
-  -- once, so processes it starts in turn do not inherit it
-  sys.setenv("MCPTEST_WORKER_STATE", job.state)
-  local proc, err = process.spawn{ argv = argv }
-  sys.setenv("MCPTEST_WORKER_STATE", nil)
-  if not proc then
-    job.failed_to_start = tostring(err and err.message or err)
-    return false
-  end
-  job.proc, job.out, job.err, job.size = proc, {}, {}, 0
-  job.started = sys.now()
-  return true
+  return argv
 end
 
--- Read what a running worker wrote; true once it has exited and its
--- pipes are drained.
-local function pump(job)
-  local p = job.proc
-  local lines, n, eof = p:read_lines()
-  for i = 1, n or 0 do
-    if job.size < M.MAX_OUTPUT then job.out[#job.out + 1] = lines[i] end
-    job.size = job.size + #lines[i] + 1
+local function tmpdir()
+  local base = os.getenv("TMPDIR") or "/tmp"
+  for i = 1, 100 do
+    local d = ("%s/mcptest-j-%d-%d"):format(base, sys.pid(), i)
+    if fs.mkdir(d, tonumber("700", 8)) then return d end
   end
-  job.out_eof = job.out_eof or eof
-  local e, eeof = p:read_stderr()
-  job.err_eof = job.err_eof or eeof
-  if e and e ~= "" then
-    if job.size < M.MAX_OUTPUT then job.err[#job.err + 1] = e end
-    job.size = job.size + #e
+  return nil, "cannot create a directory for the workers' reports under " .. base
+end
+
+-- Pass a worker's output on, whole lines only; at eof the rest.
+local function pass_lines(w, key, fh, data, eof)
+  local buf = w[key] .. (data or "")
+  local last = 1
+  for line_end in buf:gmatch("()\n") do
+    local line = buf:sub(last, line_end)
+    -- a worker stopped by the parent says so; the parent says it once
+    if w.stopped and line:find("^mcptest: interrupted") then w.hush = true
+    elseif w.hush and not (line:find("^stack traceback:") or line:find("^\t")) then w.hush = false end
+    if not w.hush then fh:write(line) end
+    last = line_end + 1
   end
-  local st, code = p:status()
-  if st ~= "running" and (eof or st ~= "running") then
-    -- drain what is left
-    local more, m = p:read_lines()
-    for i = 1, m or 0 do job.out[#job.out + 1] = more[i] end
-    local rest = p:read_stderr()
-    if rest and rest ~= "" then job.err[#job.err + 1] = rest end
-    p:close(0)
-    job.status, job.code = st, code
-    job.duration = sys.now() - job.started
+  buf = buf:sub(last)
+  if eof and buf ~= "" then fh:write(buf, "\n"); buf = "" end
+  w[key] = buf
+  fh:flush()
+end
+
+-- files: the run's files (already checked by preflight); opts: as
+-- mcptest.runner.run's, with jobs (N > 1). Returns the exit code.
+function M.run(files, opts)
+  local sel, sel_err = require("mcptest.runner.select").new(opts)
+  if not sel then io.stderr:write("mcptest: ", sel_err, "\n"); return 2 end
+  local plan, plan_err = reporters.plan(opts.outputs, opts.output_file)
+  if not plan then io.stderr:write("mcptest: ", plan_err, "\n"); return 2 end
+  local report, report_err = reporters.open(plan, opts)
+  if not report then io.stderr:write("mcptest: ", report_err, "\n"); return 2 end
+  -- a machine report on stdout keeps stdout to itself: workers' prints go to stderr
+  local out_fh = reporters.machine_on_stdout(plan) and io.stderr or io.stdout
+  local dir, derr = tmpdir()
+  if not dir then io.stderr:write("mcptest: ", derr, "\n"); return 2 end
+  local bin = opts.bin or "/proc/self/exe"
+  local seed = opts.seed
+  if opts.shuffle and not seed then seed = math.random(1, 2 ^ 31 - 1) end
+  local o = setmetatable({ seed = seed }, { __index = opts })
+
+  local results = require("mcptest.runner.results").new()
+  results.seed = seed
+  local read_into = require("mcptest.runner.results").read_into
+  -- The files go to workers in chunks of consecutive files, so busted is
+  -- loaded once per chunk rather than once per file (about 20 ms of CPU
+  -- each): a quarter of an even share, at most CHUNK files. A chunk whose
+  -- worker dies without a report is run again one file per worker, so the
+  -- crash is pinned on its file and the other files' tests are reported.
+  local size = math.max(1, math.min(M.CHUNK, math.ceil(#files / (opts.jobs * 4))))
+  local queue = {}        -- chunks in file order: { files, json, proc, err, done, status, code }
+  for i = 1, #files, size do
+    local c = { files = {}, err = "" }
+    for k = i, math.min(#files, i + size - 1) do c.files[#c.files + 1] = files[k] end
+    queue[#queue + 1] = c
+  end
+  local running, emitted, serial = 0, 0, 0
+  local stop_reason       -- set after Ctrl-C or --fail-fast: start no more files
+  local unreachable = false
+  local t_start = sys.now()
+
+  -- MCPTEST_WORKER: the worker leaves the run-wide warnings (an empty
+  -- selection) to the parent, which sees every file
+  local worker_env = { "MCPTEST_WORKER=1" }
+  for k, v in pairs(sys.environ()) do
+    if k ~= "MCPTEST_WORKER" then worker_env[#worker_env + 1] = k .. "=" .. v end
+  end
+
+  local function start(c)
+    serial = serial + 1
+    c.json = ("%s/%d.json"):format(dir, serial)
+    c.started = true
+    local proc, perr = process.spawn{ argv = M.worker_argv(bin, c.files, c.json, o), env = worker_env }
+    if not proc then
+      c.done, c.status, c.code = true, "spawn", tostring(perr and perr.message or perr)
+    else
+      c.proc = proc
+      running = running + 1
+    end
+  end
+
+  local function next_unstarted()
+    for i = emitted + 1, #queue do if not queue[i].started then return queue[i] end end
+  end
+
+  -- Merge chunk i into the results and the reports (in file order).
+  -- Returns false when the chunk was split to run again.
+  local function merge(i)
+    local c = queue[i]
+    local before = #results.tests
+    if not c.started then
+      for _, f in ipairs(c.files) do
+        results:file(f).not_run = (stop_reason or "the run stopped"):gsub("^not run: ", "")
+      end
+      return true
+    end
+    local ok, err = false, nil
+    if c.status ~= "spawn" then ok, err = read_into(results, c.json, {}) end
+    os.remove(c.json)
+    if c.status == "exited" and c.code == 3 then unreachable = true end
+    if not ok and #c.files > 1 and not stop_reason then
+      table.remove(queue, i)
+      for k = #c.files, 1, -1 do table.insert(queue, i, { files = { c.files[k] }, err = "" }) end
+      return false
+    end
+    if not ok and c.stopped then
+      -- stopped (Ctrl-C, --fail-fast) before it had a report to write:
+      -- while loading, before any test ran
+      for _, f in ipairs(c.files) do
+        results:file(f).not_run = (stop_reason or "the run stopped"):gsub("^not run: ", "")
+      end
+      return true
+    end
+    if not ok then
+      -- no report: the worker died; its file is errored, not vanished
+      local why
+      if c.status == "spawn" then why = "the worker could not start: " .. c.code
+      elseif c.status == "signaled" then
+        why = "the worker running it was killed by signal " .. tostring(c.code) .. " before it wrote its report"
+      else
+        why = "the worker running it exited with code " .. tostring(c.code) .. " without a report ("
+          .. tostring(err):gsub("^.-%.json ", "") .. "; its stderr is above)"
+      end
+      for _, name in ipairs(c.files) do
+        results:add(results:file(name), { name = "(worker)", status = "errored", type = "error", pseudo = true,
+                                          message = name .. ": " .. why })
+      end
+    end
+    for k = before + 1, #results.tests do
+      local t = results.tests[k]
+      -- stopped by --fail-fast (with SIGINT, the one stop a worker takes):
+      -- the test did not fail, it was not let finish
+      if c.fail_fast and t.status == "errored" and tostring(t.message):find("interrupted by SIGINT", 1, true) then
+        results:restatus(t, "skipped")
+        t.message, t.type = stop_reason, nil
+      end
+      report.test(t, results)
+    end
     return true
   end
-  return false, eeof
-end
 
--- The job's report into results (file entries appended in order), or an
--- errored entry that says why the worker gave none.
-local function ingest(results, job, stats)
-  local nfiles, ntests = #results.files, #results.tests
-  local ok, err
-  if job.failed_to_start then
-    err = "the worker could not start: " .. job.failed_to_start
-  else
-    -- any exit with a whole report (a worker stopped by SIGTERM writes
-    -- one); a worker that died leaves none, or an empty file
-    local text = slurp(job.json)
-    if text and text:find("%S") then ok, err = results_.read_json(results, job.json, {}) end
-    if not ok then
-      local how = job.status == "signaled" and ("was killed by signal " .. tostring(job.code))
-        or ("exited with code " .. tostring(job.code))
-      local why = tail(table.concat(job.err), 600)
-      err = "the worker running this file " .. how .. " before it wrote its report"
-        .. (err and (" (" .. err .. ")") or "") .. (why ~= "" and (": " .. why) or "")
+  local function failed_so_far()
+    return results.counts.failed + results.counts.errored > 0
+  end
+
+  local interrupted_sent = false
+  -- one turn of the loop; Ctrl-C raises "interrupted" from the signal
+  -- hook wherever the turn is, so each turn is protected and the next
+  -- one stops the workers
+  local function turn()
+    local sig = sys.interrupted()
+    if sig and not interrupted_sent then
+      -- Ctrl-C: every worker is told to stop (it reports its tests left as skipped)
+      interrupted_sent = true
+      stop_reason = "interrupted"
+      for _, w in ipairs(queue) do
+        if w.proc and not w.done then
+          w.stopped = true
+          w.proc:close_stdin()
+          os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null")
+        end
+      end
     end
-  end
-  if not ok then
-    -- the tests already read from a half-written report are dropped
-    for i = #results.files, nfiles + 1, -1 do results.files[i] = nil end
-    for i = #results.tests, ntests + 1, -1 do
-      local t = results.tests[i]
-      results.counts[t.status] = results.counts[t.status] - 1
-      results.tests[i] = nil
+    while not stop_reason and running < opts.jobs do
+      local c = next_unstarted()
+      if not c then break end
+      start(c)
     end
-    local f = results:file(job.file)
-    f.duration = job.duration or 0
-    results:add(f, { name = "worker", status = "errored", pseudo = true, message = err,
-                     type = "mcptest.worker", where = job.file })
+    -- read what the workers have written, reap those that ended
+    local fds = {}
+    for _, w in ipairs(queue) do
+      if w.proc and not w.done then
+        local a, b = w.proc:fds()
+        if a >= 0 then fds[#fds + 1] = a end
+        if b >= 0 then fds[#fds + 1] = b end
+      end
+    end
+    if #fds > 0 then poll.wait(fds, nil, 0.05) elseif running > 0 then sys.sleep(0.002) end
+    for _, w in ipairs(queue) do
+      if w.proc and not w.done then
+        local lines, n, eof = w.proc:read_lines()
+        if n and n > 0 then
+          for k = 1, n do out_fh:write(lines[k], "\n") end
+          out_fh:flush()
+        end
+        local e, eeof = w.proc:read_stderr()
+        pass_lines(w, "err", io.stderr, e, eeof)
+        local st, code = w.proc:status()
+        if st ~= "running" and (eof or st ~= "running") then
+          local more, m = w.proc:read_lines()
+          for k = 1, m or 0 do out_fh:write(more[k], "\n") end
+          local e2 = w.proc:read_stderr()
+          pass_lines(w, "err", io.stderr, e2, true)
+          w.proc:close(0)
+          w.done, w.status, w.code = true, st, code
+          running = running - 1
+        end
+      end
+    end
+    -- merge the finished prefix, in order
+    while emitted < #queue and queue[emitted + 1].done do
+      if merge(emitted + 1) then emitted = emitted + 1 end
+      if opts.fail_fast and failed_so_far() and not stop_reason then
+        stop_reason = "not run: --fail-fast stopped the run after a failure"
+        for _, w in ipairs(queue) do
+          if w.proc and not w.done then
+            w.fail_fast, w.stopped = true, true
+            os.execute("kill -INT -" .. w.proc:pid() .. " 2>/dev/null")
+          end
+        end
+      end
+    end
+    return running == 0 and (stop_reason ~= nil or next_unstarted() == nil)
   end
-  if job.label then
-    for i = nfiles + 1, #results.files do results.files[i].name = results.files[i].name .. job.label end
-    for i = ntests + 1, #results.tests do results.tests[i].file = results.tests[i].file .. job.label end
+  while true do
+    local ok, done = pcall(turn)
+    if not ok and not sys.interrupted() then error(done, 0) end
+    if ok and done then break end
   end
-  if job.code == 3 then stats.unreachable = true end
-  local state = job.state and slurp(job.state)
-  local okj, st = pcall(json.decode, state or "")
-  if okj and type(st) == "table" then
-    stats.selected = stats.selected + (tonumber(st.selected) or 0)
-    stats.defined = stats.defined + (tonumber(st.defined) or 0)
-    for _, k in ipairs(type(st.hits) == "table" and st.hits or {}) do stats.hits[k] = true end
+  -- files never started (after Ctrl-C or --fail-fast)
+  while emitted < #queue do
+    emitted = emitted + 1
+    merge(emitted)
   end
-  for i = ntests + 1, #results.tests do
-    local t = results.tests[i]
-    if t.status == "failed" or t.status == "errored" then stats.failed = true end
-  end
-end
-
--- Write what the worker printed, after the file's tests are reported.
-local function replay(job, to_stderr)
-  local out = job.out and table.concat(job.out, "\n") or ""
-  if out ~= "" then
-    local dest = to_stderr and io.stderr or io.stdout
-    dest:write(out, "\n")
-  end
-  local err = job.err and table.concat(job.err) or ""
-  -- the worker's own notes (its report paths, the shuffle seed) are the parent's to give
-  err = err:gsub("mcptest: tests shuffled with seed [^\n]*\n", "")
-  if err ~= "" then io.stderr:write(err) end
-  if job.size and job.size > M.MAX_OUTPUT then
-    io.stderr:write("mcptest: ", job.file, ": ", job.size - M.MAX_OUTPUT,
-      " more bytes of output cut (-j keeps ", M.MAX_OUTPUT, " bytes per file)\n")
-  end
-end
-
--- files: the files to run, in order; opts: the run's options (as for
--- mcptest.runner.run) plus jobs (N); worker_args: { options = the argv
--- every worker gets, pass = the script's arguments }; sel: the run's
--- mcptest.runner.select (for the empty-selection message). Returns the
--- exit code.
-function M.run(files, opts, worker_args, sel)
-  local plan, plan_err = reporters.plan(opts.outputs, opts.output_file)
-  if not plan then
-    io.stderr:write("mcptest: ", plan_err, "\n")
-    return 2
-  end
-  local report, report_err = reporters.open(plan, opts)
-  if not report then
-    io.stderr:write("mcptest: ", report_err, "\n")
-    return 2
-  end
-  local to_stderr = reporters.machine_on_stdout(plan)
-  -- the workers' reports: a private directory, removed at the end
-  local dir = os.tmpname()
   os.remove(dir)
-  local fs = require("mcptest.core.fs")
-  local okd, derr = fs.mkdir(dir, tonumber("700", 8))
-  if not okd then
-    io.stderr:write("mcptest: -j: cannot create ", dir, ": ", tostring(derr), "\n")
-    return 2
-  end
-  local bin = "/proc/self/exe"
-
-  local jobs = {}
-  local runs = opts.repeat_n or 1
-  for r = 1, runs do
-    for _, file in ipairs(files) do
-      jobs[#jobs + 1] = { file = file, index = #jobs + 1, label = runs > 1 and (" (run " .. r .. "/" .. runs .. ")") or nil }
-    end
-  end
-
-  local results = results_.new()
-  local stats = { selected = 0, defined = 0, hits = {}, failed = false, unreachable = false }
-  local t0 = sys.now()
-  local next_start, next_report, running, nrunning, reported = 1, 1, {}, 0, 0
-  local stopped -- why no more files start (--fail-fast, a signal)
-  while next_report <= #jobs do
-    if sys.interrupted() and not stopped then
-      stopped = "interrupted"
-      for job in pairs(running) do job.proc:close(0.5) end
-    end
-    -- start workers while there is room
-    while not stopped and next_start <= #jobs and nrunning < opts.jobs do
-      local job = jobs[next_start]
-      next_start = next_start + 1
-      if start(job, worker_args, bin, dir) then
-        running[job], nrunning = true, nrunning + 1
-      else
-        job.done = true
-      end
-    end
-    -- wait for output or an exit
-    if nrunning > 0 then
-      -- a worker whose pipes are closed has exited or is about to: its
-      -- exit is no event poll sees, so look again soon
-      local fds, wait = {}, 0.2
-      for job in pairs(running) do
-        local out, err = job.proc:fds()
-        if out and out >= 0 then fds[#fds + 1] = out end
-        if err and err >= 0 then fds[#fds + 1] = err end
-        if job.out_eof and job.err_eof then wait = 0.005 end
-      end
-      -- a signal ends the wait with "interrupted!": the loop's top stops the workers
-      local okw, werr = pcall(poll.wait, fds, nil, wait)
-      if not okw and not sys.interrupted() then error(werr, 0) end
-      for job in pairs(running) do
-        if pump(job) then running[job], nrunning, job.done = nil, nrunning - 1, true end
-      end
-    end
-    -- report the files that are done, in order; after a stop, the files
-    -- never started are "not run"
-    while next_report <= #jobs do
-      local job = jobs[next_report]
-      if job.done then
-        ingest(results, job, stats)
-        for i = reported + 1, #results.tests do report.test(results.tests[i], results) end
-        reported = #results.tests
-        replay(job, to_stderr)
-        if opts.fail_fast and stats.failed and not stopped then stopped = "--fail-fast stopped the run" end
-      elseif stopped and next_report >= next_start then
-        results:file(job.file .. (job.label or "")).not_run = stopped
-      else
-        break
-      end
-      next_report = next_report + 1
-    end
-  end
-  results.duration = sys.now() - t0
-  os.execute("rm -rf '" .. dir .. "'")
+  results.duration = sys.now() - t_start
   local wrote, write_err = report.finish(results)
   if not wrote then io.stderr:write("mcptest: ", write_err, "\n") end
-
-  if opts.seed then
-    io.stderr:write("mcptest: tests shuffled with seed ", tostring(opts.seed), " (--seed ", tostring(opts.seed),
+  if seed then
+    io.stderr:write("mcptest: tests shuffled with seed ", tostring(seed), " (--seed ", tostring(seed),
       " runs them in this order again)\n")
   end
+  -- the positive filters and tags no test matched, as a -j 1 run warns
+  -- (counted over the tests that ran, as the workers do not report the
+  -- ones they left out)
+  for _, t in ipairs(results.tests) do
+    if not t.pseudo and t.name ~= "(worker)" then sel:test_selected(t.full:gsub(" %(run %d+/%d+%)$", "")) end
+  end
   local sig = sys.interrupted()
+  if not sig then
+    for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  end
   if sig then
-    io.stderr:write("mcptest: interrupted; workers stopped, remaining files not run\n")
+    io.stderr:write("mcptest: interrupted; workers stopped, remaining tests skipped\n")
     return 128 + sig
   end
-  if stats.unreachable then return 3 end
-  -- the selection over the whole run, as one process would judge it
-  sel.selected, sel.defined, sel.hits = stats.selected, stats.defined, stats.hits
-  return results:exit_code(sel, opts.allow_empty, wrote)
+  if unreachable then return 3 end
+  local n = results.counts
+  if n.failed + n.errored > 0 then return 1 end
+  if not wrote then return 2 end
+  if #results.tests == 0 and sel:active() and not opts.allow_empty then
+    -- the workers counted the tests defined; the message names the selection
+    local msg = sel:empty_message():gsub("%(%d* ?[^(]*defined in the files run;", "(in the " .. #files .. " files run;")
+    io.stderr:write("mcptest: ", msg, "\n")
+    return 2
+  end
+  return 0
 end
 
 return M

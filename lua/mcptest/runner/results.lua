@@ -59,8 +59,11 @@ function M:total() return #self.tests end
 -- test failed or errored, 2 when a report could not be written or the
 -- selection (sel: mcptest.runner.select) picked nothing without
 -- allow_empty, else 0.
-function M:exit_code(sel, allow_empty, wrote)
-  for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+function M:exit_code(sel, allow_empty, wrote, worker)
+  -- a -j worker leaves the run-wide warnings to the parent, which sees every file
+  if not worker then
+    for _, w in ipairs(sel:unmatched_warnings()) do io.stderr:write("mcptest: warning: ", w, "\n") end
+  end
   local n = self.counts
   if n.failed + n.errored > 0 then return 1 end
   if not wrote then return 2 end
@@ -69,16 +72,17 @@ function M:exit_code(sel, allow_empty, wrote)
     io.stderr:write("mcptest: ", empty, "\n")
     return 2
   end
-  if #self.tests == 0 then
+  if #self.tests == 0 and not worker then
     io.stderr:write("mcptest: warning: ", empty and (empty:gsub("; %-%-allow%-empty.*", ")"))
       or "no tests ran (no it blocks); the top-level code ran without errors", "\n")
   end
   return 0
 end
 
--- Read one JSON report into results (mcptest.runner.results). Returns
--- true, or nil and a message naming the file.
-function M.read_json(results, path, seen_files)
+-- Read one JSON report (-o json) into results: what mcptest report
+-- merge and run -j's parent read back. Returns true, or nil and a
+-- message naming the file.
+function M.read_into(results, path, seen_files)
   local f, err = io.open(path, "r")
   if not f then return nil, "cannot read the report " .. tostring(err) end
   local text = f:read("a")
@@ -103,6 +107,7 @@ function M.read_json(results, path, seen_files)
     local entry = results:file(fe.name)
     entry.duration = tonumber(fe.duration) or 0
     entry.not_run = fe.not_run
+    if type(fe.timestamp) == "string" then entry.timestamp = fe.timestamp end
     local names = {}
     for k in pairs(type(fe.properties) == "table" and fe.properties or {}) do names[#names + 1] = k end
     table.sort(names)

@@ -37,7 +37,8 @@ return function(write)
       local props = json.object()
       for _, p in ipairs(f.properties) do props[p.name] = p.value end
       files[#files + 1] = { name = f.name, tests = #f.tests, duration = f.duration,
-                            properties = props, not_run = f.not_run }
+                            properties = props, not_run = f.not_run,
+                            timestamp = f.timestamp }
     end
     local c = results.counts
     local flaky = 0
