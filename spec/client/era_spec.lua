@@ -37,8 +37,100 @@ local function target(transport, eras, extra)
   return o
 end
 
+-- era verdicts are cached under MCPTEST_HOME: this file's own, so every
+-- detection test here probes
+local HOME = os.tmpname()
+os.remove(HOME)
+sys.setenv("MCPTEST_HOME", HOME)
+
 teardown(function()
   for _, f in pairs(fixtures) do f:stop() end
+  os.execute("rm -rf '" .. HOME .. "'")
+end)
+
+local function silent_legacy_config()
+  local cfg = os.tmpname()
+  local f = assert(io.open(cfg, "w"))
+  f:write("unknown_method: silent\n")
+  f:close()
+  return cfg
+end
+
+describe("the era verdict cache", function()
+  it("a second connect to a stdio server skips the probe (no probe_timeout wait)", function()
+    local cfg = silent_legacy_config()
+    local opts = { command = { BIN, "serve", "--stdio", "--eras", "legacy", "--config", cfg },
+                   probe_timeout = 0.5, timeout = 10 }
+    local t0 = sys.now()
+    local c = mcp.connect(opts)
+    local first = sys.now() - t0
+    c:close()
+    assert.is_true(first >= 0.5)
+    t0 = sys.now()
+    c = mcp.connect(opts)
+    local second = sys.now() - t0
+    assert.are.equal("legacy", c.era)
+    assert.matches("^cached verdict of .*no answer to server/discover within 0.5 s", c.era_reason)
+    assert.is_true(second < 0.5, "second connect took " .. second .. " s")
+    assert.text_equals(c:call_tool("echo", { message = "cached" }), "cached")
+    c:close()
+    -- era_cache = false probes all the same
+    t0 = sys.now()
+    c = mcp.connect(setmetatable({ era_cache = false }, { __index = opts }))
+    assert.is_true(sys.now() - t0 >= 0.5)
+    assert.matches("^no answer", c.era_reason)
+    c:close()
+    os.remove(cfg)
+  end)
+
+  it("an HTTP verdict is kept per URL, in a file naming the server", function()
+    local url = fixture("legacy").url .. "/mcp/open"
+    local c = mcp.connect{ url = url, timeout = 10 }
+    c:close()
+    c = mcp.connect{ url = url, timeout = 10 }
+    assert.are.equal("legacy", c.era)
+    assert.matches("^cached verdict of .*server/discover got JSON%-RPC error", c.era_reason)
+    c:close()
+    local p = io.popen("cat '" .. HOME .. "'/era/*.json")
+    local all = p:read("a")
+    p:close()
+    assert.matches(url:gsub("%p", "%%%0"), all)
+  end)
+
+  it("a cached verdict that fails is probed again once, and replaced", function()
+    local cache = require("mcptest.client.era_cache")
+    -- legacy cached, but the server now speaks only 2026-07-28 (stdio and HTTP)
+    for _, o in ipairs({ target("stdio", "modern"), target("http", "modern") }) do
+      local key = cache.server(o)
+      cache.put(key, "legacy", LEGACY, "planted by the test")
+      local out = os.tmpname()
+      local c = mcp.connect(setmetatable({ verbose = true }, { __index = o }))
+      assert.are.equal("modern", c.era)
+      assert.are.equal("server/discover answered", c.era_reason)
+      c:close()
+      assert.are.equal("modern", cache.get(key).era)
+      os.remove(out)
+    end
+    -- modern cached, the server speaks only legacy
+    local o = target("stdio", "legacy")
+    cache.put(cache.server(o), "modern", MODERN, "planted by the test")
+    local c = mcp.connect(o)
+    assert.are.equal("legacy", c.era)
+    assert.matches("server/discover got JSON%-RPC error", c.era_reason)
+    c:close()
+    assert.are.equal("legacy", cache.get(cache.server(o)).era)
+  end)
+
+  it("a fixture started on a port forgets the verdicts kept for that port", function()
+    local cache = require("mcptest.client.era_cache")
+    local fx = mcp.fixture.start{ eras = "both" }
+    local url = fx.url .. "/mcp/open"
+    cache.put(url, "legacy", LEGACY, "planted by the test")
+    fx:stop()
+    -- the same port again is not certain; what the fixture does on start is
+    cache.forget_prefix(fx.url .. "/")
+    assert.is_nil(cache.get(url))
+  end)
 end)
 
 describe("era detection", function()
@@ -131,7 +223,8 @@ describe("era detection", function()
   end)
 
   it("a fallback is visible in --verbose output", function()
-    local p = io.popen(BIN .. " tools --url " .. fixture("legacy").url .. "/mcp/open --verbose 2>&1")
+    local p = io.popen("MCPTEST_ERA_CACHE=off " .. BIN .. " tools --url " .. fixture("legacy").url
+      .. "/mcp/open --verbose 2>&1")
     local out = p:read("a")
     p:close()
     assert.matches("falling back to initialize %(legacy era%)", out)

@@ -13,6 +13,7 @@ local json = require("mcptest.json")
 local errors = require("mcptest.errors")
 local protocol = require("mcptest.protocol")
 local secrets = require("mcptest.secrets")
+local era_cache = require("mcptest.client.era_cache")
 
 local M = {}
 
@@ -387,12 +388,40 @@ local function modern_pinned(c, opts, version, how)
   return nil, res
 end
 
+-- Start from a cached verdict (era_cache): the result, or nil and why it
+-- failed (the caller forgets it and probes again, once). Auth and usage
+-- errors are no verdict on the era: raised as they are.
+local function from_cache(c, opts, hit, respawn)
+  local how = "cached verdict of " .. os.date("!%Y-%m-%dT%H:%M:%SZ", hit.at) .. " (" .. tostring(hit.reason) .. ")"
+  note(c, "era " .. hit.era .. " (" .. hit.version .. "): " .. how)
+  local ok, r, why
+  if hit.era == "modern" then
+    ok, r, why = pcall(modern_pinned, c, opts, hit.version, how)
+    if ok and r then return r end
+  else
+    ok, r = pcall(M.initialize, c, opts, M.LATEST_LEGACY)
+    if ok then
+      c.era_reason = how
+      return r
+    end
+  end
+  if not ok then
+    if errors.is(r) and (r.kind == "auth" or r.kind == "usage") then error(r, 0) end
+    why = errors.is(r) and r.message or tostring(r)
+  end
+  set_modern(c, opts, nil)
+  -- a fresh transport: a stdio server may have exited on the request it
+  -- did not expect, an HTTP one may have moved to legacy HTTP+SSE
+  if respawn then respawn() end
+  return nil, tostring(why)
+end
+
 -- The `protocol` option: "auto" (default) probes, else a pinned version.
 -- respawn (stdio): starts the server again after it exited on the probe.
 function M.start(c, opts, respawn)
   client_mod = client_mod or require("mcptest.client")
   local want = opts.protocol
-  if want == nil then want = "auto" end
+  if want == nil then want = client_mod.default_protocol or "auto" end
   check_version(want)
   local env = os.getenv("MCP_CONFORMANCE_PROTOCOL_VERSION")
   if want == "auto" and env and env ~= "" then
@@ -400,8 +429,20 @@ function M.start(c, opts, respawn)
     note(c, "MCP_CONFORMANCE_PROTOCOL_VERSION pins " .. env)
   end
   if want == "auto" then
+    local server = era_cache.enabled(opts) and era_cache.server(opts) or nil
+    local hit = server and era_cache.get(server)
+    if hit then
+      local r, failed = from_cache(c, opts, hit, respawn)
+      if r then return r end
+      era_cache.forget(server)
+      note(c, "the cached verdict (" .. hit.era .. ", " .. hit.version .. ") failed: " .. failed
+        .. "; probing again")
+    end
     local d, why, exited = modern_pinned(c, opts, protocol.MODERN, "server/discover answered")
-    if d then return d end
+    if d then
+      era_cache.put(server, "modern", c.protocol_version, c.era_reason)
+      return d
+    end
     set_modern(c, opts, nil)
     if exited then
       if not respawn then errors.raise("transport", why, { method = "server/discover" }) end
@@ -411,7 +452,9 @@ function M.start(c, opts, respawn)
     end
     c.era_reason = why
     note(c, "falling back to initialize (legacy era): " .. why)
-    return M.initialize(c, opts, M.LATEST_LEGACY)
+    local r = M.initialize(c, opts, M.LATEST_LEGACY)
+    era_cache.put(server, "legacy", c.protocol_version, why)
+    return r
   end
   if protocol.ERA[want] == "modern" then
     local d, why = modern_pinned(c, opts, want, "pinned to " .. want) -- an exit is no verdict here
