@@ -123,13 +123,17 @@ describe("the era verdict cache", function()
 
   it("a fixture started on a port forgets the verdicts kept for that port", function()
     local cache = require("mcptest.client.era_cache")
-    local fx = mcp.fixture.start{ eras = "both" }
-    local url = fx.url .. "/mcp/open"
-    cache.put(url, "legacy", LEGACY, "planted by the test")
+    local fx = mcp.fixture.start{ eras = "legacy" }
+    local port, url = fx.port, fx.url .. "/mcp/open"
+    mcp.connect{ url = url, timeout = 10 }:close()
+    assert.are.equal("legacy", cache.get(url).era)
     fx:stop()
-    -- the same port again is not certain; what the fixture does on start is
-    cache.forget_prefix(fx.url .. "/")
+    fx = mcp.fixture.start{ eras = "both", port = port }
     assert.is_nil(cache.get(url))
+    local c = mcp.connect{ url = url, timeout = 10 }
+    assert.are.equal("modern", c.era)
+    c:close()
+    fx:stop()
   end)
 end)
 
