@@ -56,6 +56,30 @@ local function silent_legacy_config()
   return cfg
 end
 
+describe("--protocol on run and load", function()
+  it("sets the protocol of every client that gives none; a bad one is a usage error", function()
+    local script = os.tmpname() .. ".lua"
+    local f = assert(io.open(script, "w"))
+    f:write('local c = require("mcptest").connect{ url = os.getenv("FX") }\n',
+            'io.stderr:write("era=", c.era, " ", c.protocol_version, "\\n")\n',
+            'c:close()\n')
+    f:close()
+    local function run(flag)
+      local p = io.popen("FX=" .. fixture("both").url .. "/mcp/open " .. BIN .. " run " .. script
+        .. " " .. flag .. " 2>&1; echo rc=$?")
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+    assert.matches("era=modern 2026%-07%-28", run(""))
+    assert.matches("era=legacy 2025%-06%-18", run("--protocol 2025-06-18"))
+    local out = run("--protocol 2025-13-01")
+    assert.matches("%-%-protocol: unknown protocol version 2025%-13%-01", out)
+    assert.matches("rc=2", out)
+    os.remove(script)
+  end)
+end)
+
 describe("the era verdict cache", function()
   it("a second connect to a stdio server skips the probe (no probe_timeout wait)", function()
     local cfg = silent_legacy_config()
