@@ -56,6 +56,43 @@ local function silent_legacy_config()
   return cfg
 end
 
+describe("the tasks extension (io.modelcontextprotocol/tasks)", function()
+  local TASKS = { extensions = { ["io.modelcontextprotocol/tasks"] = {} } }
+  for _, transport in ipairs({ "http", "stdio" }) do
+    it("c:call_tool follows a task to its result; c:request returns the raw task (" .. transport .. ")", function()
+      local c = mcp.connect(target(transport, "both", { capabilities = TASKS }))
+      assert.are.equal("modern", c.era)
+      assert.is_table(c.capabilities.extensions["io.modelcontextprotocol/tasks"])
+      assert.text_equals(c:call_tool("task", { message = "done", seconds = 0.1 }), "done")
+      assert.are.equal("completed", c.last_task.status)
+      assert.is_true(c.last_task.polls >= 1)
+      local raw = c:request("tools/call", { name = "task", arguments = { message = "raw", seconds = 0 } })
+      assert.are.equal("task", raw.resultType)
+      assert.are.equal("working", raw.status)
+      assert.is_string(raw.taskId)
+      assert.is_nil(raw.result)
+      local ok, err = pcall(c.call_tool, c, "task", { message = "x", seconds = 0, fail = true })
+      assert.is_false(ok)
+      assert.are.equal("jsonrpc", err.kind)
+      assert.matches("failed as asked", err.message)
+      c:close()
+    end)
+  end
+
+  it("without the extension declared (or in the legacy era) the tool answers at once; tasks/get is unknown", function()
+    for _, o in ipairs({ target("http", "both"), target("http", "both", { protocol = LEGACY, capabilities = TASKS }) }) do
+      local c = mcp.connect(o)
+      assert.is_nil(c.last_task)
+      assert.text_equals(c:call_tool("task", { message = "now", seconds = 0 }), "now")
+      assert.is_nil(c.last_task)
+      local ok, err = pcall(c.request, c, "tasks/get", { taskId = "nope" })
+      assert.is_false(ok)
+      assert.are.equal(-32601, err.code)
+      c:close()
+    end
+  end)
+end)
+
 describe("--protocol on run and load", function()
   it("sets the protocol of every client that gives none; a bad one is a usage error", function()
     local script = os.tmpname() .. ".lua"
@@ -274,15 +311,15 @@ for _, transport in ipairs({ "http", "stdio" }) do
       end)
 
       it("lists every tool, resource and prompt across pages", function()
-        -- 17 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
-        assert.are.equal(era == "modern" and 16 or 17, #c:list_tools())
+        -- 18 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
+        assert.are.equal(era == "modern" and 17 or 18, #c:list_tools())
         local raw, cursor = 0, nil
         repeat
           local page = c:request("tools/list", cursor and { cursor = cursor } or nil)
           raw = raw + #page.tools
           cursor = page.nextCursor
         until cursor == nil
-        assert.are.equal(17, raw)
+        assert.are.equal(18, raw)
         assert.has_tool(c:list_tools(), "echo")
         assert.is_true(#c:list_resources() >= 7)
         assert.is_true(#c:list_prompts() >= 5)
@@ -326,6 +363,19 @@ for _, transport in ipairs({ "http", "stdio" }) do
         local ok, err = c:try("tools/call", { name = "nope", arguments = json.object() })
         assert.is_false(ok)
         assert.are.equal(-32602, err.code)
+      end)
+
+      it("tells resource-not-found by either era's code (-32002 legacy, -32602 with data.uri modern)", function()
+        local ok, err = pcall(c.read_resource, c, "fixture://docs/nope")
+        assert.is_false(ok)
+        assert.are.equal(era == "modern" and -32602 or -32002, err.code)
+        assert.is_true(err.resource_not_found)
+        assert.resource_not_found(err, "fixture://docs/nope")
+        assert.is_not.resource_not_found(err, "fixture://docs/other")
+        -- an unknown tool's -32602 (no data.uri) is no resource-not-found
+        local _, terr = c:try("tools/call", { name = "nope", arguments = json.object() })
+        assert.is_nil(terr.resource_not_found)
+        assert.is_not.resource_not_found(terr)
       end)
 
       it("answers sampling and elicitation with the on handlers", function()
@@ -454,9 +504,12 @@ describe("a cut response stream (modern era, HTTP)", function()
 end)
 
 -- A hand-written modern server: each tools/call name is a misbehaviour.
+-- a 2020-12 schema with a remote $ref (to a route that counts fetches)
+local SCHEMA_JSON
 describe("modern results against bad servers", function()
   local srv, base
   local seen = {}
+  local ref_fetches = 0
   local discover_rejections = 0
   local function reply(id, result) return { jsonrpc = "2.0", id = id, result = result } end
   local function handle(req)
@@ -484,12 +537,14 @@ describe("modern results against bad servers", function()
       res = reply(id, { protocolVersion = LEGACY, capabilities = { tools = {} }, serverInfo = { name = "bad-legacy", version = "1" } })
     elseif msg.method == "notifications/initialized" then
       return { status = 202, headers = {}, body = "" }
+    elseif msg.method == "tools/list" then
+      res = reply(id, { resultType = "complete", tools = { { name = "schemas", inputSchema = json.decode(SCHEMA_JSON) } } })
     elseif msg.method == "tools/call" then
       local name = p.name
       if name == "no_type" then
         res = reply(id, { content = { { type = "text", text = "complete anyway" } } })
       elseif name == "task" then
-        res = reply(id, { resultType = "task", task = { taskId = "t1", status = "working" } })
+        res = reply(id, { resultType = "task", taskId = "t1", status = "working" })
       elseif name == "weird" then
         res = reply(id, { resultType = "pending_forever", content = {} })
       elseif name == "loop" then
@@ -514,7 +569,20 @@ describe("modern results against bad servers", function()
   setup(function()
     srv = server.new{ config = { port = 0 } }
     for _, path in ipairs({ "/ok", "/reject-once", "/no-supported", "/fail" }) do srv:route(path, handle) end
+    srv:route("/schemas/point.json", function()
+      ref_fetches = ref_fetches + 1
+      return { status = 200, headers = { ["Content-Type"] = "application/json" }, body = '{"type":"object"}' }
+    end)
     base = assert(srv:start())
+    SCHEMA_JSON = '{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"' .. base .. '/schemas/tool.json",'
+      .. '"type":"object","properties":{"where":{"$ref":"' .. base .. '/schemas/point.json"},'
+      .. '"pair":{"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],"items":false},'
+      .. '"extra":{"$ref":"#/$defs/extra"},"anything":{},"nothing":null,"flag":true,'
+      .. '"tags":{"type":"array","items":{"type":"string"},"unevaluatedItems":false,"minContains":1,'
+      .. '"contains":{"const":"x"}},"empty":{"type":"object","properties":{},"required":[]}},'
+      .. '"$defs":{"extra":{"type":"string","dependentRequired":{},"$comment":"kept"}},'
+      .. '"unevaluatedProperties":false,"dependentSchemas":{"where":{"required":["pair"]}}}'
+
   end)
   teardown(function() if srv then srv:stop() end end)
 
@@ -539,6 +607,21 @@ describe("modern results against bad servers", function()
     c:close()
   end)
 
+  it("keeps a tool's JSON Schema exactly as sent (2020-12 keywords, a $ref never fetched)", function()
+    for _, proto in ipairs({ MODERN, LEGACY }) do
+      local c = connect("/ok", { protocol = proto })
+      local tools = c:list_tools()
+      local want = json.decode(SCHEMA_JSON)
+      assert.are.same(want, tools[1].inputSchema)
+      -- encoded again: {} stays {}, [] stays [], null stays null
+      assert.matches('"anything":{}', json.encode(tools[1].inputSchema), 1, true)
+      assert.matches('"required":[]', json.encode(tools[1].inputSchema), 1, true)
+      assert.matches('"nothing":null', json.encode(tools[1].inputSchema), 1, true)
+      c:close()
+    end
+    assert.are.equal(0, ref_fetches)
+  end)
+
   it("refuses an unknown resultType, naming it", function()
     local c = connect("/ok")
     local ok, err = pcall(c.call_tool, c, "weird", {})
@@ -547,7 +630,7 @@ describe("modern results against bad servers", function()
     assert.matches('resultType "pending_forever"', err.message)
     ok, err = pcall(c.call_tool, c, "task", {})
     assert.is_false(ok)
-    assert.matches("io.modelcontextprotocol/tasks extension; mcptest did not declare it", err.message)
+    assert.matches("io.modelcontextprotocol/tasks extension; the script did not declare it", err.message)
     c:close()
   end)
 

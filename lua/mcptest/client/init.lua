@@ -7,6 +7,7 @@ local json = require("mcptest.json")
 local loop = require("mcptest.loop")
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
+local protocol = require("mcptest.protocol")
 local sys = require("mcptest.core.sys")
 
 local Client = {}
@@ -308,7 +309,9 @@ local function outcome(msg, method)
     if type(e) ~= "table" then
       return false, errors.new("protocol", "malformed JSON-RPC error in response to " .. method)
     end
-    return false, errors.new("jsonrpc", tostring(e.message), { code = e.code, data = e.data, method = method })
+    return false, errors.new("jsonrpc", tostring(e.message), { code = e.code, data = e.data, method = method,
+      -- either era's code for it (protocol.is_resource_not_found)
+      resource_not_found = method == "resources/read" and protocol.is_resource_not_found(e.code, e.data) or nil })
   end
   if msg.result == nil then
     return false, errors.new("protocol", "response to " .. method .. " has neither result nor error")

@@ -14,6 +14,8 @@ local errors = require("mcptest.errors")
 local protocol = require("mcptest.protocol")
 local secrets = require("mcptest.secrets")
 local era_cache = require("mcptest.client.era_cache")
+local loop = require("mcptest.loop")
+local sys = require("mcptest.core.sys")
 
 local M = {}
 
@@ -49,9 +51,14 @@ function M.client_capabilities(opts)
     if cap then caps[cap[1]] = merge(json.object(), cap[2]) end
   end
   if opts.capabilities then merge(caps, opts.capabilities) end
-  for k, v in pairs(caps) do
-    if type(v) == "table" and next(v) == nil then caps[k] = json.object() end
+  -- capabilities are objects all the way down ({} would encode as [])
+  local function objects(t)
+    for k, v in pairs(t) do
+      if type(v) == "table" and next(v) == nil then t[k] = json.object()
+      elseif type(v) == "table" and not json.is_array(v) then objects(v) end
+    end
   end
+  objects(caps)
   return caps
 end
 
@@ -207,9 +214,17 @@ modern_request = function(c, method, params, opts)
       return r
     end
     if rt == "task" then
-      errors.raise("protocol", method .. " returned resultType \"task\", which belongs to the"
-        .. " io.modelcontextprotocol/tasks extension; mcptest did not declare it (tasks are not in this build yet)",
-        { method = method })
+      if not M.tasks_declared(c) then
+        errors.raise("protocol", method .. " returned resultType \"task\", which belongs to the "
+          .. protocol.TASKS_EXTENSION .. " extension; the script did not declare it (connect{capabilities ="
+          .. " {extensions = {[\"" .. protocol.TASKS_EXTENSION .. "\"] = {}}}} declares it)", { method = method })
+      end
+      if type(r.taskId) ~= "string" or type(r.status) ~= "string" then
+        errors.raise("protocol", method .. " returned resultType \"task\" without a taskId and status",
+          { method = method })
+      end
+      c.input_rounds = rounds
+      return r -- the raw task: c:call_tool follows it (follow_task)
     end
     if rt ~= "input_required" then
       errors.raise("protocol", method .. " returned resultType " .. string.format("%q", tostring(rt))
@@ -236,6 +251,90 @@ modern_request = function(c, method, params, opts)
 end
 
 local function modern_ping(c) return c:request("server/discover") end
+
+-- ===== the tasks extension (io.modelcontextprotocol/tasks, SEP-2663) =====
+
+function M.tasks_declared(c)
+  local caps = c.meta and c.meta[protocol.META_CAPABILITIES]
+  local ext = type(caps) == "table" and caps.extensions
+  return type(ext) == "table" and ext[protocol.TASKS_EXTENSION] ~= nil
+end
+
+-- Wait `seconds` with the event loop running (other tasks go on).
+local function pause(seconds)
+  if loop.task() then return loop.suspend(seconds) end
+  local deadline = sys.now() + seconds
+  while true do
+    local left = deadline - sys.now()
+    if left <= 0 then return end
+    loop.step(left)
+  end
+end
+
+M.TASK_POLL_DEFAULT = 0.2 -- seconds between tasks/get when the task suggests none
+M.TASK_POLL_MAX = 2       -- at most this long between polls, whatever it suggests
+
+-- Poll tasks/get until the task is terminal (the request's timeout is the
+-- limit for the whole task); completed: its inlined result; failed: its
+-- error raised as a JSON-RPC error; input_required: its inputRequests
+-- answered by the `on` handlers through tasks/update. c.last_task: the
+-- final task (c.last_task.polls: how many tasks/get it took).
+local function follow_task(c, method, task, opts)
+  local limit = opts and opts.timeout or c.timeout
+  local deadline = sys.now() + limit
+  local id, t, polls, round = task.taskId, task, 0, 0
+  while true do
+    local interval = tonumber(t.pollIntervalMs) and t.pollIntervalMs / 1000
+      or tonumber(t.pollInterval) and t.pollInterval / 1000 or M.TASK_POLL_DEFAULT
+    interval = math.max(0.005, math.min(interval, M.TASK_POLL_MAX))
+    if sys.now() + interval > deadline then
+      errors.raise("timeout", method .. ": task " .. id .. " was still " .. tostring(t.status) .. " after " .. limit
+        .. " s (" .. polls .. " polls of tasks/get)", { method = method })
+    end
+    pause(interval)
+    t = c:request("tasks/get", { taskId = id }, opts)
+    polls = polls + 1
+    if type(t) ~= "table" then errors.raise("protocol", "tasks/get returned no task", { method = "tasks/get" }) end
+    local st = t.status
+    if st == "completed" or st == "failed" or st == "cancelled" then
+      t.polls = polls
+      c.last_task = t
+      if st == "completed" then
+        if type(t.result) ~= "table" then
+          errors.raise("protocol", "task " .. id .. " completed but tasks/get inlined no result", { method = method })
+        end
+        return t.result
+      end
+      if st == "cancelled" then
+        errors.raise("protocol", method .. ": task " .. id .. " was cancelled (" .. tostring(t.statusMessage) .. ")",
+          { method = method })
+      end
+      local e = type(t.error) == "table" and t.error or {}
+      errors.raise("jsonrpc", tostring(e.message or ("task " .. id .. " failed")),
+        { code = e.code, data = e.data, method = method })
+    elseif st == "input_required" then
+      round = round + 1
+      if round > c.max_input_rounds then
+        errors.raise("protocol", method .. ": task " .. id .. " still asked for input after " .. c.max_input_rounds
+          .. " rounds (max_input_rounds)", { method = method })
+      end
+      c:request("tasks/update", { taskId = id, inputResponses = answer_inputs(c, method, t.inputRequests, round) }, opts)
+    elseif st ~= "working" then
+      errors.raise("protocol", "tasks/get: task " .. id .. " has unknown status " .. string.format("%q", tostring(st)),
+        { method = "tasks/get" })
+    end
+  end
+end
+
+-- c:call_tool in the modern era: a task handle is followed to its result.
+local function modern_call_tool(c, name, args, opts)
+  local r = client_mod.Client.call_tool(c, name, args, opts)
+  if type(r) == "table" and r.resultType == "task" then
+    note(c, "tools/call " .. tostring(name) .. " answered with task " .. r.taskId .. "; polling tasks/get")
+    return follow_task(c, "tools/call", r, opts)
+  end
+  return r
+end
 
 -- tools/list in the modern era: a tool whose x-mcp-header annotations
 -- break the rules is left out, with a warning naming the tool and the
@@ -278,6 +377,7 @@ end
 
 -- Speak the modern era on c (version), or stop (version nil).
 local MODERN_METHODS = { request = M.modern_request, ping = modern_ping, set_log_level = modern_set_log_level,
+                         call_tool = modern_call_tool,
                          list_tools = modern_list_tools,
                          subscribe = modern_unsupported("subscribe"), unsubscribe = modern_unsupported("unsubscribe") }
 local function set_modern(c, opts, version)

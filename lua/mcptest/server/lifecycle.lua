@@ -55,6 +55,9 @@ function M.capabilities(server, era)
   end
   if cat.prompts then caps.prompts = { listChanged = false } end
   if cat.complete then caps.completions = json.object() end
+  if cat.tasks and era == "modern" then -- the tasks extension: 2026-07-28 only
+    caps.extensions = { [protocol.TASKS_EXTENSION] = json.object() }
+  end
   return caps
 end
 

@@ -190,6 +190,7 @@ function M.for_catalog(cat)
   if cat.resources or cat.templates or cat.read_resource then add(RESOURCES) end
   if cat.prompts then add(PROMPTS) end
   if cat.complete then add(COMPLETIONS) end
+  if cat.tasks then add(require("mcptest.server.tasks").methods) end
   return out
 end
 
