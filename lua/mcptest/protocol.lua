@@ -29,6 +29,7 @@ M.META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 M.META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
 M.META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 M.META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+M.META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 -- The tasks extension (SEP-2663): its id in capabilities.extensions.
 M.TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 

@@ -426,6 +426,9 @@ function Client:ping() return self:request("ping") end
 function Client:set_log_level(level) return self:request("logging/setLevel", { level = level }) end
 function Client:subscribe(uri) return self:request("resources/subscribe", { uri = uri }) end
 function Client:unsubscribe(uri) return self:request("resources/unsubscribe", { uri = uri }) end
+-- list-changed notifications: the legacy era's come unasked (HTTP: the
+-- GET stream); the modern era opens subscriptions/listen (lifecycle)
+function Client:listen() return json.object() end
 
 function Client:close()
   if self.closed then return end

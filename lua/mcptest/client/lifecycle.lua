@@ -368,18 +368,94 @@ local function modern_set_log_level(c, level)
   c.log_level = level -- sent in every request's _meta from now on
   return json.object()
 end
-local function modern_unsupported(name)
-  return function()
-    errors.raise("usage", "c:" .. name .. " needs subscriptions/listen in the 2026-07-28 era, which this"
-      .. " build does not speak yet; connect with protocol = \"" .. M.LATEST_LEGACY .. "\"")
+-- ===== subscriptions/listen (the modern era's notifications) =====
+-- One listen request at a time, its filter every list-changed kind plus
+-- the subscribed URIs; a new filter closes the old listen (HTTP: the
+-- stream is closed; stdio: notifications/cancelled) and opens another.
+-- Its notifications land in c.notifications like any other.
+
+local ACK = "notifications/subscriptions/acknowledged"
+
+local function stop_listen(c)
+  local id = c.listen_id
+  if not id then return end
+  c.listen_id = nil
+  c.waiting[id] = nil
+  c.responses[id] = nil
+  if c.transport.abandon and c.transport.kind ~= "stdio" then c.transport:abandon(id)
+  else pcall(c.notify, c, "notifications/cancelled", { requestId = id, reason = "mcptest: listen replaced" }) end
+end
+
+-- Open a listen with the current filter; wait for its acknowledgement
+-- (the first message on it), which is returned.
+local function open_listen(c, opts)
+  stop_listen(c)
+  local filter = { toolsListChanged = true, promptsListChanged = true, resourcesListChanged = true }
+  local uris = {}
+  for u in pairs(c.subscribed) do uris[#uris + 1] = u end
+  table.sort(uris)
+  if #uris > 0 then filter.resourceSubscriptions = json.array(uris) end
+  local from = #c.notifications
+  local id = c:start("subscriptions/listen", enveloped(c, { notifications = filter }))
+  c.listen_id = id
+  local timeout = opts and opts.timeout or c.timeout
+  local deadline = sys.now() + timeout
+  while true do
+    local notes = c.notifications
+    for i = from + 1, #notes do
+      local n = notes[i]
+      local meta = n.method == ACK and type(n.params) == "table" and n.params._meta
+      if type(meta) == "table" and meta[protocol.META_SUBSCRIPTION_ID] == id then
+        c.listen_ack = n.params
+        note(c, "subscriptions/listen " .. id .. " acknowledged")
+        return n.params
+      end
+    end
+    from = #notes
+    if c.responses[id] then -- it ended (an error, or a result) before any acknowledgement
+      local msg = c.responses[id]
+      c.responses[id], c.listen_id = nil, nil
+      local ok, r = client_mod.outcome(msg, "subscriptions/listen")
+      if not ok then error(r, 0) end
+      errors.raise("protocol", "subscriptions/listen ended before notifications/subscriptions/acknowledged",
+        { method = "subscriptions/listen" })
+    end
+    local failed = c.transport:failure(id)
+    if failed then
+      stop_listen(c)
+      errors.raise(failed.kind, failed.message, { method = "subscriptions/listen" })
+    end
+    if sys.now() >= deadline then
+      stop_listen(c)
+      errors.raise("timeout", "no notifications/subscriptions/acknowledged for subscriptions/listen within "
+        .. timeout .. " s", { method = "subscriptions/listen" })
+    end
+    pause(math.min(0.05, deadline - sys.now()))
   end
+end
+
+local function modern_subscribe(c, uri)
+  if uri ~= nil then
+    if type(uri) ~= "string" then errors.raise("usage", "c:subscribe(uri): uri must be a string") end
+    c.subscribed[uri] = true
+  end
+  return open_listen(c)
+end
+local function modern_unsubscribe(c, uri)
+  c.subscribed[uri] = nil
+  return open_listen(c)
+end
+local function modern_close(c)
+  if c.listen_id and not c.closed then stop_listen(c) end
+  return client_mod.Client.close(c)
 end
 
 -- Speak the modern era on c (version), or stop (version nil).
 local MODERN_METHODS = { request = M.modern_request, ping = modern_ping, set_log_level = modern_set_log_level,
-                         call_tool = modern_call_tool,
+                         call_tool = modern_call_tool, listen = function(c) return open_listen(c) end,
+                         close = modern_close,
                          list_tools = modern_list_tools,
-                         subscribe = modern_unsupported("subscribe"), unsubscribe = modern_unsupported("unsubscribe") }
+                         subscribe = modern_subscribe, unsubscribe = modern_unsubscribe }
 local function set_modern(c, opts, version)
   local Client = client_mod.Client
   for name, fn in pairs(MODERN_METHODS) do rawset(c, name, version and fn or Client[name]) end
@@ -390,6 +466,7 @@ local function set_modern(c, opts, version)
     c.input_rounds = json.array()
     c.param_headers = c.param_headers or {}
     c.invalid_tools = {}
+    c.subscribed = c.subscribed or {}
   else
     c.meta = nil
   end
