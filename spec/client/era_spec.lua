@@ -365,6 +365,39 @@ for _, transport in ipairs({ "http", "stdio" }) do
         assert.are.equal(-32602, err.code)
       end)
 
+      -- the fixture's stdio serves one request at a time: no listen there,
+      -- and no legacy notifications outside a request either
+      local it_http = transport == "http" and it or pending
+      it_http("c:subscribe: notifications/resources/updated arrive in c.notifications (modern: over subscriptions/listen)",
+        function()
+          local ack = c:subscribe("fixture://counter")
+          if era == "modern" then
+            assert.are.same({ "fixture://counter" }, ack.notifications.resourceSubscriptions)
+            assert.are.equal(c.listen_id, ack._meta["io.modelcontextprotocol/subscriptionId"])
+          end
+          local before = #c.notifications
+          c:call_tool("touch", { uri = "fixture://counter" })
+          local deadline, got = sys.now() + 5, nil
+          while not got and sys.now() < deadline do
+            for i = before + 1, #c.notifications do
+              local n = c.notifications[i]
+              if n.method == "notifications/resources/updated" and n.params.uri == "fixture://counter" then got = n end
+            end
+            if not got then c:ping() end
+          end
+          assert(got, "no notifications/resources/updated arrived")
+          if era == "modern" then
+            assert.are.equal(c.listen_id, got.params._meta["io.modelcontextprotocol/subscriptionId"])
+          end
+          c:unsubscribe("fixture://counter")
+          before = #c.notifications
+          c:call_tool("touch", { uri = "fixture://counter" })
+          c:ping()
+          for i = before + 1, #c.notifications do
+            assert.are_not.equal("notifications/resources/updated", c.notifications[i].method)
+          end
+        end)
+
       it("tells resource-not-found by either era's code (-32002 legacy, -32602 with data.uri modern)", function()
         local ok, err = pcall(c.read_resource, c, "fixture://docs/nope")
         assert.is_false(ok)

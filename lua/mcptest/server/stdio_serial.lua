@@ -68,6 +68,10 @@ function M.serve(server)
       era = "modern"
       local code, message, data = select(2, lifecycle.check_modern(server, msg, nil))
       if code then return rpc_error(msg.id, code, message, data) end
+      if msg.method == "subscriptions/listen" then -- it never ends: one request at a time cannot hold it
+        return rpc_error(msg.id, protocol.METHOD_NOT_FOUND, "Method not found: subscriptions/listen is not"
+          .. " served over the fixture's stdio (requests are served one at a time); use its HTTP routes")
+      end
       local s = lifecycle.modern_session(session.new({ route = "stdio", principal = principal }), msg.params._meta)
       current = setmetatable({ server = server, method = msg.method, modern = true, done = false }, Sink)
       return dispatch.request(server, s, msg, current, { principal = principal },
