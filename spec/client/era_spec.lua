@@ -158,6 +158,35 @@ describe("the era verdict cache", function()
     assert.matches(url:gsub("%p", "%%%0"), all)
   end)
 
+  it("parallel one-shot runs share the cache: each answers, one verdict file, whole", function()
+    local home = os.tmpname()
+    os.remove(home)
+    local cmd = BIN .. " serve --stdio --eras legacy"
+    local sh = {}
+    for i = 1, 4 do
+      sh[#sh + 1] = string.format("(MCPTEST_HOME=%s %s tools --stdio '%s' >/dev/null 2>&1; echo rc$?) > %s.%d &",
+        home, BIN, cmd, home, i)
+    end
+    os.execute(table.concat(sh, " ") .. " wait")
+    for i = 1, 4 do
+      local f = assert(io.open(home .. "." .. i))
+      assert.are.equal("rc0", f:read("l"))
+      f:close()
+      os.remove(home .. "." .. i)
+    end
+    local p = io.popen("ls " .. home .. "/era")
+    local files = {}
+    for name in p:lines() do files[#files + 1] = name end
+    p:close()
+    assert.are.equal(1, #files, table.concat(files, " ")) -- no temporary file left behind
+    local f = assert(io.open(home .. "/era/" .. files[1]))
+    local v = json.decode(f:read("a"))
+    f:close()
+    assert.are.equal("legacy", v.era)
+    assert.are.equal(cmd, v.server)
+    os.execute("rm -rf '" .. home .. "'")
+  end)
+
   it("a cached verdict that fails is probed again once, and replaced", function()
     local cache = require("mcptest.client.era_cache")
     -- legacy cached, but the server now speaks only 2026-07-28 (stdio and HTTP)
