@@ -572,6 +572,7 @@ describe("modern results against bad servers", function()
   local srv, base
   local seen = {}
   local ref_fetches = 0
+  local bad_tasks = {}
   local discover_rejections = 0
   local function reply(id, result) return { jsonrpc = "2.0", id = id, result = result } end
   local function handle(req)
@@ -599,6 +600,24 @@ describe("modern results against bad servers", function()
       res = reply(id, { protocolVersion = LEGACY, capabilities = { tools = {} }, serverInfo = { name = "bad-legacy", version = "1" } })
     elseif msg.method == "notifications/initialized" then
       return { status = 202, headers = {}, body = "" }
+    elseif msg.method == "tasks/get" then
+      local t = bad_tasks[p.taskId]
+      t.polls = t.polls + 1
+      if t.kind == "ask" and not t.answer then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "input_required", pollIntervalMs = 10,
+          inputRequests = { who = { method = "elicitation/create", params = { mode = "form", message = "who?",
+                                    requestedSchema = { type = "object" } } } } })
+      elseif t.kind == "ask" then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "completed",
+          result = { content = { { type = "text", text = "task says " .. t.answer } } } })
+      elseif t.polls < 3 then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "working", pollIntervalMs = 10 })
+      else
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "cancelled", statusMessage = "gone" })
+      end
+    elseif msg.method == "tasks/update" then
+      bad_tasks[p.taskId].answer = p.inputResponses.who.content.name
+      res = reply(id, { resultType = "complete" })
     elseif msg.method == "tools/list" then
       res = reply(id, { resultType = "complete", tools = { { name = "schemas", inputSchema = json.decode(SCHEMA_JSON) } } })
     elseif msg.method == "tools/call" then
@@ -607,6 +626,10 @@ describe("modern results against bad servers", function()
         res = reply(id, { content = { { type = "text", text = "complete anyway" } } })
       elseif name == "task" then
         res = reply(id, { resultType = "task", taskId = "t1", status = "working" })
+      elseif name == "ask_task" or name == "doomed_task" then
+        local tid = name .. #seen
+        bad_tasks[tid] = { kind = name == "ask_task" and "ask" or "doomed", polls = 0 }
+        res = reply(id, { resultType = "task", taskId = tid, status = "working", pollIntervalMs = 10 })
       elseif name == "weird" then
         res = reply(id, { resultType = "pending_forever", content = {} })
       elseif name == "loop" then
@@ -666,6 +689,20 @@ describe("modern results against bad servers", function()
     assert.are.equal("tools/call", last.headers["mcp-method"])
     assert.are.equal("no_type", last.headers["mcp-name"])
     assert.is_nil(last.headers["mcp-session-id"])
+    c:close()
+  end)
+
+  it("follows a task through input_required (tasks/update) and reports a cancelled one", function()
+    local c = connect("/ok", { capabilities = { extensions = { ["io.modelcontextprotocol/tasks"] = {} } } })
+    assert.text_equals(c:call_tool("ask_task", {}), "task says Ada")
+    assert.are.equal(2, c.last_task.polls)
+    local update
+    for _, m in ipairs(seen) do if m.msg.method == "tasks/update" then update = m end end
+    assert.are.equal("Ada", update.msg.params.inputResponses.who.content.name)
+    assert.are.equal("tasks/update", update.headers["mcp-method"])
+    local ok, err = pcall(c.call_tool, c, "doomed_task", {})
+    assert.is_false(ok)
+    assert.matches("task doomed_task%d+ was cancelled %(gone%)", err.message)
     c:close()
   end)
 
