@@ -29,6 +29,9 @@ M.META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 M.META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
 M.META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 M.META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+M.META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
+-- The tasks extension (SEP-2663): its id in capabilities.extensions.
+M.TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 
 -- The capability a client must declare to be sent each kind of input
 -- request (a server request in the legacy era, an inputRequest in the modern).
@@ -43,6 +46,11 @@ M.INVALID_PARAMS = -32602
 M.INTERNAL_ERROR = -32603
 M.URL_ELICITATION_REQUIRED = -32042
 M.RESOURCE_NOT_FOUND = -32002
+-- Resource not found: -32002 in the legacy era; 2026-07-28 retired it for
+-- -32602 with data.uri (and clients should still accept -32002).
+function M.is_resource_not_found(code, data)
+  return code == M.RESOURCE_NOT_FOUND or (code == M.INVALID_PARAMS and type(data) == "table" and data.uri ~= nil)
+end
 -- the modern era's (2026-07-28)
 M.HEADER_MISMATCH = -32020
 M.MISSING_CLIENT_CAPABILITY = -32021

@@ -37,8 +37,194 @@ local function target(transport, eras, extra)
   return o
 end
 
+-- era verdicts are cached under MCPTEST_HOME: this file's own, so every
+-- detection test here probes
+local HOME = os.tmpname()
+os.remove(HOME)
+sys.setenv("MCPTEST_HOME", HOME)
+
 teardown(function()
   for _, f in pairs(fixtures) do f:stop() end
+  os.execute("rm -rf '" .. HOME .. "'")
+end)
+
+local function silent_legacy_config()
+  local cfg = os.tmpname()
+  local f = assert(io.open(cfg, "w"))
+  f:write("unknown_method: silent\n")
+  f:close()
+  return cfg
+end
+
+describe("the tasks extension (io.modelcontextprotocol/tasks)", function()
+  local TASKS = { extensions = { ["io.modelcontextprotocol/tasks"] = {} } }
+  for _, transport in ipairs({ "http", "stdio" }) do
+    it("c:call_tool follows a task to its result; c:request returns the raw task (" .. transport .. ")", function()
+      local c = mcp.connect(target(transport, "both", { capabilities = TASKS }))
+      assert.are.equal("modern", c.era)
+      assert.is_table(c.capabilities.extensions["io.modelcontextprotocol/tasks"])
+      assert.text_equals(c:call_tool("task", { message = "done", seconds = 0.1 }), "done")
+      assert.are.equal("completed", c.last_task.status)
+      assert.is_true(c.last_task.polls >= 1)
+      local raw = c:request("tools/call", { name = "task", arguments = { message = "raw", seconds = 0 } })
+      assert.are.equal("task", raw.resultType)
+      assert.are.equal("working", raw.status)
+      assert.is_string(raw.taskId)
+      assert.is_nil(raw.result)
+      local ok, err = pcall(c.call_tool, c, "task", { message = "x", seconds = 0, fail = true })
+      assert.is_false(ok)
+      assert.are.equal("jsonrpc", err.kind)
+      assert.matches("failed as asked", err.message)
+      c:close()
+    end)
+  end
+
+  it("without the extension declared (or in the legacy era) the tool answers at once; tasks/get is unknown", function()
+    for _, o in ipairs({ target("http", "both"), target("http", "both", { protocol = LEGACY, capabilities = TASKS }) }) do
+      local c = mcp.connect(o)
+      assert.is_nil(c.last_task)
+      assert.text_equals(c:call_tool("task", { message = "now", seconds = 0 }), "now")
+      assert.is_nil(c.last_task)
+      local ok, err = pcall(c.request, c, "tasks/get", { taskId = "nope" })
+      assert.is_false(ok)
+      assert.are.equal(-32601, err.code)
+      c:close()
+    end
+  end)
+end)
+
+describe("--protocol on run and load", function()
+  it("sets the protocol of every client that gives none; a bad one is a usage error", function()
+    local script = os.tmpname() .. ".lua"
+    local f = assert(io.open(script, "w"))
+    f:write('local c = require("mcptest").connect{ url = os.getenv("FX") }\n',
+            'io.stderr:write("era=", c.era, " ", c.protocol_version, "\\n")\n',
+            'c:close()\n')
+    f:close()
+    local function run(flag)
+      local p = io.popen("FX=" .. fixture("both").url .. "/mcp/open " .. BIN .. " run " .. script
+        .. " " .. flag .. " 2>&1; echo rc=$?")
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+    assert.matches("era=modern 2026%-07%-28", run(""))
+    assert.matches("era=legacy 2025%-06%-18", run("--protocol 2025-06-18"))
+    local out = run("--protocol 2025-13-01")
+    assert.matches("%-%-protocol: unknown protocol version 2025%-13%-01", out)
+    assert.matches("rc=2", out)
+    os.remove(script)
+  end)
+end)
+
+describe("the era verdict cache", function()
+  it("a second connect to a stdio server skips the probe (no probe_timeout wait)", function()
+    local cfg = silent_legacy_config()
+    local opts = { command = { BIN, "serve", "--stdio", "--eras", "legacy", "--config", cfg },
+                   probe_timeout = 0.5, timeout = 10 }
+    local t0 = sys.now()
+    local c = mcp.connect(opts)
+    local first = sys.now() - t0
+    c:close()
+    assert.is_true(first >= 0.5)
+    t0 = sys.now()
+    c = mcp.connect(opts)
+    local second = sys.now() - t0
+    assert.are.equal("legacy", c.era)
+    assert.matches("^cached verdict of .*no answer to server/discover within 0.5 s", c.era_reason)
+    assert.is_true(second < 0.5, "second connect took " .. second .. " s")
+    assert.text_equals(c:call_tool("echo", { message = "cached" }), "cached")
+    c:close()
+    -- era_cache = false probes all the same
+    t0 = sys.now()
+    c = mcp.connect(setmetatable({ era_cache = false }, { __index = opts }))
+    assert.is_true(sys.now() - t0 >= 0.5)
+    assert.matches("^no answer", c.era_reason)
+    c:close()
+    os.remove(cfg)
+  end)
+
+  it("an HTTP verdict is kept per URL, in a file naming the server", function()
+    local url = fixture("legacy").url .. "/mcp/open"
+    local c = mcp.connect{ url = url, timeout = 10 }
+    c:close()
+    c = mcp.connect{ url = url, timeout = 10 }
+    assert.are.equal("legacy", c.era)
+    assert.matches("^cached verdict of .*server/discover got JSON%-RPC error", c.era_reason)
+    c:close()
+    local p = io.popen("cat '" .. HOME .. "'/era/*.json")
+    local all = p:read("a")
+    p:close()
+    assert.matches(url:gsub("%p", "%%%0"), all)
+  end)
+
+  it("parallel one-shot runs share the cache: each answers, one verdict file, whole", function()
+    local home = os.tmpname()
+    os.remove(home)
+    local cmd = BIN .. " serve --stdio --eras legacy"
+    local sh = {}
+    for i = 1, 4 do
+      sh[#sh + 1] = string.format("(MCPTEST_HOME=%s %s tools --stdio '%s' >/dev/null 2>&1; echo rc$?) > %s.%d &",
+        home, BIN, cmd, home, i)
+    end
+    os.execute(table.concat(sh, " ") .. " wait")
+    for i = 1, 4 do
+      local f = assert(io.open(home .. "." .. i))
+      assert.are.equal("rc0", f:read("l"))
+      f:close()
+      os.remove(home .. "." .. i)
+    end
+    local p = io.popen("ls " .. home .. "/era")
+    local files = {}
+    for name in p:lines() do files[#files + 1] = name end
+    p:close()
+    assert.are.equal(1, #files, table.concat(files, " ")) -- no temporary file left behind
+    local f = assert(io.open(home .. "/era/" .. files[1]))
+    local v = json.decode(f:read("a"))
+    f:close()
+    assert.are.equal("legacy", v.era)
+    assert.are.equal(cmd, v.server)
+    os.execute("rm -rf '" .. home .. "'")
+  end)
+
+  it("a cached verdict that fails is probed again once, and replaced", function()
+    local cache = require("mcptest.client.era_cache")
+    -- legacy cached, but the server now speaks only 2026-07-28 (stdio and HTTP)
+    for _, o in ipairs({ target("stdio", "modern"), target("http", "modern") }) do
+      local key = cache.server(o)
+      cache.put(key, "legacy", LEGACY, "planted by the test")
+      local out = os.tmpname()
+      local c = mcp.connect(setmetatable({ verbose = true }, { __index = o }))
+      assert.are.equal("modern", c.era)
+      assert.are.equal("server/discover answered", c.era_reason)
+      c:close()
+      assert.are.equal("modern", cache.get(key).era)
+      os.remove(out)
+    end
+    -- modern cached, the server speaks only legacy
+    local o = target("stdio", "legacy")
+    cache.put(cache.server(o), "modern", MODERN, "planted by the test")
+    local c = mcp.connect(o)
+    assert.are.equal("legacy", c.era)
+    assert.matches("server/discover got JSON%-RPC error", c.era_reason)
+    c:close()
+    assert.are.equal("legacy", cache.get(cache.server(o)).era)
+  end)
+
+  it("a fixture started on a port forgets the verdicts kept for that port", function()
+    local cache = require("mcptest.client.era_cache")
+    local fx = mcp.fixture.start{ eras = "legacy" }
+    local port, url = fx.port, fx.url .. "/mcp/open"
+    mcp.connect{ url = url, timeout = 10 }:close()
+    assert.are.equal("legacy", cache.get(url).era)
+    fx:stop()
+    fx = mcp.fixture.start{ eras = "both", port = port }
+    assert.is_nil(cache.get(url))
+    local c = mcp.connect{ url = url, timeout = 10 }
+    assert.are.equal("modern", c.era)
+    c:close()
+    fx:stop()
+  end)
 end)
 
 describe("era detection", function()
@@ -131,7 +317,8 @@ describe("era detection", function()
   end)
 
   it("a fallback is visible in --verbose output", function()
-    local p = io.popen(BIN .. " tools --url " .. fixture("legacy").url .. "/mcp/open --verbose 2>&1")
+    local p = io.popen("MCPTEST_ERA_CACHE=off " .. BIN .. " tools --url " .. fixture("legacy").url
+      .. "/mcp/open --verbose 2>&1")
     local out = p:read("a")
     p:close()
     assert.matches("falling back to initialize %(legacy era%)", out)
@@ -153,15 +340,15 @@ for _, transport in ipairs({ "http", "stdio" }) do
       end)
 
       it("lists every tool, resource and prompt across pages", function()
-        -- 17 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
-        assert.are.equal(era == "modern" and 16 or 17, #c:list_tools())
+        -- 18 tools; a modern client leaves out bad_header (an invalid x-mcp-header)
+        assert.are.equal(era == "modern" and 17 or 18, #c:list_tools())
         local raw, cursor = 0, nil
         repeat
           local page = c:request("tools/list", cursor and { cursor = cursor } or nil)
           raw = raw + #page.tools
           cursor = page.nextCursor
         until cursor == nil
-        assert.are.equal(17, raw)
+        assert.are.equal(18, raw)
         assert.has_tool(c:list_tools(), "echo")
         assert.is_true(#c:list_resources() >= 7)
         assert.is_true(#c:list_prompts() >= 5)
@@ -205,6 +392,52 @@ for _, transport in ipairs({ "http", "stdio" }) do
         local ok, err = c:try("tools/call", { name = "nope", arguments = json.object() })
         assert.is_false(ok)
         assert.are.equal(-32602, err.code)
+      end)
+
+      -- the fixture's stdio serves one request at a time: no listen there,
+      -- and no legacy notifications outside a request either
+      local it_http = transport == "http" and it or pending
+      it_http("c:subscribe: notifications/resources/updated arrive in c.notifications (modern: over subscriptions/listen)",
+        function()
+          local ack = c:subscribe("fixture://counter")
+          if era == "modern" then
+            assert.are.same({ "fixture://counter" }, ack.notifications.resourceSubscriptions)
+            assert.are.equal(c.listen_id, ack._meta["io.modelcontextprotocol/subscriptionId"])
+          end
+          local before = #c.notifications
+          c:call_tool("touch", { uri = "fixture://counter" })
+          local deadline, got = sys.now() + 5, nil
+          while not got and sys.now() < deadline do
+            for i = before + 1, #c.notifications do
+              local n = c.notifications[i]
+              if n.method == "notifications/resources/updated" and n.params.uri == "fixture://counter" then got = n end
+            end
+            if not got then c:ping() end
+          end
+          assert(got, "no notifications/resources/updated arrived")
+          if era == "modern" then
+            assert.are.equal(c.listen_id, got.params._meta["io.modelcontextprotocol/subscriptionId"])
+          end
+          c:unsubscribe("fixture://counter")
+          before = #c.notifications
+          c:call_tool("touch", { uri = "fixture://counter" })
+          c:ping()
+          for i = before + 1, #c.notifications do
+            assert.are_not.equal("notifications/resources/updated", c.notifications[i].method)
+          end
+        end)
+
+      it("tells resource-not-found by either era's code (-32002 legacy, -32602 with data.uri modern)", function()
+        local ok, err = pcall(c.read_resource, c, "fixture://docs/nope")
+        assert.is_false(ok)
+        assert.are.equal(era == "modern" and -32602 or -32002, err.code)
+        assert.is_true(err.resource_not_found)
+        assert.resource_not_found(err, "fixture://docs/nope")
+        assert.is_not.resource_not_found(err, "fixture://docs/other")
+        -- an unknown tool's -32602 (no data.uri) is no resource-not-found
+        local _, terr = c:try("tools/call", { name = "nope", arguments = json.object() })
+        assert.is_nil(terr.resource_not_found)
+        assert.is_not.resource_not_found(terr)
       end)
 
       it("answers sampling and elicitation with the on handlers", function()
@@ -333,9 +566,13 @@ describe("a cut response stream (modern era, HTTP)", function()
 end)
 
 -- A hand-written modern server: each tools/call name is a misbehaviour.
+-- a 2020-12 schema with a remote $ref (to a route that counts fetches)
+local SCHEMA_JSON
 describe("modern results against bad servers", function()
   local srv, base
   local seen = {}
+  local ref_fetches = 0
+  local bad_tasks = {}
   local discover_rejections = 0
   local function reply(id, result) return { jsonrpc = "2.0", id = id, result = result } end
   local function handle(req)
@@ -363,12 +600,36 @@ describe("modern results against bad servers", function()
       res = reply(id, { protocolVersion = LEGACY, capabilities = { tools = {} }, serverInfo = { name = "bad-legacy", version = "1" } })
     elseif msg.method == "notifications/initialized" then
       return { status = 202, headers = {}, body = "" }
+    elseif msg.method == "tasks/get" then
+      local t = bad_tasks[p.taskId]
+      t.polls = t.polls + 1
+      if t.kind == "ask" and not t.answer then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "input_required", pollIntervalMs = 10,
+          inputRequests = { who = { method = "elicitation/create", params = { mode = "form", message = "who?",
+                                    requestedSchema = { type = "object" } } } } })
+      elseif t.kind == "ask" then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "completed",
+          result = { content = { { type = "text", text = "task says " .. t.answer } } } })
+      elseif t.polls < 3 then
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "working", pollIntervalMs = 10 })
+      else
+        res = reply(id, { resultType = "complete", taskId = p.taskId, status = "cancelled", statusMessage = "gone" })
+      end
+    elseif msg.method == "tasks/update" then
+      bad_tasks[p.taskId].answer = p.inputResponses.who.content.name
+      res = reply(id, { resultType = "complete" })
+    elseif msg.method == "tools/list" then
+      res = reply(id, { resultType = "complete", tools = { { name = "schemas", inputSchema = json.decode(SCHEMA_JSON) } } })
     elseif msg.method == "tools/call" then
       local name = p.name
       if name == "no_type" then
         res = reply(id, { content = { { type = "text", text = "complete anyway" } } })
       elseif name == "task" then
-        res = reply(id, { resultType = "task", task = { taskId = "t1", status = "working" } })
+        res = reply(id, { resultType = "task", taskId = "t1", status = "working" })
+      elseif name == "ask_task" or name == "doomed_task" then
+        local tid = name .. #seen
+        bad_tasks[tid] = { kind = name == "ask_task" and "ask" or "doomed", polls = 0 }
+        res = reply(id, { resultType = "task", taskId = tid, status = "working", pollIntervalMs = 10 })
       elseif name == "weird" then
         res = reply(id, { resultType = "pending_forever", content = {} })
       elseif name == "loop" then
@@ -393,7 +654,20 @@ describe("modern results against bad servers", function()
   setup(function()
     srv = server.new{ config = { port = 0 } }
     for _, path in ipairs({ "/ok", "/reject-once", "/no-supported", "/fail" }) do srv:route(path, handle) end
+    srv:route("/schemas/point.json", function()
+      ref_fetches = ref_fetches + 1
+      return { status = 200, headers = { ["Content-Type"] = "application/json" }, body = '{"type":"object"}' }
+    end)
     base = assert(srv:start())
+    SCHEMA_JSON = '{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"' .. base .. '/schemas/tool.json",'
+      .. '"type":"object","properties":{"where":{"$ref":"' .. base .. '/schemas/point.json"},'
+      .. '"pair":{"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],"items":false},'
+      .. '"extra":{"$ref":"#/$defs/extra"},"anything":{},"nothing":null,"flag":true,'
+      .. '"tags":{"type":"array","items":{"type":"string"},"unevaluatedItems":false,"minContains":1,'
+      .. '"contains":{"const":"x"}},"empty":{"type":"object","properties":{},"required":[]}},'
+      .. '"$defs":{"extra":{"type":"string","dependentRequired":{},"$comment":"kept"}},'
+      .. '"unevaluatedProperties":false,"dependentSchemas":{"where":{"required":["pair"]}}}'
+
   end)
   teardown(function() if srv then srv:stop() end end)
 
@@ -418,6 +692,35 @@ describe("modern results against bad servers", function()
     c:close()
   end)
 
+  it("follows a task through input_required (tasks/update) and reports a cancelled one", function()
+    local c = connect("/ok", { capabilities = { extensions = { ["io.modelcontextprotocol/tasks"] = {} } } })
+    assert.text_equals(c:call_tool("ask_task", {}), "task says Ada")
+    assert.are.equal(2, c.last_task.polls)
+    local update
+    for _, m in ipairs(seen) do if m.msg.method == "tasks/update" then update = m end end
+    assert.are.equal("Ada", update.msg.params.inputResponses.who.content.name)
+    assert.are.equal("tasks/update", update.headers["mcp-method"])
+    local ok, err = pcall(c.call_tool, c, "doomed_task", {})
+    assert.is_false(ok)
+    assert.matches("task doomed_task%d+ was cancelled %(gone%)", err.message)
+    c:close()
+  end)
+
+  it("keeps a tool's JSON Schema exactly as sent (2020-12 keywords, a $ref never fetched)", function()
+    for _, proto in ipairs({ MODERN, LEGACY }) do
+      local c = connect("/ok", { protocol = proto })
+      local tools = c:list_tools()
+      local want = json.decode(SCHEMA_JSON)
+      assert.are.same(want, tools[1].inputSchema)
+      -- encoded again: {} stays {}, [] stays [], null stays null
+      assert.matches('"anything":{}', json.encode(tools[1].inputSchema), 1, true)
+      assert.matches('"required":[]', json.encode(tools[1].inputSchema), 1, true)
+      assert.matches('"nothing":null', json.encode(tools[1].inputSchema), 1, true)
+      c:close()
+    end
+    assert.are.equal(0, ref_fetches)
+  end)
+
   it("refuses an unknown resultType, naming it", function()
     local c = connect("/ok")
     local ok, err = pcall(c.call_tool, c, "weird", {})
@@ -426,7 +729,7 @@ describe("modern results against bad servers", function()
     assert.matches('resultType "pending_forever"', err.message)
     ok, err = pcall(c.call_tool, c, "task", {})
     assert.is_false(ok)
-    assert.matches("io.modelcontextprotocol/tasks extension; mcptest did not declare it", err.message)
+    assert.matches("io.modelcontextprotocol/tasks extension; the script did not declare it", err.message)
     c:close()
   end)
 

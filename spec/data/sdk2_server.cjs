@@ -7,7 +7,8 @@
 // http: the SDK's createMcpHandler on 127.0.0.1 (any free port) behind a
 // few lines of node:http, its URL (…/mcp) printed as the first line.
 // Tools: echo, ask (an input_required elicitation), sample (an
-// input_required sampling request); a resource and a prompt.
+// input_required sampling request), grow (registers a tool: list_changed
+// to subscriptions/listen); a resource and a prompt.
 const { createRequire } = require("node:module");
 const path = require("node:path");
 const dir = process.argv[2];
@@ -39,6 +40,15 @@ function makeServer() {
           messages: [{ role: "user", content: { type: "text", text: "say hi" } }] }) } });
       }
       return { content: [{ type: "text", text: "model said " + view.result.content.text }] };
+    });
+  let grown = 0; // grow: a new tool, so the SDK tells listeners tools/list changed
+  server.registerTool("grow", { description: "Registers one more tool (tools list_changed).", inputSchema: z.object({}) },
+    async () => {
+      grown += 1;
+      const name = "grown" + grown;
+      server.registerTool(name, { description: "Grown.", inputSchema: z.object({}) },
+        async () => ({ content: [{ type: "text", text: name }] }));
+      return { content: [{ type: "text", text: "added " + name }] };
     });
   server.registerResource("readme", "sdk2://readme", { mimeType: "text/plain" },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: "text/plain", text: "sdk2 readme" }] }));

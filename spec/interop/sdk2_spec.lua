@@ -64,6 +64,32 @@ describe("the TypeScript SDK v2 server", function()
     end)
   end
 
+  it("over stdio: c:subscribe opens subscriptions/listen; list_changed arrives in c.notifications", function()
+    local c = mcp.connect{ command = { "node", SERVER, DEPS, "dual" }, timeout = 20, on = HANDLERS }
+    assert.are.equal("modern", c.era)
+    local ack = c:subscribe("sdk2://readme")
+    assert.is_true(ack.notifications.toolsListChanged)
+    -- the honoured subset: this server does not announce resources.subscribe
+    assert.is_nil(ack.notifications.resourceSubscriptions)
+    local listen = c.listen_id
+    assert.text_equals(c:call_tool("grow", {}), "added grown1")
+    local deadline = sys.now() + 10
+    local got
+    while not got and sys.now() < deadline do
+      for _, n in ipairs(c.notifications) do
+        if n.method == "notifications/tools/list_changed" then got = n end
+      end
+      if not got then c:call_tool("echo", { message = "tick" }) end
+    end
+    assert(got, "no notifications/tools/list_changed arrived")
+    assert.are.equal(listen, got.params._meta["io.modelcontextprotocol/subscriptionId"])
+    assert.has_tool(c:list_tools(), "grown1")
+    -- a new filter replaces the listen
+    c:unsubscribe("sdk2://readme")
+    assert.are_not.equal(listen, c.listen_id)
+    c:close()
+  end)
+
   it("over stdio (dual): the legacy era when pinned", function()
     local c = mcp.connect{ command = { "node", SERVER, DEPS, "dual" }, timeout = 20, protocol = "2025-11-25" }
     assert.are.equal("legacy", c.era)
@@ -90,6 +116,18 @@ describe("the TypeScript SDK v2 server", function()
       local c = mcp.connect{ url = url, timeout = 20, on = HANDLERS }
       modern_checks(c)
       assert.is_nil(c.session_id)
+      c:close()
+    end)
+
+    it("c:subscribe opens subscriptions/listen (a long-lived SSE response), acknowledged", function()
+      local c = mcp.connect{ url = url, timeout = 20, on = HANDLERS }
+      local ack = c:subscribe()
+      assert.is_true(ack.notifications.toolsListChanged)
+      local first = c.listen_id
+      assert.text_equals(c:call_tool("echo", { message = "while listening" }), "while listening")
+      ack = c:subscribe("sdk2://readme") -- a new filter: the old stream closed, a new one open
+      assert.are_not.equal(first, c.listen_id)
+      assert.are.equal(c.listen_id, ack._meta["io.modelcontextprotocol/subscriptionId"])
       c:close()
     end)
 

@@ -53,18 +53,23 @@ function M.connect(opts)
     transport = require("mcptest.transport.http").open(topts, auth)
   end
   local c = client.new(transport, opts)
-  if opts.url then -- HTTP: session events, and how to start a new session after a 404
-    c.events = transport.events
-    transport.restart_session = function()
+  local function http_hooks(t) -- HTTP: session events, and how to start a new session after a 404
+    c.events = t.events
+    t.restart_session = function()
       lifecycle.initialize(c, opts, c.protocol_version)
-      c.session_id = transport.session_id
+      c.session_id = t.session_id
     end
   end
-  local respawn -- stdio: a server that exits on the era probe is started again
-  if opts.command then
-    respawn = function()
-      c.transport:close()
+  if opts.url then http_hooks(transport) end
+  -- stdio: a server that exits on the era probe is started again; both:
+  -- a fresh transport after a cached era verdict failed
+  local respawn = function()
+    c.transport:close()
+    if opts.command then
       client.attach(c, require("mcptest.transport.stdio").open(topts))
+    else
+      client.attach(c, require("mcptest.transport.http").open(topts, transport.auth))
+      http_hooks(c.transport)
     end
   end
   local ok, err = pcall(lifecycle.start, c, opts, respawn)
@@ -76,8 +81,8 @@ function M.connect(opts)
     end
     error(err, 0)
   end
-  c.session_id = transport.session_id
-  local auth = transport.auth
+  c.session_id = c.transport.session_id
+  local auth = c.transport.auth
   if auth and auth.source == "env_unset" then
     -- the server took a request without credentials, but the script named
     -- a variable that holds none: an error all the same (DESIGN.md)

@@ -11,6 +11,7 @@
 --   assert.input_rounds(c, 1)              the client's last request took that
 --                                          many input_required rounds (2026-07-28)
 --   assert.error_message_contains(err, "unknown tool")   its message holds the text
+--   assert.resource_not_found(err[, uri])  resources/read's not-found, either era's code
 --   assert.path_equals(value, "$.content[0].type", "text")   JSONPath (mcptest.jsonpath):
 --   assert.path_exists(value, "$.structuredContent.id")      one node: its value; several:
 --   assert.path_length(value, "$.content", 2)                the list of values
@@ -177,6 +178,20 @@ register("input_rounds",
       asked[i] = table.concat(methods, "+")
     end
     return #rounds == a[2], #rounds .. (#asked > 0 and (" (" .. table.concat(asked, ", ") .. ")") or "")
+  end)
+
+register("resource_not_found",
+  "Expected a resource-not-found error (-32002, or -32602 with data.uri) for %s\nbut got %s",
+  "Expected an error other than resource-not-found for %s\nbut got %s",
+  function(a)
+    local e = a[1]
+    local ok = type(e) == "table" and e.resource_not_found == true
+    if ok and a[2] ~= nil then
+      local uri = type(e.data) == "table" and e.data.uri
+      ok = uri == nil or uri == a[2] -- -32002 may name no uri
+    end
+    if a[2] == nil then a[2] = "any URI" end
+    return ok, tostring(e)
   end)
 
 register("error_message_contains",

@@ -13,6 +13,9 @@ M.target = { title = "Server (one of)",
 
 local timeout = { "--timeout", arg = "S",
   help = "per-request timeout in seconds for every client (default 30)" }
+local protocol = { "--protocol", arg = "P",
+  help = "protocol version: auto (default: probe server/discover, else initialize), 2026-07-28,"
+    .. " 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05" }
 local verbose = { "--verbose", "-v",
   help = "print every JSON-RPC message sent (>>) and received (<<) on stderr, Authorization values redacted" }
 
@@ -22,9 +25,7 @@ M.server = { title = "Server flags",
     help = "send the token in VAR as Authorization: Bearer (unset or empty: an error)" },
   { "--header", arg = "'NAME: VALUE'", repeatable = true,
     help = "an HTTP header (repeatable); ${VAR} expands from the environment, and Bearer ${X} with X unset or empty drops the header" },
-  { "--protocol", arg = "P",
-    help = "protocol version: auto (default: probe server/discover, else initialize), 2026-07-28,"
-      .. " 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05" },
+  protocol,
   { "--cacert", arg = "FILE", help = "trust the CA certificates in FILE (a private CA)" },
   { "--insecure", help = "do not verify TLS certificates (prints a warning)" },
   { "--cert", arg = "FILE", help = "a client certificate (PEM) for servers that require one (mTLS); with --key" },
@@ -35,7 +36,7 @@ M.server = { title = "Server flags",
 }
 
 -- What a script run takes of the server flags: its clients' defaults.
-M.client_defaults = { title = "Clients", timeout, verbose }
+M.client_defaults = { title = "Clients", timeout, verbose, protocol }
 
 -- A usage error: exit code 2, with a pointer to the verb's help.
 function M.usage_error(msg, verb, hint)
@@ -55,6 +56,14 @@ function M.apply_client_defaults(opts)
       return nil, "--timeout needs a positive, finite number of seconds, got " .. tostring(opts["--timeout"])
     end
     client.default_timeout = t
+  end
+  if opts["--protocol"] then
+    local p = opts["--protocol"]
+    if p ~= "auto" and not require("mcptest.protocol").ERA[p] then
+      return nil, "--protocol: unknown protocol version " .. p .. " (auto, 2026-07-28, 2025-11-25, 2025-06-18,"
+        .. " 2025-03-26 or 2024-11-05)"
+    end
+    client.default_protocol = p -- a connect without `protocol` speaks it
   end
   if opts["--verbose"] then
     client.default_verbose = true

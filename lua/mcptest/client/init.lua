@@ -7,6 +7,7 @@ local json = require("mcptest.json")
 local loop = require("mcptest.loop")
 local errors = require("mcptest.errors")
 local secrets = require("mcptest.secrets")
+local protocol = require("mcptest.protocol")
 local sys = require("mcptest.core.sys")
 
 local Client = {}
@@ -308,7 +309,9 @@ local function outcome(msg, method)
     if type(e) ~= "table" then
       return false, errors.new("protocol", "malformed JSON-RPC error in response to " .. method)
     end
-    return false, errors.new("jsonrpc", tostring(e.message), { code = e.code, data = e.data, method = method })
+    return false, errors.new("jsonrpc", tostring(e.message), { code = e.code, data = e.data, method = method,
+      -- either era's code for it (protocol.is_resource_not_found)
+      resource_not_found = method == "resources/read" and protocol.is_resource_not_found(e.code, e.data) or nil })
   end
   if msg.result == nil then
     return false, errors.new("protocol", "response to " .. method .. " has neither result nor error")
@@ -423,6 +426,9 @@ function Client:ping() return self:request("ping") end
 function Client:set_log_level(level) return self:request("logging/setLevel", { level = level }) end
 function Client:subscribe(uri) return self:request("resources/subscribe", { uri = uri }) end
 function Client:unsubscribe(uri) return self:request("resources/unsubscribe", { uri = uri }) end
+-- list-changed notifications: the legacy era's come unasked (HTTP: the
+-- GET stream); the modern era opens subscriptions/listen (lifecycle)
+function Client:listen() return json.object() end
 
 -- the skills extension (mcptest.client.skills; docs/lua-api.md)
 function Client:list_skills(opts) return require("mcptest.client.skills").list(self, opts) end

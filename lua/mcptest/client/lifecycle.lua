@@ -13,6 +13,9 @@ local json = require("mcptest.json")
 local errors = require("mcptest.errors")
 local protocol = require("mcptest.protocol")
 local secrets = require("mcptest.secrets")
+local era_cache = require("mcptest.client.era_cache")
+local loop = require("mcptest.loop")
+local sys = require("mcptest.core.sys")
 
 local M = {}
 
@@ -48,9 +51,14 @@ function M.client_capabilities(opts)
     if cap then caps[cap[1]] = merge(json.object(), cap[2]) end
   end
   if opts.capabilities then merge(caps, opts.capabilities) end
-  for k, v in pairs(caps) do
-    if type(v) == "table" and next(v) == nil then caps[k] = json.object() end
+  -- capabilities are objects all the way down ({} would encode as [])
+  local function objects(t)
+    for k, v in pairs(t) do
+      if type(v) == "table" and next(v) == nil then t[k] = json.object()
+      elseif type(v) == "table" and not json.is_array(v) then objects(v) end
+    end
   end
+  objects(caps)
   return caps
 end
 
@@ -208,9 +216,17 @@ modern_request = function(c, method, params, opts)
       return r
     end
     if rt == "task" then
-      errors.raise("protocol", method .. " returned resultType \"task\", which belongs to the"
-        .. " io.modelcontextprotocol/tasks extension; mcptest did not declare it (tasks are not in this build yet)",
-        { method = method })
+      if not M.tasks_declared(c) then
+        errors.raise("protocol", method .. " returned resultType \"task\", which belongs to the "
+          .. protocol.TASKS_EXTENSION .. " extension; the script did not declare it (connect{capabilities ="
+          .. " {extensions = {[\"" .. protocol.TASKS_EXTENSION .. "\"] = {}}}} declares it)", { method = method })
+      end
+      if type(r.taskId) ~= "string" or type(r.status) ~= "string" then
+        errors.raise("protocol", method .. " returned resultType \"task\" without a taskId and status",
+          { method = method })
+      end
+      c.input_rounds = rounds
+      return r -- the raw task: c:call_tool follows it (follow_task)
     end
     if rt ~= "input_required" then
       errors.raise("protocol", method .. " returned resultType " .. string.format("%q", tostring(rt))
@@ -237,6 +253,90 @@ modern_request = function(c, method, params, opts)
 end
 
 local function modern_ping(c) return c:request("server/discover") end
+
+-- ===== the tasks extension (io.modelcontextprotocol/tasks, SEP-2663) =====
+
+function M.tasks_declared(c)
+  local caps = c.meta and c.meta[protocol.META_CAPABILITIES]
+  local ext = type(caps) == "table" and caps.extensions
+  return type(ext) == "table" and ext[protocol.TASKS_EXTENSION] ~= nil
+end
+
+-- Wait `seconds` with the event loop running (other tasks go on).
+local function pause(seconds)
+  if loop.task() then return loop.suspend(seconds) end
+  local deadline = sys.now() + seconds
+  while true do
+    local left = deadline - sys.now()
+    if left <= 0 then return end
+    loop.step(left)
+  end
+end
+
+M.TASK_POLL_DEFAULT = 0.2 -- seconds between tasks/get when the task suggests none
+M.TASK_POLL_MAX = 2       -- at most this long between polls, whatever it suggests
+
+-- Poll tasks/get until the task is terminal (the request's timeout is the
+-- limit for the whole task); completed: its inlined result; failed: its
+-- error raised as a JSON-RPC error; input_required: its inputRequests
+-- answered by the `on` handlers through tasks/update. c.last_task: the
+-- final task (c.last_task.polls: how many tasks/get it took).
+local function follow_task(c, method, task, opts)
+  local limit = opts and opts.timeout or c.timeout
+  local deadline = sys.now() + limit
+  local id, t, polls, round = task.taskId, task, 0, 0
+  while true do
+    local interval = tonumber(t.pollIntervalMs) and t.pollIntervalMs / 1000
+      or tonumber(t.pollInterval) and t.pollInterval / 1000 or M.TASK_POLL_DEFAULT
+    interval = math.max(0.005, math.min(interval, M.TASK_POLL_MAX))
+    if sys.now() + interval > deadline then
+      errors.raise("timeout", method .. ": task " .. id .. " was still " .. tostring(t.status) .. " after " .. limit
+        .. " s (" .. polls .. " polls of tasks/get)", { method = method })
+    end
+    pause(interval)
+    t = c:request("tasks/get", { taskId = id }, opts)
+    polls = polls + 1
+    if type(t) ~= "table" then errors.raise("protocol", "tasks/get returned no task", { method = "tasks/get" }) end
+    local st = t.status
+    if st == "completed" or st == "failed" or st == "cancelled" then
+      t.polls = polls
+      c.last_task = t
+      if st == "completed" then
+        if type(t.result) ~= "table" then
+          errors.raise("protocol", "task " .. id .. " completed but tasks/get inlined no result", { method = method })
+        end
+        return t.result
+      end
+      if st == "cancelled" then
+        errors.raise("protocol", method .. ": task " .. id .. " was cancelled (" .. tostring(t.statusMessage) .. ")",
+          { method = method })
+      end
+      local e = type(t.error) == "table" and t.error or {}
+      errors.raise("jsonrpc", tostring(e.message or ("task " .. id .. " failed")),
+        { code = e.code, data = e.data, method = method })
+    elseif st == "input_required" then
+      round = round + 1
+      if round > c.max_input_rounds then
+        errors.raise("protocol", method .. ": task " .. id .. " still asked for input after " .. c.max_input_rounds
+          .. " rounds (max_input_rounds)", { method = method })
+      end
+      c:request("tasks/update", { taskId = id, inputResponses = answer_inputs(c, method, t.inputRequests, round) }, opts)
+    elseif st ~= "working" then
+      errors.raise("protocol", "tasks/get: task " .. id .. " has unknown status " .. string.format("%q", tostring(st)),
+        { method = "tasks/get" })
+    end
+  end
+end
+
+-- c:call_tool in the modern era: a task handle is followed to its result.
+local function modern_call_tool(c, name, args, opts)
+  local r = client_mod.Client.call_tool(c, name, args, opts)
+  if type(r) == "table" and r.resultType == "task" then
+    note(c, "tools/call " .. tostring(name) .. " answered with task " .. r.taskId .. "; polling tasks/get")
+    return follow_task(c, "tools/call", r, opts)
+  end
+  return r
+end
 
 -- tools/list in the modern era: a tool whose x-mcp-header annotations
 -- break the rules is left out, with a warning naming the tool and the
@@ -270,17 +370,94 @@ local function modern_set_log_level(c, level)
   c.log_level = level -- sent in every request's _meta from now on
   return json.object()
 end
-local function modern_unsupported(name)
-  return function()
-    errors.raise("usage", "c:" .. name .. " needs subscriptions/listen in the 2026-07-28 era, which this"
-      .. " build does not speak yet; connect with protocol = \"" .. M.LATEST_LEGACY .. "\"")
+-- ===== subscriptions/listen (the modern era's notifications) =====
+-- One listen request at a time, its filter every list-changed kind plus
+-- the subscribed URIs; a new filter closes the old listen (HTTP: the
+-- stream is closed; stdio: notifications/cancelled) and opens another.
+-- Its notifications land in c.notifications like any other.
+
+local ACK = "notifications/subscriptions/acknowledged"
+
+local function stop_listen(c)
+  local id = c.listen_id
+  if not id then return end
+  c.listen_id = nil
+  c.waiting[id] = nil
+  c.responses[id] = nil
+  if c.transport.abandon and c.transport.kind ~= "stdio" then c.transport:abandon(id)
+  else pcall(c.notify, c, "notifications/cancelled", { requestId = id, reason = "mcptest: listen replaced" }) end
+end
+
+-- Open a listen with the current filter; wait for its acknowledgement
+-- (the first message on it), which is returned.
+local function open_listen(c, opts)
+  stop_listen(c)
+  local filter = { toolsListChanged = true, promptsListChanged = true, resourcesListChanged = true }
+  local uris = {}
+  for u in pairs(c.subscribed) do uris[#uris + 1] = u end
+  table.sort(uris)
+  if #uris > 0 then filter.resourceSubscriptions = json.array(uris) end
+  local from = #c.notifications
+  local id = c:start("subscriptions/listen", enveloped(c, { notifications = filter }))
+  c.listen_id = id
+  local timeout = opts and opts.timeout or c.timeout
+  local deadline = sys.now() + timeout
+  while true do
+    local notes = c.notifications
+    for i = from + 1, #notes do
+      local n = notes[i]
+      local meta = n.method == ACK and type(n.params) == "table" and n.params._meta
+      if type(meta) == "table" and meta[protocol.META_SUBSCRIPTION_ID] == id then
+        c.listen_ack = n.params
+        note(c, "subscriptions/listen " .. id .. " acknowledged")
+        return n.params
+      end
+    end
+    from = #notes
+    if c.responses[id] then -- it ended (an error, or a result) before any acknowledgement
+      local msg = c.responses[id]
+      c.responses[id], c.listen_id = nil, nil
+      local ok, r = client_mod.outcome(msg, "subscriptions/listen")
+      if not ok then error(r, 0) end
+      errors.raise("protocol", "subscriptions/listen ended before notifications/subscriptions/acknowledged",
+        { method = "subscriptions/listen" })
+    end
+    local failed = c.transport:failure(id)
+    if failed then
+      stop_listen(c)
+      errors.raise(failed.kind, failed.message, { method = "subscriptions/listen" })
+    end
+    if sys.now() >= deadline then
+      stop_listen(c)
+      errors.raise("timeout", "no notifications/subscriptions/acknowledged for subscriptions/listen within "
+        .. timeout .. " s", { method = "subscriptions/listen" })
+    end
+    pause(math.min(0.05, deadline - sys.now()))
   end
+end
+
+local function modern_subscribe(c, uri)
+  if uri ~= nil then
+    if type(uri) ~= "string" then errors.raise("usage", "c:subscribe(uri): uri must be a string") end
+    c.subscribed[uri] = true
+  end
+  return open_listen(c)
+end
+local function modern_unsubscribe(c, uri)
+  c.subscribed[uri] = nil
+  return open_listen(c)
+end
+local function modern_close(c)
+  if c.listen_id and not c.closed then stop_listen(c) end
+  return client_mod.Client.close(c)
 end
 
 -- Speak the modern era on c (version), or stop (version nil).
 local MODERN_METHODS = { request = M.modern_request, ping = modern_ping, set_log_level = modern_set_log_level,
+                         call_tool = modern_call_tool, listen = function(c) return open_listen(c) end,
+                         close = modern_close,
                          list_tools = modern_list_tools,
-                         subscribe = modern_unsupported("subscribe"), unsubscribe = modern_unsupported("unsubscribe") }
+                         subscribe = modern_subscribe, unsubscribe = modern_unsubscribe }
 local function set_modern(c, opts, version)
   local Client = client_mod.Client
   for name, fn in pairs(MODERN_METHODS) do rawset(c, name, version and fn or Client[name]) end
@@ -291,6 +468,7 @@ local function set_modern(c, opts, version)
     c.input_rounds = json.array()
     c.param_headers = c.param_headers or {}
     c.invalid_tools = {}
+    c.subscribed = c.subscribed or {}
   else
     c.meta = nil
   end
@@ -389,12 +567,40 @@ local function modern_pinned(c, opts, version, how)
   return nil, res
 end
 
+-- Start from a cached verdict (era_cache): the result, or nil and why it
+-- failed (the caller forgets it and probes again, once). Auth and usage
+-- errors are no verdict on the era: raised as they are.
+local function from_cache(c, opts, hit, respawn)
+  local how = "cached verdict of " .. os.date("!%Y-%m-%dT%H:%M:%SZ", hit.at) .. " (" .. tostring(hit.reason) .. ")"
+  note(c, "era " .. hit.era .. " (" .. hit.version .. "): " .. how)
+  local ok, r, why
+  if hit.era == "modern" then
+    ok, r, why = pcall(modern_pinned, c, opts, hit.version, how)
+    if ok and r then return r end
+  else
+    ok, r = pcall(M.initialize, c, opts, M.LATEST_LEGACY)
+    if ok then
+      c.era_reason = how
+      return r
+    end
+  end
+  if not ok then
+    if errors.is(r) and (r.kind == "auth" or r.kind == "usage") then error(r, 0) end
+    why = errors.is(r) and r.message or tostring(r)
+  end
+  set_modern(c, opts, nil)
+  -- a fresh transport: a stdio server may have exited on the request it
+  -- did not expect, an HTTP one may have moved to legacy HTTP+SSE
+  if respawn then respawn() end
+  return nil, tostring(why)
+end
+
 -- The `protocol` option: "auto" (default) probes, else a pinned version.
 -- respawn (stdio): starts the server again after it exited on the probe.
 function M.start(c, opts, respawn)
   client_mod = client_mod or require("mcptest.client")
   local want = opts.protocol
-  if want == nil then want = "auto" end
+  if want == nil then want = client_mod.default_protocol or "auto" end
   check_version(want)
   local env = os.getenv("MCP_CONFORMANCE_PROTOCOL_VERSION")
   if want == "auto" and env and env ~= "" then
@@ -402,8 +608,20 @@ function M.start(c, opts, respawn)
     note(c, "MCP_CONFORMANCE_PROTOCOL_VERSION pins " .. env)
   end
   if want == "auto" then
+    local server = era_cache.enabled(opts) and era_cache.server(opts) or nil
+    local hit = server and era_cache.get(server)
+    if hit then
+      local r, failed = from_cache(c, opts, hit, respawn)
+      if r then return r end
+      era_cache.forget(server)
+      note(c, "the cached verdict (" .. hit.era .. ", " .. hit.version .. ") failed: " .. failed
+        .. "; probing again")
+    end
     local d, why, exited = modern_pinned(c, opts, protocol.MODERN, "server/discover answered")
-    if d then return d end
+    if d then
+      era_cache.put(server, "modern", c.protocol_version, c.era_reason)
+      return d
+    end
     set_modern(c, opts, nil)
     if exited then
       if not respawn then errors.raise("transport", why, { method = "server/discover" }) end
@@ -413,7 +631,9 @@ function M.start(c, opts, respawn)
     end
     c.era_reason = why
     note(c, "falling back to initialize (legacy era): " .. why)
-    return M.initialize(c, opts, M.LATEST_LEGACY)
+    local r = M.initialize(c, opts, M.LATEST_LEGACY)
+    era_cache.put(server, "legacy", c.protocol_version, why)
+    return r
   end
   if protocol.ERA[want] == "modern" then
     local d, why = modern_pinned(c, opts, want, "pinned to " .. want) -- an exit is no verdict here

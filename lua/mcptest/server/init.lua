@@ -128,7 +128,7 @@ end
 function Server:resource_updated(uri)
   local n = 0
   for _, t in ipairs(self.transports) do n = n + t:resource_updated(uri) end
-  return n
+  return n + require("mcptest.server.listen").resource_updated(self, uri) -- modern listeners
 end
 
 -- Start listening; returns the base URL (no trailing slash), or nil, err.

@@ -44,20 +44,26 @@ end
 
 -- What the catalog serves decides what is announced (catalog.capabilities
 -- replaces it whole).
--- era "modern": no resources.subscribe (it would promise subscriptions/listen).
+-- era "modern": resources.subscribe promises resourceSubscriptions in
+-- subscriptions/listen (mcptest.server.listen).
 function M.capabilities(server, era)
   local cat = server.catalog
   if cat.capabilities then return cat.capabilities end
   local caps = { logging = json.object() }
   if cat.tools then caps.tools = { listChanged = false } end
   if cat.resources or cat.templates or cat.read_resource then
-    caps.resources = { subscribe = era ~= "modern", listChanged = false }
+    caps.resources = { subscribe = true, listChanged = false }
   end
   if cat.prompts then caps.prompts = { listChanged = false } end
   if cat.complete then caps.completions = json.object() end
   if cat.skills then -- the skills extension serves its files as resources
     caps.resources = caps.resources or { subscribe = false, listChanged = false }
-    caps.extensions = { ["io.modelcontextprotocol/skills"] = json.object() }
+    caps.extensions = caps.extensions or {}
+    caps.extensions["io.modelcontextprotocol/skills"] = json.object()
+  end
+  if cat.tasks and era == "modern" then -- the tasks extension: 2026-07-28 only
+    caps.extensions = caps.extensions or {}
+    caps.extensions[protocol.TASKS_EXTENSION] = json.object()
   end
   return caps
 end
@@ -71,7 +77,7 @@ M.MODERN_SUPPORTED = {}
 for _, v in ipairs(protocol.MODERN_VERSIONS) do M.MODERN_SUPPORTED[v] = true end
 
 -- Methods a modern request cannot call: the handshake and what 2026-07-28
--- removed (the engine serves no subscriptions/listen yet).
+-- removed (subscriptions/listen replaces resources/(un)subscribe).
 M.REMOVED = { initialize = true, ping = true, ["logging/setLevel"] = true,
               ["resources/subscribe"] = true, ["resources/unsubscribe"] = true }
 -- Requests whose Mcp-Name header names params.name or params.uri.

@@ -188,9 +188,11 @@ function M.for_catalog(cat)
   add(BASE)
   if cat.tools then add(TOOLS) end
   if cat.resources or cat.templates or cat.read_resource then add(RESOURCES) end
+  add(require("mcptest.server.listen").methods) -- the modern era's only
   if cat.prompts then add(PROMPTS) end
   if cat.complete then add(COMPLETIONS) end
   if cat.skills then require("mcptest.server.skills").install(cat, out) end
+  if cat.tasks then add(require("mcptest.server.tasks").methods) end
   return out
 end
 
