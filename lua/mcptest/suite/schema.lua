@@ -250,13 +250,13 @@ function Checker:auth(a, where)
   if o then self:oauth(o, where .. ".oauth") end
 end
 
-function Checker:server(name, sv)
+function Checker:server(name, sv, allowed)
   local where = "servers." .. name
-  self:keys(sv, M.SERVER_KEYS, where)
+  self:keys(sv, allowed or M.SERVER_KEYS, where)
   local n = (sv.url ~= nil and 1 or 0) + (sv.command ~= nil and 1 or 0) + (sv.fixture ~= nil and 1 or 0)
   if n ~= 1 then
-    self:err(self.s:at(sv), "%s needs exactly one of `url`, `command` (a list) or `fixture: true`%s",
-      where, n > 1 and " (it has several)" or "")
+    self:err(self.s:at(sv), "%s needs exactly one of `url`, `command` (a list)%s%s",
+      where, allowed and "" or " or `fixture: true`", n > 1 and " (it has several)" or "")
   end
   self:typed(sv, "url", where, "string")
   local cmd = self:typed(sv, "command", where, "list")
@@ -635,6 +635,49 @@ function M.check(suite)
   end
   local td = self:typed(doc, "teardown", "the suite", "list")
   if td then self:steps(td, "teardown", defined, servers, default_server) end
+  table.sort(self.errors, function(a, b)
+    if a.line ~= b.line then return a.line < b.line end
+    return a.column < b.column
+  end)
+  return self.errors
+end
+
+-- ===== the server registry (mcptest.suite.registry) =====
+
+-- A registry file (~/.mcptest/servers.yaml, a project's mcptest.yaml) is
+-- `servers:` only, each entry a suite server without the fixture, plus
+-- `store:` (where its secrets go). Checked by the suite's own server checks.
+M.REGISTRY_KEYS = { "servers" }
+M.REGISTRY_SERVER_KEYS = { "url", "command", "env", "cwd", "headers", "auth", "timeout", "tls",
+                           "protocol", "store" }
+M.STORES = { file = true, keychain = true }
+M.SERVER_NAME = "^[%w][%w_.-]*$"
+
+function M.check_registry(loaded)
+  local self = setmetatable({ s = loaded, errors = {} }, Checker)
+  local doc = loaded.doc
+  if doc == nil or doc == json.null then return self.errors end -- an empty file: no servers
+  if kind(doc) ~= "mapping" then
+    self:err(loaded:at(doc), "a server registry is a mapping with `servers:`, got a %s", kind(doc))
+    return self.errors
+  end
+  self:keys(doc, M.REGISTRY_KEYS, "the registry", true)
+  local sv = self:mapping(doc, "servers", "`servers`")
+  for name, s in pairs(sv or {}) do
+    if type(name) ~= "string" or not name:match(M.SERVER_NAME) or name:match("^https?$") then
+      self:err(loaded:key(sv, name), "server name `%s` must be a word of letters, digits, ., - and _"
+        .. " (it stands where a URL would)", tostring(name))
+    elseif kind(s) ~= "mapping" then
+      self:err(loaded:value(sv, name), "servers.%s must be a mapping (url: or command:), got %s",
+        name, kind(s) == "null" and "an empty value" or ("a " .. kind(s)))
+    else
+      self:server(name, s, M.REGISTRY_SERVER_KEYS)
+      local store = self:typed(s, "store", "servers." .. name, "string")
+      if store and not M.STORES[store] then
+        self:err(loaded:value(s, "store"), "unknown store `%s` in servers.%s (file or keychain)", store, name)
+      end
+    end
+  end
   table.sort(self.errors, function(a, b)
     if a.line ~= b.line then return a.line < b.line end
     return a.column < b.column
