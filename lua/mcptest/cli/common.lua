@@ -109,12 +109,9 @@ function M.entry_connect(entry, opts)
   conn.verbose = opts["--verbose"]
   conn.timeout = tonumber(opts["--timeout"]) or conn.timeout
   conn.protocol = opts["--protocol"] or conn.protocol
-  if conn.headers or opts["--header"] then -- "Name: value" lines, as the flags give them
-    local h = {}
-    for k, v in pairs(conn.headers or {}) do h[#h + 1] = k .. ": " .. tostring(v) end
-    table.sort(h)
-    for _, line in ipairs(opts["--header"] or {}) do h[#h + 1] = line end
-    conn.headers = h
+  if opts["--header"] then -- the entry's "Name: value" lines, then the flags'
+    conn.headers = conn.headers or {}
+    for _, line in ipairs(opts["--header"]) do conn.headers[#conn.headers + 1] = line end
   end
   if opts["--bearer-token-env"] then
     conn.auth = { bearer_token_env = opts["--bearer-token-env"], store = conn.auth and conn.auth.store }

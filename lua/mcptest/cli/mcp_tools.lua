@@ -69,7 +69,7 @@ end
 local ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
 
 local TARGET_PROPS = {
-  url = { type = "string", description = "a Streamable HTTP MCP server (http:// or https://)" },
+  url = { type = "string", description = "a Streamable HTTP MCP server (http:// or https://), or the name of a registered server (mcptest server list)" },
   command = { description = "a stdio MCP server: an argv array, or one string split on blanks",
               anyOf = A{ { type = "string" }, { type = "array", items = { type = "string" } } } },
   bearer_token_env = { type = "string", pattern = "^[A-Za-z_][A-Za-z0-9_]*$",
@@ -111,9 +111,19 @@ local function target_of(args, optional)
     return nil, "give the server to test: url (a Streamable HTTP server) or command (a stdio server)"
   end
   local t = { timeout = tonumber(args.timeout) }
+  if type(url) == "string" and not url:match("^%a[%w+.-]*://") then
+    -- a registered server's NAME (mcptest server list): its whole entry
+    local registry = require("mcptest.suite.registry")
+    local e, rerr = registry.resolve(url)
+    if not e then return nil, rerr end
+    t = registry.connect_options(e)
+    t.timeout = tonumber(args.timeout) or t.timeout
+    if args.bearer_token_env then t.auth = { bearer_token_env = args.bearer_token_env, store = e.store } end
+    return t
+  end
   if url ~= nil then
     if type(url) ~= "string" or not url:match("^https?://") then
-      return nil, "url must be an http:// or https:// URL"
+      return nil, "url must be an http:// or https:// URL, or a registered server's name"
     end
     t.url = url
     if args.bearer_token_env then t.auth = { bearer_token_env = args.bearer_token_env } end
@@ -182,7 +192,7 @@ local function doctor(ctx, args)
   local t, err = target_of(args)
   if not t then return err_result(err) end
   t.auth = nil
-  t.bearer_token_env = args.bearer_token_env
+  t.bearer_token_env = args.bearer_token_env or (t.auth and t.auth.bearer_token_env)
   ctx:progress(0, 1, "diagnosing " .. tostring(t.url or (type(t.command) == "table" and table.concat(t.command, " ") or t.command)))
   local ok, report = await(ctx, function() return require("mcptest.doctor").run(t) end)
   if not ok then return err_result(message_of(report)) end
@@ -223,7 +233,8 @@ local function auth_status(ctx, args)
   end
   if t.url then
     -- what the server says to these credentials: doctor's AUTH layer
-    local dt = { url = t.url, bearer_token_env = args.bearer_token_env, timeout = t.timeout }
+    local dt = { url = t.url, bearer_token_env = args.bearer_token_env or (t.auth and t.auth.bearer_token_env),
+                 timeout = t.timeout, headers = t.headers, tls = t.tls }
     local dok, report = await(ctx, function() return require("mcptest.doctor").run(dt) end)
     if dok then
       for _, l in ipairs(report.layers) do

@@ -130,8 +130,13 @@ end
 -- mcp.connect's options for an entry; the auth table as the schema let it
 -- through (env-var names only) with `store` for the token storage.
 function M.connect_options(e)
-  local o = { url = e.url, command = e.command, env = e.env, cwd = e.cwd, headers = e.headers,
+  local o = { url = e.url, command = e.command, env = e.env, cwd = e.cwd,
               timeout = e.timeout, protocol = e.protocol, tls = e.tls }
+  if e.headers then -- "Name: value" lines, as --header gives them (doctor reads these)
+    o.headers = {}
+    for k, v in pairs(e.headers) do o.headers[#o.headers + 1] = tostring(k) .. ": " .. tostring(v) end
+    table.sort(o.headers)
+  end
   if e.auth then
     o.auth = {}
     for k, v in pairs(e.auth) do o.auth[k] = v end

@@ -504,10 +504,15 @@ function Checker:action(t, where, allowed, defined, later, servers, default_serv
     local names = {}
     for k in pairs(servers) do names[#names + 1] = k end
     table.sort(names)
-    local hint = M.suggest(sname, names)
+    -- a typo of a registered server's name is suggested too
+    local all = { table.unpack(names) }
+    local ok, reg = pcall(function() return require("mcptest.suite.registry").names() end)
+    for _, k in ipairs(ok and reg or {}) do all[#all + 1] = k end
+    local hint = M.suggest(sname, all)
     self:err(self.s:value(t, "server"), "unknown server `%s` in %s%s", sname, where,
       hint and ("; did you mean `" .. hint .. "`?") or
-      (#names > 0 and (" (the suite defines: " .. table.concat(names, ", ") .. ")") or " (the suite defines no servers)"))
+      (#names > 0 and (" (the suite defines: " .. table.concat(names, ", ") .. "; no registered server has that name)")
+        or " (the suite defines no servers and no registered server has that name: mcptest server list)"))
   elseif not sname and not default_server and (act or t.lua) then
     local n = 0
     for _ in pairs(servers) do n = n + 1 end
@@ -553,6 +558,28 @@ function Checker:steps(list, where, defined, servers, default_server)
   end
 end
 
+-- Is name a registered server? A registry file that does not load is
+-- reported once, at the suite's top (its own FILE:LINE:COL lines follow).
+function Checker:registered(name, doc)
+  if type(name) ~= "string" then return false end
+  local registry = require("mcptest.suite.registry")
+  local reg, err = registry.load()
+  if not reg then
+    if not self.registry_reported then
+      self.registry_reported = true
+      self:err(self.s:at(doc), "the suite names a server it does not define, and the server registry"
+        .. " does not load:\n%s", err)
+    end
+    return false
+  end
+  if reg.servers[name] then
+    self.used_registered = self.used_registered or {}
+    self.used_registered[name] = true
+    return true
+  end
+  return false
+end
+
 function M.check(suite)
   local self = setmetatable({ s = suite, errors = {} }, Checker)
   local doc = suite.doc
@@ -563,15 +590,25 @@ function M.check(suite)
   end
   self:keys(doc, M.SUITE_KEYS, "the suite", true)
   self:typed(doc, "name", "the suite", "string")
-  local servers = {}
+  -- the suite's servers; a name it does not define may be a registered
+  -- server (mcptest.suite.registry), looked up when a test names it
+  local servers = setmetatable({}, { __index = function(_, name) return self:registered(name, doc) end })
   local sv = self:mapping(doc, "servers", "`servers`")
   local n = 0
   if sv then
     for name, s in pairs(sv) do
       n = n + 1
-      servers[name] = true
-      if kind(s) ~= "mapping" then
-        self:err(suite:value(sv, name), "servers.%s must be a mapping (url:, command: or fixture:), got %s",
+      rawset(servers, name, true)
+      if type(s) == "string" then
+        -- `api: my-api`: the registered server my-api, under the suite's name api
+        if not self:registered(s, doc) then
+          local _, msg = require("mcptest.suite.registry").get(s)
+          self:err(suite:value(sv, name), "servers.%s names the registered server `%s`, but %s", tostring(name), s,
+            tostring(msg):gsub("^unknown server [^ ]+", "it is not registered"))
+        end
+      elseif kind(s) ~= "mapping" then
+        self:err(suite:value(sv, name), "servers.%s must be a mapping (url:, command: or fixture:)"
+          .. " or the name of a registered server, got %s",
           tostring(name), kind(s) == "null" and "an empty value" or ("a " .. kind(s)))
       else
         self:server(tostring(name), s)
