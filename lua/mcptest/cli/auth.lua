@@ -151,7 +151,7 @@ local function login_all(opts)
         if not cfg then return code end
         local tok, _, msg = login.run(cfg)
         if tok then
-          io.write("✔ ", n, ": ", login.summary(e.url, tok), "\n")
+          io.write("✔ ", n, ": ", login.logged_in_line(e.url, tok), "\n")
         else
           failed = failed + 1
           io.write("✘ ", n, ": login failed: ", (require("mcptest.secrets").scrub(msg):gsub("\n", "\n    ")), "\n")

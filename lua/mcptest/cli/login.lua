@@ -139,7 +139,7 @@ function M.run(cfg)
 end
 
 -- One line for a token set just obtained (no secret: a fingerprint).
-function M.summary(url, t)
+function M.logged_in_line(url, t)
   local d = M.describe(t)
   return "logged in to " .. url .. " (" .. tostring(t.grant) .. (d.scope and (", scope " .. d.scope) or "")
     .. (d.expires_in and (", expires in " .. d.expires_in .. " s") or "") .. (d.refreshable and ", refreshable" or "")
@@ -164,7 +164,7 @@ function M.main(opts, words)
     return rc
   end
   if opts["--json"] then common.print_json(M.describe(t)); return 0 end
-  io.write(M.summary(url, t), "\n")
+  io.write(M.logged_in_line(url, t), "\n")
   return 0
 end
 
