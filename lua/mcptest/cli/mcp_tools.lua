@@ -191,8 +191,8 @@ end
 local function doctor(ctx, args)
   local t, err = target_of(args)
   if not t then return err_result(err) end
-  t.auth = nil
   t.bearer_token_env = args.bearer_token_env or (t.auth and t.auth.bearer_token_env)
+  t.auth = nil
   ctx:progress(0, 1, "diagnosing " .. tostring(t.url or (type(t.command) == "table" and table.concat(t.command, " ") or t.command)))
   local ok, report = await(ctx, function() return require("mcptest.doctor").run(t) end)
   if not ok then return err_result(message_of(report)) end
