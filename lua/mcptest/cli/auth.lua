@@ -92,8 +92,7 @@ local function status(opts, words)
     -- a server that needs no login (no auth, or a token from an env var)
     -- is not "not authenticated"
     local needs_login = not r.entry or d.auth == "oauth"
-    if not d.authenticated and needs_login and r.token then bad = true end
-    if words[2] and not d.authenticated and needs_login then bad = true end
+    if not d.authenticated and needs_login then bad = true end
     out[i] = d
   end
   if opts["--json"] then common.print_json(mcp.json.array(out)); return bad and 1 or 0 end
