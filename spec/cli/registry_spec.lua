@@ -279,6 +279,24 @@ describe("named servers", function()
     assert.are.equal(0, code)
   end)
 
+  it("test --all checks servers at once, --jobs of them at a time", function()
+    -- every request of these servers is answered 100 ms late (a fault header)
+    for i = 1, 4 do
+      assert.are.equal(0, (run("server add s" .. i .. " --url " .. fx.url .. "/mcp/open"
+        .. " --header 'X-Mcptest-Fault: latency_ms=100'")))
+    end
+    local sys = require("mcptest.core.sys")
+    local t0 = sys.now()
+    local code = run("test --all --jobs 1")
+    local serial = sys.now() - t0
+    assert.are.equal(0, code)
+    t0 = sys.now()
+    code = run("test --all --jobs 4")
+    local parallel = sys.now() - t0
+    assert.are.equal(0, code)
+    assert.is_true(parallel < serial * 0.6, ("--jobs 4 took %.2f s, --jobs 1 %.2f s"):format(parallel, serial))
+  end)
+
   it("auth login-all logs in to the OAuth servers without a valid token and skips the rest", function()
     assert.are.equal(0, (run("server add cc --url " .. fx.url .. "/mcp/oauth --client-credentials"
       .. " --client-id dev-confidential-client --client-secret-env CC_SECRET")))
