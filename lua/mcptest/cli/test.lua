@@ -13,8 +13,10 @@ local M = {
 Prints "✔ NAME: 12 tools, 2025-11-25, 38 ms" for a server that answered,
 or "✘ NAME: 401 Unauthorized" (or why it could not be reached) followed
 by the auth failure message. --all checks every registered server
-(mcptest server list), --jobs N at a time. Nothing is logged in here: an
-OAuth server needs a cached token (mcptest login NAME, auth login-all).
+(mcptest server list), --jobs N at a time. Credentials are what is
+configured: a bearer env var, a cached login token, a grant that needs
+no person (client credentials, jwt-bearer). No browser or device login
+is started here: log in first (mcptest login NAME, auth login-all).
 Exit codes: 0 every server OK; 1 one failed; 2 usage or a bad registry.]],
   options = {
     { title = "Servers",
@@ -94,6 +96,9 @@ end
 function M.main(opts, words)
   local ok0, err0 = common.apply_client_defaults(opts)
   if not ok0 then return common.usage_error(err0, "test") end
+  -- a checker never waits for a person: a login that needs one fails
+  -- with the auth failure message, as in CI
+  require("mcptest.auth.session").interactive = function() return false end
   local registry = require("mcptest.suite.registry")
   local list = {}
   if opts["--all"] then
