@@ -36,6 +36,10 @@ registry file (FILE:LINE:COL).]],
       { "--client-credentials", help = "OAuth: client credentials" },
       { "--assertion-env", arg = "VAR", help = "OAuth: jwt-bearer with the assertion in VAR" },
       { "--oauth", help = "OAuth: authorization code in a browser (the default OAuth grant)" },
+      { "--idp-token-endpoint", arg = "URL", help = "OAuth: enterprise-managed authorization, the IdP's token endpoint (with --id-token-env)" },
+      { "--id-token-env", arg = "VAR", help = "OAuth: the IdP ID token to exchange, in VAR" },
+      { "--idp-client-id", arg = "ID", help = "OAuth: mcptest's client id at the IdP" },
+      { "--no-browser", help = "OAuth: print the authorization URL instead of opening a browser" },
       { "--client-id", arg = "ID", help = "OAuth: a registered client" },
       { "--client-secret-env", arg = "VAR", help = "OAuth: its secret, in VAR" },
       { "--private-key-env", arg = "VAR", help = "OAuth: a PEM key in VAR (private_key_jwt)" },
@@ -89,10 +93,19 @@ local function add(opts, words)
   if opts["--timeout"] then e.timeout = tonumber(opts["--timeout"]) end
   local tls = common.tls(opts)
   if tls then e.tls = tls end
+  local n = 0
+  for _, g in ipairs({ "--device", "--client-credentials", "--assertion-env", "--idp-token-endpoint" }) do
+    if opts[g] then n = n + 1 end
+  end
+  if n > 1 then return common.usage_error("give one grant option", "server") end
+  if (opts["--idp-token-endpoint"] == nil) ~= (opts["--id-token-env"] == nil) then
+    return common.usage_error("--idp-token-endpoint and --id-token-env go together", "server")
+  end
   local grant = (opts["--device"] and "device_code") or (opts["--client-credentials"] and "client_credentials")
-    or (opts["--assertion-env"] and "jwt_bearer")
+    or ((opts["--assertion-env"] or opts["--idp-token-endpoint"]) and "jwt_bearer")
   local oauthy = grant or opts["--oauth"] or opts["--client-id"] or opts["--client-secret-env"]
     or opts["--private-key-env"] or opts["--client-metadata-url"] or opts["--scope"] or opts["--dpop"]
+    or opts["--no-browser"]
   if opts["--bearer-token-env"] and oauthy then
     return common.usage_error("give --bearer-token-env or OAuth flags, not both", "server")
   end
@@ -102,7 +115,12 @@ local function add(opts, words)
     e.auth = { oauth = { grant = grant or "authorization_code", client_id = opts["--client-id"],
       client_secret_env = opts["--client-secret-env"], private_key_env = opts["--private-key-env"],
       client_metadata_url = opts["--client-metadata-url"], scope = opts["--scope"],
-      assertion_env = opts["--assertion-env"], dpop = opts["--dpop"] and true or nil } }
+      assertion_env = opts["--assertion-env"], dpop = opts["--dpop"] and true or nil,
+      no_browser = opts["--no-browser"] and true or nil } }
+    if opts["--idp-token-endpoint"] then
+      e.auth.oauth.idp = { token_endpoint = opts["--idp-token-endpoint"], id_token_env = opts["--id-token-env"],
+                           client_id = opts["--idp-client-id"] }
+    end
   end
   e.store = opts["--store"]
   -- the same checks as a file's entry: an env-var name that looks like a
