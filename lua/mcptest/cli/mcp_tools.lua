@@ -114,6 +114,7 @@ local function target_of(args, optional)
   if type(url) == "string" and not url:match("^%a[%w+.-]*://") then
     -- a registered server's NAME (mcptest server list): its whole entry
     local registry = require("mcptest.suite.registry")
+    registry.reset() -- a long-lived server: read the files as they are now
     local e, rerr = registry.resolve(url)
     if not e then return nil, rerr end
     t = registry.connect_options(e)
@@ -489,7 +490,9 @@ local function scaffold_suite(ctx, args)
     if format == "yaml" then
       -- the same scaffold as `mcptest scaffold` (mcptest.suite.scaffold)
       local server = { url = t.url, auth = t.auth, command = t.command }
-      if type(server.command) == "string" then
+      if type(args.url) == "string" and not args.url:match("^%a[%w+.-]*://") then
+        server = { registered = args.url } -- the suite names the registered server
+      elseif type(server.command) == "string" then
         server.command = require("mcptest.transport.stdio").split_command(server.command)
       end
       return ok_result({ format = "yaml", tools = #tools, suite = require("mcptest.suite.scaffold").yaml(c, server) })
@@ -504,6 +507,7 @@ local function compile_suite(_, args)
   if type(args.path) ~= "string" or args.path == "" then
     return err_result("path (a YAML suite, e.g. server.test.yaml) is required")
   end
+  require("mcptest.suite.registry").reset() -- the registry as it is now (a suite may name its servers)
   local lua, err = require("mcptest.suite").lua(args.path)
   if not lua then return err_result(tostring(err)) end
   return ok_result({ path = args.path, lua = lua })
