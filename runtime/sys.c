@@ -62,6 +62,19 @@ static int sys_environ(lua_State *L) {
   return 1;
 }
 
+/* sys.getcwd() -> path | nil, err: the project registry (mcptest.yaml) is
+   found by walking up from it, and $PWD may be stale in a child process */
+static int sys_getcwd(lua_State *L) {
+  char buf[4096];
+  if (!getcwd(buf, sizeof buf)) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_pushstring(L, buf);
+  return 1;
+}
+
 static int sys_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
   return 1;
@@ -274,6 +287,7 @@ static const luaL_Reg sys_funcs[] = {
   {"setenv", sys_setenv},
   {"environ", sys_environ},
   {"isatty", sys_isatty},
+  {"getcwd", sys_getcwd},
   {"usage", sys_usage},
   {"pid", sys_pid},
   {"interrupted", sys_interrupted},

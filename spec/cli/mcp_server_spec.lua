@@ -83,6 +83,27 @@ describe("mcptest mcp-server", function()
     assert.has_tool(r.structuredContent.tools, "doctor")
   end)
 
+  it("takes a registered server's name in url: its whole entry, auth included", function()
+    local h = tmpdir()
+    write(h .. "/servers.yaml", "servers:\n  bt:\n    url: " .. fixture.url .. "/mcp/bearer-token\n"
+      .. "    auth: { bearer_token_env: FXT }\n")
+    local a = mcp.connect{ command = { BIN, "mcp-server" }, timeout = 30,
+                           env = { MCPTEST_SRC = SRC, MCPTEST_HOME = h, FXT = "test-bearer-token" } }
+    finally(function() a:close(); os.execute("rm -rf " .. h) end)
+    local r = a:call_tool("call_tool", { url = "bt", name = "whoami", arguments = {} })
+    assert.tool_ok(r)
+    assert.is_false(r.structuredContent.isError)
+    r = a:call_tool("doctor", { url = "bt" })
+    assert.tool_ok(r)
+    assert.is_true(r.structuredContent.ok, mcp.json.encode(r.structuredContent.layers))
+    r = a:call_tool("scaffold_suite", { url = "bt", format = "yaml" })
+    assert.tool_ok(r)
+    assert.matches("\n  server: bt ", r.structuredContent.suite)
+    r = a:call_tool("list_tools", { url = "tb" })
+    assert.is_not.tool_ok(r)
+    assert.matches("unknown server tb %(did you mean bt%?%)", mcp.text(r))
+  end)
+
   it("call_tool returns the tool's result, isError included", function()
     local r = c:call_tool("call_tool", { url = URL, name = "echo", arguments = { message = "hi", uppercase = true } })
     assert.tool_ok(r)

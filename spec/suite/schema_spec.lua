@@ -78,7 +78,7 @@ tests: []
       "4:30: unknown fixture route `/mcp/nope` in servers.c (/mcp/open, /mcp/bearer-token, /mcp/oauth or /legacy/sse)",
       "5:35: unknown protocol `2025-01-01` in servers.d (auto, 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26 or 2024-11-05)",
       "6:51: the Authorization header in servers.e holds a literal credential; write `Bearer ${VAR}` or use `auth: {bearer_token_env: VAR}`",
-      "8:5: servers.g must be a mapping (url:, command: or fixture:), got an empty value",
+      "8:5: servers.g must be a mapping (url:, command: or fixture:) or the name of a registered server, got an empty value",
     }, errs)
   end)
 

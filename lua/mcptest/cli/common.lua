@@ -80,7 +80,12 @@ function M.connect(opts)
   local mcp = require("mcptest")
   local conn = { timeout = tonumber(opts["--timeout"]), verbose = opts["--verbose"],
                  protocol = opts["--protocol"] }
-  if opts["--stdio"] then
+  local entry, rerr = M.registered(opts["--url"])
+  if entry == false then return nil, 2, rerr end
+  if entry then
+    -- a registered NAME: its entry, with the flags given on top
+    conn = M.entry_connect(entry, opts)
+  elseif opts["--stdio"] then
     conn.command = opts["--stdio"]
   elseif opts["--url"] then
     conn.url = opts["--url"]
@@ -97,6 +102,31 @@ function M.connect(opts)
     return nil, 3, tostring(c)
   end
   return c
+end
+
+-- A registered server named where a URL goes: the entry; nil for a URL
+-- (or nothing); false, message for an unknown name or a bad registry file.
+function M.registered(word)
+  if word == nil or word == true then return nil end
+  return require("mcptest.suite.registry").resolve(word)
+end
+
+-- mcp.connect's options for a registered entry, with the server flags
+-- given on the command line on top of it.
+function M.entry_connect(entry, opts)
+  local conn = require("mcptest.suite.registry").connect_options(entry)
+  conn.verbose = opts["--verbose"]
+  conn.timeout = tonumber(opts["--timeout"]) or conn.timeout
+  conn.protocol = opts["--protocol"] or conn.protocol
+  if opts["--header"] then -- the entry's "Name: value" lines, then the flags'
+    conn.headers = conn.headers or {}
+    for _, line in ipairs(opts["--header"]) do conn.headers[#conn.headers + 1] = line end
+  end
+  if opts["--bearer-token-env"] then
+    conn.auth = { bearer_token_env = opts["--bearer-token-env"], store = conn.auth and conn.auth.store }
+  end
+  conn.tls = M.tls(opts) or conn.tls
+  return conn
 end
 
 -- The tls option of --cacert, --cert/--key and --insecure, or nil.

@@ -26,12 +26,12 @@ metadata); 2 usage; 3 the server could not be reached.]],
 local function yesno(v) return v and "yes" or "no" end
 
 function M.main(opts, words)
-  local url, code = login.url_of(opts, words, "discover")
-  if not url then return code end
+  local url, entry = login.url_of(opts, words, "discover")
+  if not url then return entry end
   local discovery = require("mcptest.auth.discovery")
   local json = require("mcptest.json")
   if opts["--verbose"] then require("mcptest.transport.curl").verbose = true end
-  local ok, d, err = pcall(discovery.discover, url, { tls = common.tls(opts) })
+  local ok, d, err = pcall(discovery.discover, url, { tls = common.tls(opts) or (entry and entry.tls) })
   if not ok then -- a bad --cacert/--cert/--key: a usage error, no traceback
     local errors = require("mcptest.errors")
     if errors.is(d, "usage") then return common.usage_error(d.message, "discover") end

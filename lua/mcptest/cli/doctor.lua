@@ -40,8 +40,8 @@ local function target_of(opts)
 end
 
 function M.main(opts, words)
-  if words[1] and not opts["--url"] and not opts["--stdio"] and words[1]:match("^https?://") then
-    opts["--url"] = table.remove(words, 1)
+  if words[1] and not opts["--url"] and not opts["--stdio"] then
+    opts["--url"] = table.remove(words, 1) -- a URL or a registered NAME
   end
   if words[1] then return common.usage_error("unexpected argument " .. words[1], "doctor") end
   if (opts["--url"] == nil) == (opts["--stdio"] == nil) then
@@ -52,6 +52,14 @@ function M.main(opts, words)
   end
   local target, err = target_of(opts)
   if not target then return common.usage_error(err, "doctor") end
+  local entry, rerr = common.registered(opts["--url"])
+  if entry == false then io.stderr:write("mcptest: ", rerr, "\n"); return 2 end
+  if entry then -- a registered NAME: its entry, the flags given on top
+    local conn = common.entry_connect(entry, opts)
+    target = { url = conn.url, command = conn.command, env = conn.env, cwd = conn.cwd, headers = conn.headers,
+      protocol = conn.protocol, tls = conn.tls, timeout = conn.timeout,
+      bearer_token_env = conn.auth and conn.auth.bearer_token_env, auth = conn.auth, name = entry.name }
+  end
   if opts["--verbose"] then
     require("mcptest.client").default_verbose = true
     require("mcptest.transport.curl").verbose = true

@@ -25,6 +25,8 @@ M.verbs = {
   { "logout", "mcptest.cli.logout" },
   { "auth", "mcptest.cli.auth" },
   { "discover", "mcptest.cli.discover" },
+  { "server", "mcptest.cli.server" },
+  { "test", "mcptest.cli.test" },
   { "doctor", "mcptest.cli.doctor" },
   { "load", "mcptest.cli.load" },
   { "mcp-server", "mcptest.cli.mcp_server" },

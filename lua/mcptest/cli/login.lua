@@ -49,13 +49,26 @@ Exit codes: 0 logged in; 2 usage; 3 the login failed (the message says why).]],
   },
 }
 
--- The URL: the first word or --url, exactly one.
+-- The URL: the first word or --url, exactly one; a registered server's
+-- NAME gives its URL. Returns url, entry (the registry entry, or nil), or
+-- nil, exit code.
 function M.url_of(opts, words, verb)
   local url = opts["--url"] or words[1]
   if opts["--url"] and words[1] then return nil, common.usage_error("give the URL once (a word or --url)", verb) end
   if words[2] then return nil, common.usage_error("unexpected argument " .. words[2], verb) end
-  if not url then return nil, common.usage_error(verb .. " needs the server URL", verb) end
-  if not url:match("^https?://[^/]") then return nil, common.usage_error("not an http(s) URL: " .. url, verb) end
+  if not url then return nil, common.usage_error(verb .. " needs the server URL (or a registered NAME)", verb) end
+  local entry, err = common.registered(url)
+  if entry == false then io.stderr:write("mcptest: ", err, "\n"); return nil, 2 end
+  if entry then
+    if not entry.url then
+      return nil, common.usage_error("server " .. url .. " is started with a command (stdio); " .. verb
+        .. " needs an HTTP server", verb)
+    end
+    return entry.url, entry
+  end
+  if not url:match("^https?://[^/]") then
+    return nil, common.usage_error("not an http(s) URL and not a registered server: " .. url, verb)
+  end
   return url
 end
 
@@ -76,26 +89,30 @@ function M.describe(t)
   }
 end
 
-function M.main(opts, words)
-  local url, code = M.url_of(opts, words, "login")
-  if not url then return code end
-  if opts["--store"] and opts["--store"] ~= "file" and opts["--store"] ~= "keychain" then
-    return common.usage_error("--store takes file or keychain, not " .. opts["--store"], "login")
-  end
+-- login's settings from the flags, over a registry entry's OAuth keys
+-- (flags win); nil, exit code on a usage error.
+function M.config(opts, url, entry)
+  local eo = entry and entry.auth and entry.auth.oauth or {}
   local grants = 0
   for _, g in ipairs({ "--device", "--client-credentials", "--assertion-env", "--idp-token-endpoint" }) do
     if opts[g] then grants = grants + 1 end
   end
-  if grants > 1 then return common.usage_error("give one grant option", "login") end
-  local cfg = { url = url, scope = opts["--scope"], client_id = opts["--client-id"],
-    client_secret_env = opts["--client-secret-env"], private_key_env = opts["--private-key-env"],
-    client_metadata_url = opts["--client-metadata-url"], register = opts["--register"] and true or nil,
-    dpop = opts["--dpop"] and true or nil, no_browser = opts["--no-browser"] and true or nil,
-    tls = common.tls(opts), store = opts["--store"] }
+  if grants > 1 then return nil, common.usage_error("give one grant option", "login") end
+  local function pick(flag, key)
+    if opts[flag] ~= nil then return opts[flag] end
+    return eo[key]
+  end
+  local cfg = { url = url, scope = pick("--scope", "scope"), client_id = pick("--client-id", "client_id"),
+    client_secret_env = pick("--client-secret-env", "client_secret_env"),
+    private_key_env = pick("--private-key-env", "private_key_env"),
+    client_metadata_url = pick("--client-metadata-url", "client_metadata_url"),
+    register = opts["--register"] and true or nil,
+    dpop = (opts["--dpop"] or eo.dpop) and true or nil, no_browser = (opts["--no-browser"] or eo.no_browser) and true or nil,
+    tls = common.tls(opts) or (entry and entry.tls), store = opts["--store"] or (entry and entry.store) }
   if opts["--callback-port"] then
     local p = tonumber(opts["--callback-port"])
     if not p or p ~= math.floor(p) or p < 1 or p > 65535 then
-      return common.usage_error("--callback-port needs a port number", "login")
+      return nil, common.usage_error("--callback-port needs a port number", "login")
     end
     cfg.callback_port = math.floor(p)
   end
@@ -103,32 +120,57 @@ function M.main(opts, words)
   elseif opts["--client-credentials"] then cfg.grant = "client_credentials"
   elseif opts["--assertion-env"] then cfg.grant, cfg.assertion_env = "jwt_bearer", opts["--assertion-env"]
   elseif opts["--idp-token-endpoint"] then
-    if not opts["--id-token-env"] then return common.usage_error("--idp-token-endpoint needs --id-token-env", "login") end
+    if not opts["--id-token-env"] then return nil, common.usage_error("--idp-token-endpoint needs --id-token-env", "login") end
     cfg.grant = "jwt_bearer"
     cfg.idp = { token_endpoint = opts["--idp-token-endpoint"], id_token_env = opts["--id-token-env"],
                 client_id = opts["--idp-client-id"] }
+  elseif eo.grant then
+    cfg.grant, cfg.assertion_env, cfg.idp = eo.grant, eo.assertion_env, eo.idp
   else cfg.grant = "authorization_code" end
   if opts["--id-token-env"] and not opts["--idp-token-endpoint"] then
-    return common.usage_error("--id-token-env goes with --idp-token-endpoint", "login")
+    return nil, common.usage_error("--id-token-env goes with --idp-token-endpoint", "login")
   end
+  return cfg
+end
+
+-- Run the grant: the token set, or nil, exit code, message.
+function M.run(cfg)
+  local mcp = require("mcptest")
+  local ok, t = pcall(mcp.oauth.login, cfg)
+  if ok then return t end
+  local errors = require("mcptest.errors")
+  local msg = errors.is(t) and tostring(t.message) or tostring(t)
+  return nil, (errors.is(t) and t.kind == "usage") and 2 or 3, msg
+end
+
+-- One line for a token set just obtained (no secret: a fingerprint).
+function M.logged_in_line(url, t)
+  local d = M.describe(t)
+  return "logged in to " .. url .. " (" .. tostring(t.grant) .. (d.scope and (", scope " .. d.scope) or "")
+    .. (d.expires_in and (", expires in " .. d.expires_in .. " s") or "") .. (d.refreshable and ", refreshable" or "")
+    .. (d.dpop and ", DPoP-bound" or "") .. "; token " .. tostring(d.token)
+    .. "; in the " .. (d.store == "keychain" and "keychain" or "file cache") .. ")"
+end
+
+function M.main(opts, words)
+  local url, entry = M.url_of(opts, words, "login")
+  if not url then return entry end
+  if opts["--store"] and opts["--store"] ~= "file" and opts["--store"] ~= "keychain" then
+    return common.usage_error("--store takes file or keychain, not " .. opts["--store"], "login")
+  end
+  local cfg, code = M.config(opts, url, entry)
+  if not cfg then return code end
   if opts["--verbose"] then -- each exchange with the servers, secrets redacted
     require("mcptest.client").default_verbose = true
     require("mcptest.transport.curl").verbose = true
   end
-  local mcp = require("mcptest")
-  local ok, t = pcall(mcp.oauth.login, cfg)
-  if not ok then
-    local errors = require("mcptest.errors")
-    io.stderr:write("mcptest: login failed: ", errors.is(t) and tostring(t.message) or tostring(t), "\n")
-    if errors.is(t) and t.kind == "usage" then return 2 end
-    return 3
+  local t, rc, msg = M.run(cfg)
+  if not t then
+    io.stderr:write("mcptest: login failed: ", msg, "\n")
+    return rc
   end
-  local d = M.describe(t)
-  if opts["--json"] then common.print_json(d); return 0 end
-  io.write("logged in to ", url, " (", t.grant, d.scope and (", scope " .. d.scope) or "",
-    d.expires_in and (", expires in " .. d.expires_in .. " s") or "", d.refreshable and ", refreshable" or "",
-    d.dpop and ", DPoP-bound" or "", "; token ", d.token, "; in the ", d.store == "keychain" and "keychain" or "file cache",
-    ")\n")
+  if opts["--json"] then common.print_json(M.describe(t)); return 0 end
+  io.write(M.logged_in_line(url, t), "\n")
   return 0
 end
 

@@ -55,9 +55,9 @@ local function revoke(t, tls)
   return table.concat(done, ", ")
 end
 
-function M.main(opts, words)
-  local url, code = login.url_of(opts, words, "logout")
-  if not url then return code end
+function M.main(opts, words, _, _, verb)
+  local url, entry = login.url_of(opts, words, verb or "logout")
+  if not url then return entry end
   local mcp = require("mcptest")
   local ok, t = pcall(mcp.tokens.get, url)
   if not ok then io.stderr:write("mcptest: ", tostring(t.message or t), "\n"); return 3 end
@@ -69,7 +69,7 @@ function M.main(opts, words)
     local answer = io.read("l")
     if not answer or not answer:match("^[yY]") then io.write("kept\n"); return 0 end
   end
-  local revoked = revoke(t, opts["--cacert"] and { ca_file = opts["--cacert"] } or nil)
+  local revoked = revoke(t, opts["--cacert"] and { ca_file = opts["--cacert"] } or (entry and entry.tls))
   mcp.tokens.remove(url)
   io.write("logged out of ", url, " (", revoked, ")\n")
   return 0

@@ -69,7 +69,7 @@ end
 local ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
 
 local TARGET_PROPS = {
-  url = { type = "string", description = "a Streamable HTTP MCP server (http:// or https://)" },
+  url = { type = "string", description = "a Streamable HTTP MCP server (http:// or https://), or the name of a registered server (mcptest server list)" },
   command = { description = "a stdio MCP server: an argv array, or one string split on blanks",
               anyOf = A{ { type = "string" }, { type = "array", items = { type = "string" } } } },
   bearer_token_env = { type = "string", pattern = "^[A-Za-z_][A-Za-z0-9_]*$",
@@ -111,9 +111,20 @@ local function target_of(args, optional)
     return nil, "give the server to test: url (a Streamable HTTP server) or command (a stdio server)"
   end
   local t = { timeout = tonumber(args.timeout) }
+  if type(url) == "string" and not url:match("^%a[%w+.-]*://") then
+    -- a registered server's NAME (mcptest server list): its whole entry
+    local registry = require("mcptest.suite.registry")
+    registry.reset() -- a long-lived server: read the files as they are now
+    local e, rerr = registry.resolve(url)
+    if not e then return nil, rerr end
+    t = registry.connect_options(e)
+    t.timeout = tonumber(args.timeout) or t.timeout
+    if args.bearer_token_env then t.auth = { bearer_token_env = args.bearer_token_env, store = e.store } end
+    return t
+  end
   if url ~= nil then
     if type(url) ~= "string" or not url:match("^https?://") then
-      return nil, "url must be an http:// or https:// URL"
+      return nil, "url must be an http:// or https:// URL, or a registered server's name"
     end
     t.url = url
     if args.bearer_token_env then t.auth = { bearer_token_env = args.bearer_token_env } end
@@ -181,8 +192,8 @@ end
 local function doctor(ctx, args)
   local t, err = target_of(args)
   if not t then return err_result(err) end
+  t.bearer_token_env = args.bearer_token_env or (t.auth and t.auth.bearer_token_env)
   t.auth = nil
-  t.bearer_token_env = args.bearer_token_env
   ctx:progress(0, 1, "diagnosing " .. tostring(t.url or (type(t.command) == "table" and table.concat(t.command, " ") or t.command)))
   local ok, report = await(ctx, function() return require("mcptest.doctor").run(t) end)
   if not ok then return err_result(message_of(report)) end
@@ -225,7 +236,8 @@ local function auth_status(ctx, args)
   end
   if t.url then
     -- what the server says to these credentials: doctor's AUTH layer
-    local dt = { url = t.url, bearer_token_env = args.bearer_token_env, timeout = t.timeout }
+    local dt = { url = t.url, bearer_token_env = args.bearer_token_env or (t.auth and t.auth.bearer_token_env),
+                 timeout = t.timeout, headers = t.headers, tls = t.tls }
     local dok, report = await(ctx, function() return require("mcptest.doctor").run(dt) end)
     if dok then
       for _, l in ipairs(report.layers) do
@@ -480,7 +492,9 @@ local function scaffold_suite(ctx, args)
     if format == "yaml" then
       -- the same scaffold as `mcptest scaffold` (mcptest.suite.scaffold)
       local server = { url = t.url, auth = t.auth, command = t.command }
-      if type(server.command) == "string" then
+      if type(args.url) == "string" and not args.url:match("^%a[%w+.-]*://") then
+        server = { registered = args.url } -- the suite names the registered server
+      elseif type(server.command) == "string" then
         server.command = require("mcptest.transport.stdio").split_command(server.command)
       end
       return ok_result({ format = "yaml", tools = #tools, suite = require("mcptest.suite.scaffold").yaml(c, server) })
@@ -495,6 +509,7 @@ local function compile_suite(_, args)
   if type(args.path) ~= "string" or args.path == "" then
     return err_result("path (a YAML suite, e.g. server.test.yaml) is required")
   end
+  require("mcptest.suite.registry").reset() -- the registry as it is now (a suite may name its servers)
   local lua, err = require("mcptest.suite").lua(args.path)
   if not lua then return err_result(tostring(err)) end
   return ok_result({ path = args.path, lua = lua })

@@ -28,10 +28,12 @@ function M.main(opts, words)
   local c, code, err = common.connect(opts)
   if not c then io.stderr:write("mcptest: ", err, "\n"); return code end
   local server = { url = opts["--url"] }
-  if opts["--stdio"] then
+  if common.registered(opts["--url"]) then
+    server = { registered = opts["--url"] } -- connected already: the name resolved
+  elseif opts["--stdio"] then
     server.command = require("mcptest.transport.stdio").split_command(opts["--stdio"])
   end
-  if opts["--bearer-token-env"] then server.auth = { bearer_token_env = opts["--bearer-token-env"] } end
+  if opts["--bearer-token-env"] and not server.registered then server.auth = { bearer_token_env = opts["--bearer-token-env"] } end
   local ok, text = pcall(require("mcptest.suite.scaffold").yaml, c, server)
   c:close()
   if not ok then

@@ -188,6 +188,7 @@ local function connect_options(sv, outer)
     -- settings; never a value the schema did not allow
     local a = {}
     if sv.auth.bearer_token_env then a.bearer_token_env = sv.auth.bearer_token_env end
+    a.store = sv.store -- a registered server's token storage (file or keychain)
     if sv.auth.oauth then
       a.oauth = {}
       for _, k in ipairs(schema.OAUTH_KEYS) do
@@ -201,6 +202,7 @@ local function connect_options(sv, outer)
     end
     f("auth", lit(a, nil, ind))
   end
+  if sv.store and not sv.auth then f("auth", lit({ store = sv.store }, nil, ind)) end
   if sv.timeout then f("timeout", lit(sv.timeout)) end
   if sv.protocol then f("protocol", quote(sv.protocol)) end
   if sv.tls then f("tls", lit(sv.tls, nil, ind)) end
@@ -359,6 +361,25 @@ function M.entries(suite)
   local base = suite.path:match("([^/]+)$") or suite.path
   local names = doc.servers and sorted_keys(doc.servers) or {}
   if #names == 1 then out.default = names[1] end
+  -- registered servers (mcptest.suite.registry) the suite names: `api:
+  -- my-api` in servers:, or a test's or step's server: it does not define
+  local registered = {}
+  local function named(t)
+    if type(t) == "table" and type(t.server) == "string" and not (doc.servers and doc.servers[t.server])
+       and not registered[t.server] then
+      registered[t.server] = t.server
+      names[#names + 1] = t.server
+    end
+  end
+  for _, part in ipairs({ doc.setup or {}, doc.tests or {}, doc.teardown or {} }) do
+    for _, t in ipairs(part) do
+      named(t)
+      for _, st in ipairs(type(t) == "table" and type(t.steps) == "table" and t.steps or {}) do named(st) end
+    end
+  end
+  for name, sv in pairs(doc.servers or {}) do
+    if type(sv) == "string" then registered[name] = sv end
+  end
   out:comment(0, "Compiled by `mcptest compile` from " .. suite.path .. ": plain Lua on the")
   out:comment(0, "mcptest runner, to read, edit and run (mcptest run FILE.lua). Comments")
   out:comment(0, "name the YAML lines; env vars are read by name, no secret is copied here.")
@@ -377,13 +398,22 @@ function M.entries(suite)
     out:blank()
     out:add(1, "lazy_setup(function()", nil)
     for _, name in ipairs(names) do
-      local sv = doc.servers[name]
-      out:comment(2, "servers." .. name .. ", line " .. s:at(sv).line
-        .. (sv.fixture ~= nil and (": the built-in fixture server, route " .. (sv.route or "/mcp/open")) or ""))
-      if sv.fixture ~= nil then
-        out:add(2, "local fixture = mcp.fixture.start" .. fixture_options(sv, "    "), s:at(sv).line)
+      local sv = doc.servers and doc.servers[name]
+      local line = type(sv) == "table" and s:at(sv).line or nil
+      if registered[name] then
+        local e = assert(require("mcptest.suite.registry").get(registered[name]))
+        line = type(sv) == "string" and s:value(doc.servers, name).line or nil
+        out:comment(2, (line and ("servers." .. name .. ", line " .. line .. ": ") or "")
+          .. "the registered server " .. registered[name] .. " (" .. e.source .. ":" .. e.line .. ")")
+        sv = e
+      else
+        out:comment(2, "servers." .. name .. ", line " .. line
+          .. (sv.fixture ~= nil and (": the built-in fixture server, route " .. (sv.route or "/mcp/open")) or ""))
       end
-      out:add(2, ("%s = mcp.connect%s"):format(client_expr(name, nil), connect_options(sv, "    ")), s:at(sv).line)
+      if sv.fixture ~= nil then
+        out:add(2, "local fixture = mcp.fixture.start" .. fixture_options(sv, "    "), line)
+      end
+      out:add(2, ("%s = mcp.connect%s"):format(client_expr(name, nil), connect_options(sv, "    ")), line)
     end
     if doc.setup then
       if out.default then out:add(2, "local c = server" .. (is_name(out.default) and ("." .. out.default) or ("[" .. quote(out.default) .. "]")), nil) end

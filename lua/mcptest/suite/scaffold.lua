@@ -11,7 +11,8 @@
 -- with the reason (a suite can answer them in Lua: docs/lua-api.md `on`).
 --   scaffold.yaml(c, server) -> text
 --   c: a connected client; server: { url = } or { command = {...} } plus
---   optional auth = { bearer_token_env = VAR }, headers
+--   optional auth = { bearer_token_env = VAR }, headers; or { registered = NAME }
+--   (a registered server the suite names: servers: { server: NAME })
 local compile = require("mcptest.suite.compile")
 
 local M = {}
@@ -93,20 +94,27 @@ end
 function M.yaml(c, server, name)
   local out = {}
   local function w(s) out[#out + 1] = s end
-  w("# A starting suite written by `mcptest scaffold` from " .. (server.url or table.concat(server.command, " ")) .. ".")
+  w("# A starting suite written by `mcptest scaffold` from " .. (server.registered or server.url
+    or table.concat(server.command, " ")) .. ".")
   w("# Run it: mcptest THIS.test.yaml; see docs/yaml.md. Lines marked TODO hold")
   w("# values that had to be guessed.")
   w("name: " .. scalar(name or ((c.server_info and c.server_info.name) or "server") .. " (scaffolded)"))
   w("servers:")
-  w("  server:")
-  if server.url then w("    url: " .. scalar(server.url))
+  if server.registered then
+    -- a registered server: the suite names it (docs/registry.md)
+    w("  server: " .. scalar(server.registered) .. "   # the registered server (mcptest server show "
+      .. server.registered .. ")")
   else
-    local words = {}
-    for i, a in ipairs(server.command) do words[i] = scalar(a) end
-    w("    command: [" .. table.concat(words, ", ") .. "]")
-  end
-  if server.auth and server.auth.bearer_token_env then
-    w("    auth: { bearer_token_env: " .. server.auth.bearer_token_env .. " }")
+    w("  server:")
+    if server.url then w("    url: " .. scalar(server.url))
+    else
+      local words = {}
+      for i, a in ipairs(server.command) do words[i] = scalar(a) end
+      w("    command: [" .. table.concat(words, ", ") .. "]")
+    end
+    if server.auth and server.auth.bearer_token_env then
+      w("    auth: { bearer_token_env: " .. server.auth.bearer_token_env .. " }")
+    end
   end
   w("tests:")
   local caps = c.capabilities or {}

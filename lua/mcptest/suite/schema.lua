@@ -250,13 +250,13 @@ function Checker:auth(a, where)
   if o then self:oauth(o, where .. ".oauth") end
 end
 
-function Checker:server(name, sv)
+function Checker:server(name, sv, allowed)
   local where = "servers." .. name
-  self:keys(sv, M.SERVER_KEYS, where)
+  self:keys(sv, allowed or M.SERVER_KEYS, where)
   local n = (sv.url ~= nil and 1 or 0) + (sv.command ~= nil and 1 or 0) + (sv.fixture ~= nil and 1 or 0)
   if n ~= 1 then
-    self:err(self.s:at(sv), "%s needs exactly one of `url`, `command` (a list) or `fixture: true`%s",
-      where, n > 1 and " (it has several)" or "")
+    self:err(self.s:at(sv), "%s needs exactly one of `url`, `command` (a list)%s%s",
+      where, allowed and "" or " or `fixture: true`", n > 1 and " (it has several)" or "")
   end
   self:typed(sv, "url", where, "string")
   local cmd = self:typed(sv, "command", where, "list")
@@ -504,10 +504,15 @@ function Checker:action(t, where, allowed, defined, later, servers, default_serv
     local names = {}
     for k in pairs(servers) do names[#names + 1] = k end
     table.sort(names)
-    local hint = M.suggest(sname, names)
+    -- a typo of a registered server's name is suggested too
+    local all = { table.unpack(names) }
+    local ok, reg = pcall(function() return require("mcptest.suite.registry").names() end)
+    for _, k in ipairs(ok and reg or {}) do all[#all + 1] = k end
+    local hint = M.suggest(sname, all)
     self:err(self.s:value(t, "server"), "unknown server `%s` in %s%s", sname, where,
       hint and ("; did you mean `" .. hint .. "`?") or
-      (#names > 0 and (" (the suite defines: " .. table.concat(names, ", ") .. ")") or " (the suite defines no servers)"))
+      (#names > 0 and (" (the suite defines: " .. table.concat(names, ", ") .. "; no registered server has that name)")
+        or " (the suite defines no servers and no registered server has that name: mcptest server list)"))
   elseif not sname and not default_server and (act or t.lua) then
     local n = 0
     for _ in pairs(servers) do n = n + 1 end
@@ -553,6 +558,28 @@ function Checker:steps(list, where, defined, servers, default_server)
   end
 end
 
+-- Is name a registered server? A registry file that does not load is
+-- reported once, at the suite's top (its own FILE:LINE:COL lines follow).
+function Checker:registered(name, doc)
+  if type(name) ~= "string" then return false end
+  local registry = require("mcptest.suite.registry")
+  local reg, err = registry.load()
+  if not reg then
+    if not self.registry_reported then
+      self.registry_reported = true
+      self:err(self.s:at(doc), "the suite names a server it does not define, and the server registry"
+        .. " does not load:\n%s", err)
+    end
+    return false
+  end
+  if reg.servers[name] then
+    self.used_registered = self.used_registered or {}
+    self.used_registered[name] = true
+    return true
+  end
+  return false
+end
+
 function M.check(suite)
   local self = setmetatable({ s = suite, errors = {} }, Checker)
   local doc = suite.doc
@@ -563,15 +590,25 @@ function M.check(suite)
   end
   self:keys(doc, M.SUITE_KEYS, "the suite", true)
   self:typed(doc, "name", "the suite", "string")
-  local servers = {}
+  -- the suite's servers; a name it does not define may be a registered
+  -- server (mcptest.suite.registry), looked up when a test names it
+  local servers = setmetatable({}, { __index = function(_, name) return self:registered(name, doc) end })
   local sv = self:mapping(doc, "servers", "`servers`")
   local n = 0
   if sv then
     for name, s in pairs(sv) do
       n = n + 1
-      servers[name] = true
-      if kind(s) ~= "mapping" then
-        self:err(suite:value(sv, name), "servers.%s must be a mapping (url:, command: or fixture:), got %s",
+      rawset(servers, name, true)
+      if type(s) == "string" then
+        -- `api: my-api`: the registered server my-api, under the suite's name api
+        if not self:registered(s, doc) then
+          local _, msg = require("mcptest.suite.registry").get(s)
+          self:err(suite:value(sv, name), "servers.%s names the registered server `%s`, but %s", tostring(name), s,
+            tostring(msg):gsub("^unknown server [^ ]+", "it is not registered"))
+        end
+      elseif kind(s) ~= "mapping" then
+        self:err(suite:value(sv, name), "servers.%s must be a mapping (url:, command: or fixture:)"
+          .. " or the name of a registered server, got %s",
           tostring(name), kind(s) == "null" and "an empty value" or ("a " .. kind(s)))
       else
         self:server(tostring(name), s)
@@ -639,6 +676,49 @@ function M.check(suite)
   end
   local td = self:typed(doc, "teardown", "the suite", "list")
   if td then self:steps(td, "teardown", defined, servers, default_server) end
+  table.sort(self.errors, function(a, b)
+    if a.line ~= b.line then return a.line < b.line end
+    return a.column < b.column
+  end)
+  return self.errors
+end
+
+-- ===== the server registry (mcptest.suite.registry) =====
+
+-- A registry file (~/.mcptest/servers.yaml, a project's mcptest.yaml) is
+-- `servers:` only, each entry a suite server without the fixture, plus
+-- `store:` (where its secrets go). Checked by the suite's own server checks.
+M.REGISTRY_KEYS = { "servers" }
+M.REGISTRY_SERVER_KEYS = { "url", "command", "env", "cwd", "headers", "auth", "timeout", "tls",
+                           "protocol", "store" }
+M.STORES = { file = true, keychain = true }
+M.SERVER_NAME = "^[%w][%w_.-]*$"
+
+function M.check_registry(loaded)
+  local self = setmetatable({ s = loaded, errors = {} }, Checker)
+  local doc = loaded.doc
+  if doc == nil or doc == json.null then return self.errors end -- an empty file: no servers
+  if kind(doc) ~= "mapping" then
+    self:err(loaded:at(doc), "a server registry is a mapping with `servers:`, got a %s", kind(doc))
+    return self.errors
+  end
+  self:keys(doc, M.REGISTRY_KEYS, "the registry", true)
+  local sv = self:mapping(doc, "servers", "`servers`")
+  for name, s in pairs(sv or {}) do
+    if type(name) ~= "string" or not name:match(M.SERVER_NAME) or name:match("^https?$") then
+      self:err(loaded:key(sv, name), "server name `%s` must be a word of letters, digits, ., - and _"
+        .. " (it stands where a URL would)", tostring(name))
+    elseif kind(s) ~= "mapping" then
+      self:err(loaded:value(sv, name), "servers.%s must be a mapping (url: or command:), got %s",
+        name, kind(s) == "null" and "an empty value" or ("a " .. kind(s)))
+    else
+      self:server(name, s, M.REGISTRY_SERVER_KEYS)
+      local store = self:typed(s, "store", "servers." .. name, "string")
+      if store and not M.STORES[store] then
+        self:err(loaded:value(s, "store"), "unknown store `%s` in servers.%s (file or keychain)", store, name)
+      end
+    end
+  end
   table.sort(self.errors, function(a, b)
     if a.line ~= b.line then return a.line < b.line end
     return a.column < b.column
