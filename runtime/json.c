@@ -23,6 +23,7 @@
 #define JSON_BUF_MT "mcptest.json.buffer"
 #define JSON_MAX_DEPTH 1000
 #define JSON_MAX_DEPTH_TEXT "1000"
+#define JSON_STACK_LEVELS 16 /* nesting levels per stack check */
 
 /* ===== per-state context: the reusable output buffer and the two
  * marker metatables, found by address rather than by name, so the hot
@@ -202,7 +203,9 @@ static void json_encode_table(lua_State *L, const json_ctx *ctx, json_buf *b, in
   int kind = 0; /* 1 array, 2 object, 0 decide from keys */
   lua_Integer n = 0, i;
   if (depth > JSON_MAX_DEPTH) luaL_error(L, "json: nesting deeper than %d (a cycle?)", JSON_MAX_DEPTH);
-  luaL_checkstack(L, 4, "json: nesting too deep");
+  /* a level takes at most 4 slots (key, value, two copies of a number
+   * key); room for JSON_STACK_LEVELS levels is made once per that many */
+  if (depth % JSON_STACK_LEVELS == 0) luaL_checkstack(L, 4 * JSON_STACK_LEVELS, "json: nesting too deep");
   if (lua_getmetatable(L, idx)) {
     const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1);
@@ -555,7 +558,9 @@ static int json_read_value(lua_State *L, json_in *in) {
       int rc;
       if (++in->depth > JSON_MAX_DEPTH)
         return json_fail(in, "nesting deeper than " JSON_MAX_DEPTH_TEXT " levels (mcptest's JSON nesting limit)");
-      luaL_checkstack(L, 3, "json: nesting too deep");
+      /* a level takes at most 3 slots (table, key, value or a string's
+       * buffer); room for JSON_STACK_LEVELS levels is made once per that many */
+      if (in->depth % JSON_STACK_LEVELS == 1) luaL_checkstack(L, 3 * JSON_STACK_LEVELS, "json: nesting too deep");
       rc = *in->p++ == '{' ? json_read_object(L, in) : json_read_array(L, in);
       in->depth--;
       return rc;

@@ -17,13 +17,16 @@
  * "w", "rw" or "e" (error/hang-up: the owner's read then sees EOF).
  * timeout < 0 waits forever. Multiple results rather than a table: this is
  * on every request's path and allocates nothing. */
+enum { POLL_R = 1, POLL_W, POLL_RW, POLL_E }; /* wait()'s upvalues, in this order */
+
 static int poll_wait(lua_State *L) {
   struct pollfd stackfds[16], *fds = stackfds;
   int nr, nw, n = 0, i, rc, ms, pushed = 0;
   double timeout = luaL_optnumber(L, 3, -1);
   luaL_checktype(L, 1, LUA_TTABLE);
-  nr = (int)luaL_len(L, 1);
-  nw = lua_istable(L, 2) ? (int)luaL_len(L, 2) : 0;
+  /* raw lengths: the loop's own arrays, no __len to honour */
+  nr = (int)lua_rawlen(L, 1);
+  nw = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : 0;
   if (nr + nw > 16) {
     fds = (struct pollfd *)lua_newuserdatauv(L, sizeof *fds * (size_t)(nr + nw), 0);
   }
@@ -54,14 +57,14 @@ static int poll_wait(lua_State *L) {
   luaL_checkstack(L, 2 * rc, "poll: too many ready descriptors");
   for (i = 0; i < n && pushed < rc; i++) {
     short re = fds[i].revents;
-    const char *what;
+    int what; /* upvalue index of the word: no string interned per call */
     if (!re) continue;
-    if (re & (POLLERR | POLLHUP | POLLNVAL)) what = (re & POLLOUT) ? "rw" : "e";
-    else if ((re & POLLIN) && (re & POLLOUT)) what = "rw";
-    else if (re & POLLIN) what = "r";
-    else what = "w";
+    if (re & (POLLERR | POLLHUP | POLLNVAL)) what = (re & POLLOUT) ? POLL_RW : POLL_E;
+    else if ((re & POLLIN) && (re & POLLOUT)) what = POLL_RW;
+    else if (re & POLLIN) what = POLL_R;
+    else what = POLL_W;
     lua_pushinteger(L, fds[i].fd);
-    lua_pushstring(L, what);
+    lua_pushvalue(L, lua_upvalueindex(what));
     pushed++;
   }
   return 2 * pushed;
@@ -73,6 +76,11 @@ static const luaL_Reg poll_funcs[] = {
 };
 
 int luaopen_mcptest_core_poll(lua_State *L) {
-  luaL_newlib(L, poll_funcs);
+  luaL_newlibtable(L, poll_funcs);
+  lua_pushliteral(L, "r");
+  lua_pushliteral(L, "w");
+  lua_pushliteral(L, "rw");
+  lua_pushliteral(L, "e");
+  luaL_setfuncs(L, poll_funcs, 4);
   return 1;
 }

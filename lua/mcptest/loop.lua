@@ -255,7 +255,7 @@ function M.step(timeout)
     if changed then dirty = true end
     if t and (timeout == nil or timeout < 0 or t < timeout) then timeout = t end
   end
-  local tt = next_timer()
+  local tt = heap[1] and next_timer() -- no call when there is no timer (a request's usual step)
   if tt and (timeout == nil or timeout < 0 or tt < timeout) then timeout = tt end
   if dirty then rebuild() end
   local served = false

@@ -85,6 +85,22 @@ int main(void) {
     "local j = require 'mcptest.core.json'\n"
     "local s = string.rep('[', 5000) .. string.rep(']', 5000)\n"
     "assert(not pcall(j.decode, s))");
+  /* the stack is grown once per 16 levels (json.c JSON_STACK_LEVELS):
+   * every level up to the limit must still find its slots; number keys
+   * take the most (two copies each) */
+  lua_check(L, "the deepest allowed nesting encodes and decodes",
+    "local j = require 'mcptest.core.json'\n"
+    "local t = {}; local cur = t\n"
+    "for _ = 1, 998 do local n = {}; cur[2] = n; cur = n end\n"
+    "cur[2] = 'x'\n"
+    "local s = j.encode(t)\n"
+    "assert(s == string.rep('{\"2\":', 999) .. '\"x\"' .. string.rep('}', 999))\n"
+    "local v = j.decode(s)\n"
+    "for _ = 1, 999 do v = v['2'] end\n"
+    "assert(v == 'x')\n"
+    "local a = j.decode(string.rep('[', 1000) .. '\"\\\\n\"' .. string.rep(']', 1000))\n"
+    "for _ = 1, 1000 do a = a[1] end\n"
+    "assert(a == '\\n')");
   lua_close(L);
   return harness_done();
 }

@@ -102,6 +102,13 @@ function M.open(opts)
     closing = false,
     closed = false,
   }, Stdio)
+  -- the methods the request path calls (send, failure, on_ready, take)
+  -- copied into the transport, as the client does: no metatable miss per
+  -- call; needs_service is false, not nil, for the same reason
+  for name, fn in pairs(Stdio) do
+    if type(fn) == "function" then t[name] = fn end
+  end
+  t.needs_service = false
   t.out_fd, t.err_fd, t.in_fd = proc:fds()
   t.read_fds = { t.out_fd, t.err_fd }
   t.msgs = {} -- reused by every read: read_messages fills 1..n
