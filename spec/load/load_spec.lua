@@ -296,6 +296,23 @@ options = { thresholds = { mcp_reqs = { "count>8" } } }
     assert.are.equal(12, m.thresholds[1].observed)
   end)
 
+  it("--start-at waits until TIME, after setup, before the VUs start", function()
+    local sys = require("mcptest.core.sys")
+    local path = script([[
+function setup() io.stderr:write("SETUP ", string.format("%.3f", require("mcptest.core.sys").time()), "\n") return { url = os.getenv("URL") } end
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = data.url }
+  io.stderr:write("VU ", string.format("%.3f", require("mcptest.core.sys").time()), "\n")
+end
+]])
+    local at = math.floor(sys.time()) + 2
+    local code, _, err = load(path, "--iterations 1 -q --start-at " .. os.date("!%Y-%m-%dT%H:%M:%SZ", at), "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local setup_t, vu_t = tonumber(err:match("SETUP ([%d.]+)")), tonumber(err:match("VU ([%d.]+)"))
+    assert.is_true(setup_t < at, err)
+    assert.is_true(vu_t >= at and vu_t < at + 1, err)
+  end)
+
   it("--shard and --start-at: bad values are usage errors", function()
     local path = script(ECHO)
     local code, _, err = load(path, "--shard 3/2")
