@@ -296,6 +296,37 @@ options = { thresholds = { mcp_reqs = { "count>8" } } }
     assert.are.equal(12, m.thresholds[1].observed)
   end)
 
+  -- client-side sockets in TIME-WAIT towards port (the side that closes a
+  -- TCP connection keeps it): /proc/net/tcp, state 06
+  local function client_closed(port)
+    local n = 0
+    for _, f in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+      local fh = io.open(f)
+      if fh then
+        for line in fh:lines() do
+          local rport, st = line:match("^%s*%d+: %x+:%x+ %x+:(%x+) (%x%x)")
+          if rport and tonumber(rport, 16) == port and st == "06" then n = n + 1 end
+        end
+        fh:close()
+      end
+    end
+    return n
+  end
+
+  it("keeps its connections alive: VUs between requests do not make curl close them", function()
+    local port = tonumber(url:match(":(%d+)/"))
+    local before = client_closed(port)
+    local path = script(ECHO)
+    local code, _, err = load(path, "--vus 32 --duration 2s -q -o json:" .. dir .. "/ka.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local reqs = mcp.json.decode(slurp(dir .. "/ka.json")).metrics.mcp_reqs.values.count
+    local closed = client_closed(port) - before
+    -- at most one connection per VU (closed at the end); before the fix
+    -- curl closed about one per ten requests
+    assert.is_true(reqs > 1000, "only " .. reqs .. " requests")
+    assert.is_true(closed <= 32, closed .. " connections closed by the client for " .. reqs .. " requests")
+  end)
+
   it("--start-at waits until TIME, after setup, before the VUs start", function()
     local sys = require("mcptest.core.sys")
     local path = script([[
