@@ -204,4 +204,177 @@ end
     assert.are.equal(2, r.metrics.vus_max.values.max)
     assert.are.equal(0, r.checks[1].fails)
   end)
+
+  local function fixture_state(f)
+    return mcp.json.decode(mcp.http.request{ url = f.url .. "/", timeout = 5 }.body)
+  end
+
+  it("leaves no session behind: the fixture's session count returns to zero", function()
+    local path = script([[
+function setup() return { url = os.getenv("URL") } end
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = data.url, protocol = "2025-11-25" } -- the era with sessions
+  vu.c:call_tool("echo", { message = "hi" })
+end
+]])
+    local code, _, err = load(path, "--vus 6 --iterations 60 -q", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    assert.are.equal(0, fixture_state(fx).stats.sessions)
+    -- and the count is a real one: a client left open shows
+    local c = mcp.connect{ url = url, protocol = "2025-11-25" }
+    assert.are.equal(1, fixture_state(fx).stats.sessions)
+    c:close()
+    assert.are.equal(0, fixture_state(fx).stats.sessions)
+  end)
+
+  it("shards merge exactly: counts of a single run, p95 within the histogram's error", function()
+    local path = script(ECHO)
+    local hist = require("mcptest.core.hist")
+    local code, _, err = load(path, "--vus 4 --iterations 600 -q -o json:" .. dir .. "/one.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local at = math.floor(require("mcptest.core.sys").time()) + 2
+    local files = {}
+    for i = 1, 3 do
+      files[i] = dir .. "/shard" .. i .. ".json"
+      code, _, err = load(path, string.format("--vus 4 --iterations 600 --shard %d/3 --start-at %d -q -o json:%s --out json=%s.k6",
+        i, at, files[i], files[i]), "URL=" .. url)
+      assert.are.equal(0, code, err)
+    end
+    local merged = dir .. "/merged.json"
+    local mcode, mout, merr = (function()
+      local o, e = dir .. "/mout", dir .. "/merr"
+      local _, _, c = os.execute(string.format("%s report merge %s %s %s -o json:%s -o text >%s 2>%s", BIN,
+        files[1], files[2], files[3], merged, o, e))
+      return c, slurp(o), slurp(e)
+    end)()
+    assert.are.equal(0, mcode, merr)
+    assert.matches("merged: 3 summaries", mout)
+    local one, m = mcp.json.decode(slurp(dir .. "/one.json")), mcp.json.decode(slurp(merged))
+    for _, name in ipairs({ "iterations", "mcp_reqs", "mcp_req_duration{method:tools/call}" }) do
+      assert.are.equal(one.metrics[name].values.count, m.metrics[name].values.count, name)
+    end
+    assert.are.equal(600, m.metrics.iterations.values.count)
+    assert.are.equal(one.checks[1].passes, m.checks[1].passes)
+    -- the shards each ran a third
+    for i = 1, 3 do
+      assert.are.equal(200, mcp.json.decode(slurp(files[i])).metrics.iterations.values.count)
+    end
+    -- the merged p95 against the exact p95 of every sample the shards
+    -- timed (their k6 output): within the histogram's stated error
+    local samples = {}
+    for i = 1, 3 do
+      for line in io.lines(files[i] .. ".k6") do
+        local d = mcp.json.decode(line)
+        if d.type == "Point" and d.metric == "mcp_req_duration" and d.data.tags.method == "tools/call" then
+          samples[#samples + 1] = d.data.value
+        end
+      end
+    end
+    assert.are.equal(600, #samples)
+    table.sort(samples)
+    local exact = samples[math.ceil(0.95 * #samples)]
+    local got = m.metrics["mcp_req_duration{method:tools/call}"].values["p(95)"]
+    -- the stated error, plus the 1 µs the histogram rounds samples to
+    assert.is_true(math.abs(got - exact) <= exact * hist.ERROR + 0.001,
+      string.format("merged p95 %.4f ms, exact %.4f ms", got, exact))
+  end)
+
+  it("report merge evaluates thresholds again on the merged metrics", function()
+    local path = script([[
+options = { thresholds = { mcp_reqs = { "count>8" } } }
+]] .. ECHO)
+    local a, b = dir .. "/ta.json", dir .. "/tb.json"
+    assert.are.equal(1, (load(path, "--vus 1 --iterations 10 --shard 1/2 -q -o json:" .. a, "URL=" .. url)))
+    assert.are.equal(1, (load(path, "--vus 1 --iterations 10 --shard 2/2 -q -o json:" .. b, "URL=" .. url)))
+    -- each shard: 5 iterations and its connect, 6 requests (crossed);
+    -- merged: 12, and the merged run holds it
+    local _, _, c = os.execute(string.format("%s report merge %s %s -o json:%s >/dev/null 2>&1", BIN, a, b, dir .. "/tm.json"))
+    assert.are.equal(0, c)
+    local m = mcp.json.decode(slurp(dir .. "/tm.json"))
+    assert.are.equal(12, m.metrics.mcp_reqs.values.count)
+    assert.is_true(m.thresholds[1].ok)
+    assert.are.equal(12, m.thresholds[1].observed)
+  end)
+
+  -- client-side sockets in TIME-WAIT towards port (the side that closes a
+  -- TCP connection keeps it): /proc/net/tcp, state 06
+  local function client_closed(port)
+    local n = 0
+    for _, f in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+      local fh = io.open(f)
+      if fh then
+        for line in fh:lines() do
+          local rport, st = line:match("^%s*%d+: %x+:%x+ %x+:(%x+) (%x%x)")
+          if rport and tonumber(rport, 16) == port and st == "06" then n = n + 1 end
+        end
+        fh:close()
+      end
+    end
+    return n
+  end
+
+  it("keeps its connections alive: VUs between requests do not make curl close them", function()
+    local port = tonumber(url:match(":(%d+)/"))
+    local before = client_closed(port)
+    local path = script(ECHO)
+    local code, _, err = load(path, "--vus 32 --duration 2s -q -o json:" .. dir .. "/ka.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local reqs = mcp.json.decode(slurp(dir .. "/ka.json")).metrics.mcp_reqs.values.count
+    local closed = client_closed(port) - before
+    -- at most one connection per VU (closed at the end); before the fix
+    -- curl closed about one per ten requests
+    assert.is_true(reqs > 1000, "only " .. reqs .. " requests")
+    assert.is_true(closed <= 32, closed .. " connections closed by the client for " .. reqs .. " requests")
+  end)
+
+  it("--start-at waits until TIME, after setup, before the VUs start", function()
+    local sys = require("mcptest.core.sys")
+    local path = script([[
+function setup() io.stderr:write("SETUP ", string.format("%.3f", require("mcptest.core.sys").time()), "\n") return { url = os.getenv("URL") } end
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = data.url }
+  io.stderr:write("VU ", string.format("%.3f", require("mcptest.core.sys").time()), "\n")
+end
+]])
+    local at = math.floor(sys.time()) + 2
+    local code, _, err = load(path, "--iterations 1 -q --start-at " .. os.date("!%Y-%m-%dT%H:%M:%SZ", at), "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local setup_t, vu_t = tonumber(err:match("SETUP ([%d.]+)")), tonumber(err:match("VU ([%d.]+)"))
+    assert.is_true(setup_t < at, err)
+    assert.is_true(vu_t >= at and vu_t < at + 1, err)
+  end)
+
+  it("--shard and --start-at: bad values are usage errors", function()
+    local path = script(ECHO)
+    local code, _, err = load(path, "--shard 3/2")
+    assert.are.equal(2, code)
+    assert.matches("%-%-shard takes I/N", err)
+    code, _, err = load(path, "--start-at tomorrow")
+    assert.are.equal(2, code)
+    assert.matches("%-%-start%-at takes", err)
+  end)
+
+  it("OAuth under load: one client-credentials token for every VU, renewed once when it expires", function()
+    local ofx = mcp.fixture.start{ auto_approve = true, token_ttl = 4 }
+    local home = dir .. "/home"
+    local path = script([[
+function setup() return { url = os.getenv("URL") } end
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = data.url, auth = { oauth = {
+    grant = "client_credentials", client_id = "dev-confidential-client", client_secret_env = "CC_SECRET" } } }
+  vu.c:call_tool("echo", { message = "hi" })
+end
+]])
+    local ok, code, _, err = pcall(load, path, "--vus 8 --duration 6s -q -o json:" .. dir .. "/oauth.json",
+      "MCPTEST_HOME=" .. home .. " CC_SECRET=dev-confidential-secret URL=" .. ofx.url .. "/mcp/oauth")
+    local st = fixture_state(ofx)
+    ofx:stop()
+    assert.is_true(ok, code)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/oauth.json"))
+    assert.are.equal(0, r.metrics.mcp_req_failed.values.passes)
+    assert.is_true(r.metrics.mcp_reqs.values.count > 100)
+    -- one token at the start, shared by 8 VUs; one more after it expired at 4 s
+    assert.are.equal(2, st.token_requests.client_credentials)
+  end)
 end)

@@ -42,8 +42,31 @@ secrets.hide_fields(Source, { lines = true, tokens = true, dpop = true })
 
 M.cache_url = cache.url_key
 
+-- A token living less than twice the margin is renewed at half its life
+-- (else it would count as expiring from the moment it was issued, and every
+-- connect of a load run would mint another).
 local function expiring(t)
-  return t.expires_at ~= nil and t.expires_at - os.time() <= M.MARGIN
+  if t.expires_at == nil then return false end
+  local margin = M.MARGIN
+  if t.obtained_at and (t.expires_at - t.obtained_at) < 2 * margin then margin = (t.expires_at - t.obtained_at) / 2 end
+  return t.expires_at - os.time() <= margin
+end
+
+-- One renewal at a time per cache entry within this process: the tasks
+-- of a load run that all connect at once wait for the first one's token
+-- instead of each minting its own (the cache's file lock orders runs, not
+-- the tasks of one run around a login that takes it more than once).
+local minting = {}
+local function one_at_a_time(key, fn)
+  local loop = require("mcptest.loop")
+  while minting[key] do
+    if loop.task() then loop.suspend(0.005) else loop.step(0.005) end
+  end
+  minting[key] = true
+  local res = table.pack(pcall(fn))
+  minting[key] = nil
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
 end
 
 local function register_set(t)
@@ -142,8 +165,13 @@ function M.new(opts, shown, cfg)
       if nt then t = nt else s.expired, s.renew_error, t = true, err and tostring(err.message), nil end
     end
   elseif cfg and M.UNATTENDED[cfg.grant] then
-    -- nothing cached: a grant that needs no person gets a token now
-    t = M.login(setmetatable({ url = opts.url, tls = opts.tls }, { __index = cfg }))
+    -- nothing cached: a grant that needs no person gets a token now (or
+    -- the one another task of this process has just got)
+    t = one_at_a_time(key, function()
+      local cur = cache.tokens(key)
+      if cur and not expiring(cur) then return register_set(cur) end
+      return M.login(setmetatable({ url = opts.url, tls = opts.tls }, { __index = cfg }))
+    end)
   end
   s:use(t)
   return s

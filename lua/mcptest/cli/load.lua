@@ -5,7 +5,7 @@ local common = require("mcptest.cli.common")
 local M = {
   name = "load",
   summary = "load a server the way k6 does: virtual users, scenarios, thresholds",
-  usage = { "mcptest load SCRIPT.lua [--vus N] [--duration D | --iterations N] [--rate R] [-o FORMAT[:PATH]]... [--out json=FILE]" },
+  usage = { "mcptest load SCRIPT.lua [--vus N] [--duration D | --iterations N] [--rate R] [-o FORMAT[:PATH]]... [--out json=FILE] [--shard I/N] [--start-at TIME]" },
   help = [[
 SCRIPT.lua defines options (scenarios, thresholds), setup(), default(data,
 vu) and teardown(data), as docs/load.md describes. --vus, --duration,
@@ -14,7 +14,10 @@ constant-vus (--vus, --duration), shared-iterations (--iterations) or
 constant-arrival-rate (--rate per second, --duration). -o json:FILE writes
 the summary as JSON (mergeable histograms), -o junit:FILE each threshold
 as a testcase, -o text (the default) the summary on stdout; --out
-json=FILE writes every sample in k6's JSON output format.
+json=FILE writes every sample in k6's JSON output format. --shard I/N
+runs the I-th of N shares of the load and --start-at TIME starts it at
+TIME, so N machines load together; `mcptest report merge` merges their
+-o json summaries exactly.
 Exit codes: 0 every threshold held; 1 one was crossed (or the run was
 interrupted); 2 usage; 3 setup could not reach its server.]],
   options = {
@@ -25,6 +28,8 @@ interrupted); 2 usage; 3 setup could not reach its server.]],
       { "--rate", arg = "R", help = "iterations started per second, whether or not earlier ones finished (constant-arrival-rate)" },
       { "-o", arg = "FORMAT[:PATH]", repeatable = true, help = "text, json or junit; :PATH writes to a file (repeatable)" },
       { "--out", arg = "json=FILE", help = "every sample, k6's JSON output format, one Point per line" },
+      { "--shard", arg = "I/N", help = "run the I-th of N shares of every scenario's VUs, iterations or rate (one machine of N)" },
+      { "--start-at", arg = "TIME", help = "start the VUs at TIME (RFC 3339 with its zone, or Unix seconds), after setup: N machines start together" },
       { "--quiet", "-q", help = "no live line on the terminal" },
     },
     common.client_defaults,
@@ -73,6 +78,16 @@ function M.main(opts, words)
     local path = opts["--out"]:match("^json=(.+)$")
     if not path then return usage("--out takes json=FILE (k6's JSON output)") end
     flags.out_json = path
+  end
+  if opts["--shard"] then
+    local i, n = require("mcptest.load").parse_shard(opts["--shard"])
+    if not i then return usage(n) end
+    flags.shard = { i, n }
+  end
+  if opts["--start-at"] then
+    local t, terr = require("mcptest.load").parse_time(opts["--start-at"])
+    if not t then return usage(terr) end
+    flags.start_at = t
   end
   local ok, err = common.apply_client_defaults(opts)
   if not ok then return usage(err) end

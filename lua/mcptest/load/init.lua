@@ -404,6 +404,80 @@ function M.scenarios(options, flags)
 end
 
 
+-- ===== several machines: --shard I/N, --start-at TIME =====
+
+-- "I/N" -> i, n (1 <= I <= N); nil, message otherwise.
+function M.parse_shard(v)
+  local i, n = tostring(v):match("^(%d+)/(%d+)$")
+  i, n = tonumber(i), tonumber(n)
+  if not i or n < 1 or i < 1 or i > n then
+    return nil, "--shard takes I/N with 1 <= I <= N, e.g. --shard 2/4 (not " .. tostring(v) .. ")"
+  end
+  return i, n
+end
+
+-- Shard i's whole share of total among n: the shares of 1..n add up to
+-- total exactly (so N machines together run what one would).
+local function share(total, i, n)
+  if not total then return nil end
+  return total * i // n - total * (i - 1) // n
+end
+
+-- The i-th of n shares of every scenario: its VUs (and stage targets),
+-- iterations, arrival rate and VU pools. Scenario names and tags stay, so
+-- the shards' summaries merge metric by metric.
+function M.shard(list, i, n)
+  if n == 1 then return list end
+  for _, sc in ipairs(list) do
+    local e = sc.executor
+    if e == "constant-arrival-rate" then
+      sc.rate = sc.rate / n
+      sc.pre_allocated_vus = math.max(1, share(sc.pre_allocated_vus, i, n))
+      sc.max_vus = math.max(sc.pre_allocated_vus, share(sc.max_vus, i, n))
+    elseif e == "ramping-vus" then
+      sc.start_vus = share(sc.start_vus or 0, i, n)
+      for _, st in ipairs(sc.stages) do st.target = share(st.target, i, n) end
+    elseif e == "shared-iterations" then
+      sc.iterations = share(sc.iterations, i, n)
+      sc.vus = math.max(1, share(sc.vus, i, n))
+    else -- constant-vus, per-vu-iterations: a share of the VUs
+      sc.vus = share(sc.vus, i, n)
+    end
+  end
+  return list
+end
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+-- days_from_civil), so a UTC time needs no time zone from the C library.
+local function days_from_civil(y, m, d)
+  y = m <= 2 and y - 1 or y
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+
+-- --start-at: Unix seconds, or an RFC 3339 time ("2026-12-04T16:30:00Z",
+-- an offset like +01:00 allowed) -> Unix seconds; nil, message otherwise.
+function M.parse_time(v)
+  v = tostring(v)
+  if v:match("^%d+%.?%d*$") then return tonumber(v) end
+  local Y, Mo, D, h, mi, sec, frac, zone = v:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(%.?%d*)(.*)$")
+  local off
+  if zone == "Z" or zone == "z" then off = 0
+  elseif zone then
+    local sign, zh, zm = zone:match("^([+-])(%d%d):(%d%d)$")
+    if sign then off = (tonumber(zh) * 3600 + tonumber(zm) * 60) * (sign == "-" and -1 or 1) end
+  end
+  if not off then
+    return nil, "--start-at takes Unix seconds or an RFC 3339 time with its zone, e.g. 2026-12-04T16:30:00Z (not " .. v .. ")"
+  end
+  local t = days_from_civil(tonumber(Y), tonumber(Mo), tonumber(D)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) + (tonumber("0" .. frac) or 0) - off
+  return t
+end
+
 -- ===== the summary =====
 
 local function fmt_ms(v)
@@ -456,7 +530,8 @@ end
 
 function Run:report(elapsed)
   local m = self.metrics
-  local out = { state = { duration_s = elapsed, aborted = self.aborted or false, interrupted = self.interrupted or false },
+  local out = { state = { duration_s = elapsed, aborted = self.aborted or false, interrupted = self.interrupted or false,
+                          shard = self.flags.shard and (self.flags.shard[1] .. "/" .. self.flags.shard[2]) or nil },
                 metrics = {}, thresholds = json.array({}), checks = json.array({}) }
   local function put(mt)
     local st = m:stats(mt, elapsed)
@@ -497,6 +572,95 @@ function Run:junit(elapsed)
   return table.concat(out, "\n") .. "\n"
 end
 
+-- ===== merging the summaries of several runs (`mcptest report merge`) =====
+
+-- A -o json summary of `mcptest load`?
+function M.is_summary(doc)
+  return type(doc) == "table" and type(doc.metrics) == "table" and type(doc.state) == "table" and doc.tests == nil
+end
+
+-- docs: decoded summaries (the shards of one load, run side by side).
+-- Returns a run whose summary_lines/report/junit are the merged run's, and
+-- its duration; or nil, message. Counters, rates and checks add up;
+-- histograms merge bucket by bucket and every percentile is recomputed
+-- from the merged counts; gauges add up (the shards ran at once); the
+-- duration is the longest shard's; each threshold is evaluated again on
+-- the merged metrics.
+function M.merge(docs, names)
+  local hist = require("mcptest.core.hist")
+  local run = M.new_run({}, {}, {})
+  local m = run.metrics
+  local elapsed, shards = 0, {}
+  for d, doc in ipairs(docs) do
+    local where = names and names[d] or ("summary " .. d)
+    local st = doc.state
+    elapsed = math.max(elapsed, tonumber(st.duration_s) or 0)
+    if st.aborted then run.aborted = true end
+    if st.interrupted then run.interrupted = true end
+    if st.shard then
+      if shards[st.shard] then
+        io.stderr:write("mcptest: warning: shard ", st.shard, " is in ", shards[st.shard], " and in ", where, "; both are counted\n")
+      end
+      shards[st.shard] = where
+    end
+    local mnames = {}
+    for name in pairs(doc.metrics) do mnames[#mnames + 1] = name end
+    table.sort(mnames)
+    for _, name in ipairs(mnames) do
+      local e = doc.metrics[name]
+      local mt, err = m:submetric(name)
+      if not mt then
+        local base = name:match("^([%w_]+)")
+        if type(e) ~= "table" or not metrics_mod.BUILTIN[base] and not e.type then return nil, where .. ": " .. err end
+        mt = m:declare(base, e.type)
+        mt = m:submetric(name)
+      end
+      if type(e) ~= "table" or e.type ~= mt.type then
+        return nil, where .. ": metric " .. name .. " is a " .. tostring(type(e) == "table" and e.type) .. ", not a " .. mt.type
+      end
+      local v = type(e.values) == "table" and e.values or {}
+      if mt.type == "trend" then
+        if type(e.histogram) ~= "table" then return nil, where .. ": trend " .. name .. " has no histogram (written by an older mcptest?)" end
+        local ok, h = pcall(hist.import, e.histogram)
+        if not ok then return nil, where .. ": the histogram of " .. name .. ": " .. tostring(h) end
+        mt.hist:merge(h)
+      elseif mt.type == "counter" then
+        mt.count = mt.count + (tonumber(v.count) or 0)
+      elseif mt.type == "rate" then
+        local p, f = tonumber(v.passes) or 0, tonumber(v.fails) or 0
+        mt.passes, mt.total = mt.passes + p, mt.total + p + f
+      else
+        for _, k in ipairs({ "value", "min", "max" }) do
+          if tonumber(v[k]) then mt[k] = (mt[k] or 0) + tonumber(v[k]) end
+        end
+      end
+    end
+    for _, c in ipairs(type(doc.checks) == "table" and doc.checks or {}) do
+      local have = run.checks[c.name]
+      if not have then
+        have = { name = tostring(c.name), passes = 0, fails = 0 }
+        run.checks[c.name] = have
+        run.check_order[#run.check_order + 1] = have
+      end
+      have.passes = have.passes + (tonumber(c.passes) or 0)
+      have.fails = have.fails + (tonumber(c.fails) or 0)
+    end
+    -- every distinct threshold of any summary, evaluated again below
+    for _, t in ipairs(type(doc.thresholds) == "table" and doc.thresholds or {}) do
+      local key = tostring(t.metric) .. "\0" .. tostring(t.threshold)
+      if not run.seen_errors[key] then
+        run.seen_errors[key] = true
+        local th, terr = m:threshold(tostring(t.metric), t.threshold)
+        if not th then return nil, where .. ": " .. terr end
+        run.thresholds[#run.thresholds + 1] = th
+      end
+    end
+  end
+  run.merged = #docs
+  for _, th in ipairs(run.thresholds) do th.ok, th.observed = m:evaluate(th, elapsed) end
+  return run, elapsed
+end
+
 -- ===== running a script =====
 
 -- path: the script; flags: { vus=, duration=, iterations=, rate=,
@@ -522,6 +686,7 @@ function M.execute(path, flags)
   run = M.new_run(env, options, flags)
   local scenarios, serr = M.scenarios(options, flags)
   if not scenarios then return usage(serr) end
+  if flags.shard then M.shard(scenarios, flags.shard[1], flags.shard[2]) end
   for _, sc in ipairs(scenarios) do
     if type(env[sc.exec]) ~= "function" then
       return usage("scenario " .. sc.name .. " runs " .. sc.exec .. "(data, vu), which the script does not define")
@@ -546,16 +711,41 @@ function M.execute(path, flags)
     if not f then return usage("cannot write " .. flags.out_json .. ": " .. tostring(ferr)) end
     run.points = f
   end
+  -- every client of the run (setup's and the VUs') is held, and closed
+  -- after teardown: a session per VU ends with the run, not with the
+  -- server's idle timeout
+  local held_before = client.held
+  client.hold()
   -- setup, once
   if type(env.setup) == "function" then
     local sok, data = pcall(env.setup)
     if not sok then
       io.stderr:write("mcptest load: setup failed: ", require("mcptest.secrets").scrub(tostring(data)), "\n")
+      client.close_held()
+      client.held = held_before
       return (errors.is(data) and errors.unreachable[data.kind]) and 3 or 1
     end
     run.data = data
   end
+  -- --start-at: N machines that got the same time start their VUs
+  -- together (after their own setup, whose cost then does not skew them)
+  if flags.start_at then
+    local wait = flags.start_at - sys.time()
+    if wait < -1 then
+      io.stderr:write(string.format("mcptest load: --start-at was %.1f s ago; starting now\n", -wait))
+    end
+    while flags.start_at - sys.time() > 0 do
+      if sys.interrupted() then run.stopping, run.interrupted = true, true; break end
+      loop.step(math.min(0.25, flags.start_at - sys.time()))
+    end
+  end
   client.observer = function(...) return run:observe(...) end
+  -- the incremental collector, a cycle when the heap is 1.5x the live
+  -- data: Lua 5.4's generational mode (main.c's) traverses every thread at
+  -- every minor collection, and a load run has a coroutine per VU; at
+  -- 1,000 VUs it was no cheaper per request and peaked at 71 MB of RSS
+  -- against 54 MB (docs/performance.md)
+  collectgarbage("incremental", 150, 200)
   run.t0 = now()
   for _, sc in ipairs(scenarios) do
     if sc.start_time > 0 then
@@ -627,6 +817,8 @@ function M.execute(path, flags)
     local tok, terr = pcall(env.teardown, run.data)
     if not tok then io.stderr:write("mcptest load: teardown failed: ", tostring(terr), "\n") end
   end
+  client.close_held()
+  client.held = held_before
   if run.points then run.points:close() end
   local lines = run:summary_lines(elapsed)
   local text = table.concat(lines, "\n") .. "\n"
