@@ -309,3 +309,25 @@ describe("the keychain store (Secret Service)", function()
     end
   end)
 end)
+
+-- libsecret (and the GLib, GIO and GObject it brings: about 2.5 MB of RSS)
+-- is opened only when a run uses the keychain, not by every run.
+describe("the keychain library", function()
+  it("is not loaded by a run that does not use the keychain, and is by one that does", function()
+    local function loaded(script)
+      local path = os.tmpname()
+      local f = assert(io.open(path, "w"))
+      f:write(script, "\nlocal m = io.open('/proc/self/maps'):read('a')\nprint(m:find('libsecret', 1, true) and 'libsecret: loaded' or 'libsecret: not loaded')\n")
+      f:close()
+      -- a bus that is not there: libsecret fails at once, never autolaunches one
+      local p = io.popen("DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent " .. BIN .. " " .. path .. " 2>&1")
+      local out = p:read("a")
+      p:close()
+      os.remove(path)
+      return out
+    end
+    assert.matches("libsecret: not loaded", loaded("local mcp = require('mcptest')"), 1, true)
+    -- a lookup without a D-Bus session still opens the library first
+    assert.matches("libsecret: loaded", loaded("pcall(require('mcptest.core.keychain').lookup, { application = 'mcptest' })"), 1, true)
+  end)
+end)
