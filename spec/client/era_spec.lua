@@ -22,17 +22,21 @@ local HANDLERS = {
   ["elicitation/create"] = function() return { action = "accept", content = { name = "Ada" } } end,
 }
 
+-- the fixtures serve bad_header (an invalid x-mcp-header), which a modern
+-- client must leave out
 local fixtures = {}
 local function fixture(eras)
-  if not fixtures[eras] then fixtures[eras] = mcp.fixture.start{ eras = eras } end
+  if not fixtures[eras] then fixtures[eras] = mcp.fixture.start{ eras = eras, bad_header_tool = true } end
   return fixtures[eras]
 end
+local BAD_HEADER_CFG = os.tmpname()
+do local f = assert(io.open(BAD_HEADER_CFG, "w")); f:write("bad_header_tool: true\n"); f:close() end
 
 -- connect options for a transport ("http" | "stdio") and a fixture's eras
 local function target(transport, eras, extra)
   local o = { timeout = 10, on = HANDLERS }
   if transport == "http" then o.url = fixture(eras).url .. "/mcp/open"
-  else o.command = { BIN, "serve", "--stdio", "--eras", eras } end
+  else o.command = { BIN, "serve", "--stdio", "--eras", eras, "--config", BAD_HEADER_CFG } end
   for k, v in pairs(extra or {}) do o[k] = v end
   return o
 end
