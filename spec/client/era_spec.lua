@@ -83,15 +83,20 @@ describe("the tasks extension (io.modelcontextprotocol/tasks)", function()
     end)
   end
 
-  it("without the extension declared (or in the legacy era) the tool answers at once; tasks/get is unknown", function()
-    for _, o in ipairs({ target("http", "both"), target("http", "both", { protocol = LEGACY, capabilities = TASKS }) }) do
-      local c = mcp.connect(o)
+  it("without the extension declared (or in the legacy era) the tool answers at once; tasks/get is refused", function()
+    -- modern: -32021 naming the extension (SEP-2575/2663); legacy: no tasks/* at all
+    for _, case in ipairs({ { target("http", "both"), -32021 },
+                            { target("http", "both", { protocol = LEGACY, capabilities = TASKS }), -32601 } }) do
+      local c = mcp.connect(case[1])
       assert.is_nil(c.last_task)
       assert.text_equals(c:call_tool("task", { message = "now", seconds = 0 }), "now")
       assert.is_nil(c.last_task)
       local ok, err = pcall(c.request, c, "tasks/get", { taskId = "nope" })
       assert.is_false(ok)
-      assert.are.equal(-32601, err.code)
+      assert.are.equal(case[2], err.code)
+      if case[2] == -32021 then
+        assert.is_table(err.data.requiredCapabilities.extensions["io.modelcontextprotocol/tasks"])
+      end
       c:close()
     end
   end)

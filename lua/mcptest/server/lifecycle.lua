@@ -80,8 +80,10 @@ for _, v in ipairs(protocol.MODERN_VERSIONS) do M.MODERN_SUPPORTED[v] = true end
 -- removed (subscriptions/listen replaces resources/(un)subscribe).
 M.REMOVED = { initialize = true, ping = true, ["logging/setLevel"] = true,
               ["resources/subscribe"] = true, ["resources/unsubscribe"] = true }
--- Requests whose Mcp-Name header names params.name or params.uri.
-local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri" }
+-- Requests whose Mcp-Name header names params.name or params.uri (or
+-- params.taskId: SEP-2663's routing header for tasks/*).
+local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri",
+                ["tasks/get"] = "taskId", ["tasks/update"] = "taskId", ["tasks/cancel"] = "taskId" }
 M.NAMED = NAMED
 -- Results that carry cache hints (ttlMs, cacheScope).
 local CACHEABLE = { ["server/discover"] = true, ["tools/list"] = true, ["resources/list"] = true,

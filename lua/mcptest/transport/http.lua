@@ -215,7 +215,8 @@ end
 -- ===== sending =====
 
 -- The headers of a modern request, derived from its body.
-local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri" }
+local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/read"] = "uri",
+                ["tasks/get"] = "taskId", ["tasks/update"] = "taskId", ["tasks/cancel"] = "taskId" }
 -- params_by_tool: tool name -> its x-mcp-header arguments (what the
 -- client's tools/list found), mirrored as Mcp-Param-{Name}.
 local function modern_headers(msg, params_by_tool)
