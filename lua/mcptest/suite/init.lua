@@ -17,21 +17,8 @@ function M.is_suite(path)
   return type(path) == "string" and (path:match("%.ya?ml$") ~= nil)
 end
 
-local function format(path, errs)
-  local lines = {}
-  for _, e in ipairs(errs) do
-    lines[#lines + 1] = string.format("%s:%d:%d: %s", path, e.line, e.column, e.message)
-  end
-  return table.concat(lines, "\n")
-end
-
 function M.read(path)
-  local s, errs, ioerr = loader.file(path)
-  if ioerr then return nil, ioerr end
-  if not s then return nil, format(path, errs) end
-  local problems = schema.check(s)
-  if #problems > 0 then return nil, format(path, problems) end
-  return s
+  return loader.checked(path, schema.check)
 end
 
 function M.lua(path)

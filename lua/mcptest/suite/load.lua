@@ -58,4 +58,19 @@ function M.file(path)
   return M.text(text, path)
 end
 
+-- Load path and run check (a schema checker: loaded -> list of
+-- {line, column, message}); the loaded file, or nil and every problem as
+-- a FILE:LINE:COL: line (an unreadable file: the system's reason).
+function M.checked(path, check)
+  local s, errs, ioerr = M.file(path)
+  if ioerr then return nil, ioerr end
+  if s then errs = check(s) end
+  if #errs == 0 then return s end
+  local lines = {}
+  for _, e in ipairs(errs) do
+    lines[#lines + 1] = string.format("%s:%d:%d: %s", path, e.line, e.column, e.message)
+  end
+  return nil, table.concat(lines, "\n")
+end
+
 return M

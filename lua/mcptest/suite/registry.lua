@@ -46,21 +46,10 @@ function M.project_file()
   end
 end
 
-local function format(path, errs)
-  local lines = {}
-  for _, e in ipairs(errs) do
-    lines[#lines + 1] = string.format("%s:%d:%d: %s", path, e.line, e.column, e.message)
-  end
-  return table.concat(lines, "\n")
-end
-
 -- One file: { path, servers = { name = entry } } | nil, text.
 function M.read_file(path)
-  local s, errs, ioerr = loader.file(path)
-  if ioerr then return nil, ioerr end
-  if not s then return nil, format(path, errs) end
-  local problems = schema.check_registry(s)
-  if #problems > 0 then return nil, format(path, problems) end
+  local s, err = loader.checked(path, schema.check_registry)
+  if not s then return nil, err end
   local servers = {}
   for name, e in pairs(type(s.doc) == "table" and s.doc.servers or {}) do
     e.name, e.source, e.line = name, path, s:at(e).line
@@ -233,8 +222,9 @@ local function write(servers)
   local text = M.render(servers)
   -- the new text must read back as a valid registry before it replaces the old
   local s, errs = loader.text(text, M.home_file())
-  if not s or #schema.check_registry(s) > 0 then
-    return nil, "internal error: the registry would not read back: " .. (errs and format(M.home_file(), errs) or "schema")
+  errs = s and schema.check_registry(s) or errs
+  if #errs > 0 then
+    return nil, "internal error: the registry would not read back: line " .. errs[1].line .. ": " .. errs[1].message
   end
   local ok, err = fs.write_atomic(M.home_file(), text, 384) -- 0600
   if not ok then return nil, "cannot write " .. M.home_file() .. ": " .. tostring(err) end
