@@ -27,28 +27,6 @@ local function sh(cmd)
   return code, o, e
 end
 
--- Run n copies of a script at once (as parallel_spec.lua does).
-local function run_many(n, script, env)
-  local procs = {}
-  local envl = {}
-  for k, v in pairs(sys.environ()) do envl[#envl + 1] = k .. "=" .. v end
-  for k, v in pairs(env) do envl[#envl + 1] = k .. "=" .. v end
-  for i = 1, n do procs[i] = { p = assert(process.spawn{ argv = { BIN, script }, env = envl }), out = "" } end
-  local deadline = sys.now() + 60
-  local results = {}
-  for i, pr in ipairs(procs) do
-    local out_fd = pr.p:fds()
-    repeat
-      poll.wait({ out_fd }, nil, 0.2)
-      local lines, _, eof = pr.p:read_lines()
-      for _, l in ipairs(lines) do pr.out = pr.out .. l .. "\n" end
-    until eof or sys.now() > deadline
-    pr.p:close(5)
-    local st, code = pr.p:status()
-    results[i] = { out = pr.out, status = st, code = code }
-  end
-  return results
-end
 
 -- The Secret Service: nil, why when it cannot start at all.
 local function start_keyring(dir)
@@ -85,6 +63,8 @@ local function start_keyring(dir)
     .. " --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets")
   return { proc = p, addr = addr, daemon_pid = tonumber(out:match("uint32 (%d+)")) }
 end
+
+local run_many = dofile((os.getenv("MCPTEST_SRC") or ".") .. "/spec/lib/run.lua").run_many
 
 describe("the keychain store (Secret Service)", function()
   local fx, url, home, kr, kr_dir, saved_bus

@@ -9,28 +9,8 @@ local secrets = require("mcptest.secrets")
 local SRC = os.getenv("MCPTEST_SRC") or "."
 local BIN = os.getenv("MCPTEST_BIN") or (SRC .. "/build/mcptest")
 
--- Run n copies of a script at once; returns their outputs and exit codes.
-local function run_many(n, script, env)
-  local procs = {}
-  local envl = {}
-  for k, v in pairs(sys.environ()) do envl[#envl + 1] = k .. "=" .. v end
-  for k, v in pairs(env) do envl[#envl + 1] = k .. "=" .. v end
-  for i = 1, n do procs[i] = { p = assert(process.spawn{ argv = { BIN, script }, env = envl }), out = "" } end
-  local deadline = sys.now() + 60
-  local results = {}
-  for i, pr in ipairs(procs) do
-    local out_fd = pr.p:fds()
-    repeat
-      poll.wait({ out_fd }, nil, 0.2)
-      local lines, _, eof = pr.p:read_lines()
-      for _, l in ipairs(lines) do pr.out = pr.out .. l .. "\n" end
-    until eof or sys.now() > deadline
-    pr.p:close(5)
-    local st, code = pr.p:status()
-    results[i] = { out = pr.out, status = st, code = code }
-  end
-  return results
-end
+
+local run_many = dofile((os.getenv("MCPTEST_SRC") or ".") .. "/spec/lib/run.lua").run_many
 
 describe("the token cache under parallel runs", function()
   local fx, url, home

@@ -7,16 +7,10 @@
 local sys = require("mcptest.core.sys")
 local json = require("mcptest.json")
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
+local R = dofile((os.getenv("MCPTEST_SRC") or ".") .. "/spec/lib/run.lua")
+local run, slurp = R.run, R.slurp
 
-local function slurp(p) local f = io.open(p); if not f then return nil end local s = f:read("a"); f:close(); return s end
 
-local function run(args, env)
-  local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s%s %s >%s 2>%s", env or "", BIN, args, out, err))
-  local o, e = slurp(out), slurp(err)
-  os.remove(out); os.remove(err)
-  return code, o, e
-end
 
 local function write(path, text)
   local f = assert(io.open(path, "w"))

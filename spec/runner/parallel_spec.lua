@@ -2,26 +2,16 @@
 -- with the reports of one run, a deterministic split for CI jobs, and a
 -- rerun on change.
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
+local R = dofile((os.getenv("MCPTEST_SRC") or ".") .. "/spec/lib/run.lua")
+local run, sh, slurp = R.run, R.sh, R.slurp
 local json = require("mcptest.json")
 
-local function slurp(p)
-  local f = io.open(p); if not f then return nil end
-  local s = f:read("a"); f:close(); return s
-end
 
 local function spit(p, s)
   local f = assert(io.open(p, "w")); f:write(s); f:close()
 end
 
-local function sh(cmd)
-  local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s >%s 2>%s", cmd, out, err))
-  local o, e = slurp(out), slurp(err)
-  os.remove(out); os.remove(err)
-  return code, o, e
-end
 
-local function run(args) return sh(BIN .. " " .. args) end
 
 -- a JSON report without what differs between runs (times)
 local function timeless(text)

@@ -5,23 +5,13 @@
 -- parsers mcptest did not write: xmllint (libxml2) for JUnit, Python's
 -- json for JSON.
 local BIN = os.getenv("MCPTEST_BIN") or "build/mcptest"
+local R = dofile((os.getenv("MCPTEST_SRC") or ".") .. "/spec/lib/run.lua")
+local run, sh, slurp = R.run, R.sh, R.slurp
 local SRC = os.getenv("MCPTEST_SRC") or "."
 local FIX = SRC .. "/spec/data/cli/"
 
-local function slurp(p)
-  local f = io.open(p); if not f then return nil end
-  local s = f:read("a"); f:close(); return s
-end
 
-local function sh(cmd)
-  local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s >%s 2>%s", cmd, out, err))
-  local o, e = slurp(out), slurp(err)
-  os.remove(out); os.remove(err)
-  return code, o, e
-end
 
-local function run(args) return sh(BIN .. " " .. args) end
 
 -- The tests outside.lua defines, by full name, with the status each must have.
 local EXPECTED = {
