@@ -298,6 +298,10 @@ describe("named servers", function()
   end)
 
   it("auth login-all logs in to the OAuth servers without a valid token and skips the rest", function()
+    -- nothing registered yet: a mistake, not a pass
+    local code0, _, err0 = run("auth login-all")
+    assert.are.equal(2, code0)
+    assert.matches("no servers registered", err0)
     assert.are.equal(0, (run("server add cc --url " .. fx.url .. "/mcp/oauth --client-credentials"
       .. " --client-id dev-confidential-client --client-secret-env CC_SECRET")))
     -- a second OAuth server (its own fixture), logged in with the device

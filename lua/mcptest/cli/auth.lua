@@ -22,7 +22,8 @@ once (later runs send it; it cannot be refreshed), in the file cache or
 logout. login-all: log in to every registered server that uses OAuth
 and has no valid token, one line each, skipping the rest. A registered
 NAME works wherever URL does. Exit codes: 0 done; 1 (status) a server
-has no usable token, (login-all) a login failed; 2 usage; 3 the refresh
+has no usable token, (login-all) a login failed; 2 usage (login-all: no
+server registered); 3 the refresh
 failed or the cache is unusable.]],
   options = {
     { title = "Options",
@@ -133,9 +134,9 @@ local function login_all(opts)
   local reg, rerr = registry.load()
   if not reg then io.stderr:write("mcptest: ", rerr, "\n"); return 2 end
   local names = registry.names()
-  if #names == 0 then
-    io.write("no servers registered (", registry.home_file(), "); add one with mcptest server add NAME --url URL\n")
-    return 0
+  if #names == 0 then -- nothing to log in to is a mistake to say, as test --all says it
+    io.stderr:write("mcptest: no servers registered (", registry.home_file(), "); add one with mcptest server add NAME --url URL\n")
+    return 2
   end
   local failed = 0
   for _, n in ipairs(names) do
