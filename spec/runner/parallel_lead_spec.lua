@@ -159,6 +159,21 @@ describe("mcptest run -j", function()
     os.remove(out); os.remove(pidf); os.remove(codef)
   end)
 
+  it("gives the workers every run option, --protocol and --timeout among them", function()
+    for i = 1, 2 do
+      write(string.format("%s/opt%d_spec.lua", dir, i), table.concat({
+        "local client = require('mcptest.client')",
+        "it('sees the run options', function()",
+        "  assert.are.equal('2025-11-25', client.default_protocol)",
+        "  assert.are.equal(7, client.default_timeout)",
+        "end)", "" }, "\n"))
+    end
+    local code, out, err = run("run " .. dir .. "/opt1_spec.lua " .. dir .. "/opt2_spec.lua -j 2 --protocol 2025-11-25 --timeout 7 -o tap")
+    os.remove(dir .. "/opt1_spec.lua"); os.remove(dir .. "/opt2_spec.lua")
+    assert.are.equal(0, code, out .. err)
+    assert.matches("ok 2 ", out, 1, true)
+  end)
+
   it("refuses a bad -j", function()
     local code, _, err = run("run " .. dir .. " -j 0")
     assert.are.equal(2, code)

@@ -163,6 +163,7 @@ function M.main(opts, words, pass, implicit)
     tags = list_option(opts["--tags"]), exclude_tags = list_option(opts["--exclude-tags"]),
     verbose = opts["--verbose"], args = pass, test_timeout = test_timeout,
     jobs = jobs, timeout = opts["--timeout"], update_snapshots = opts["--update-snapshots"],
+    worker_options = M.worker_options(opts),
   }
   if opts["--watch"] then
     if opts["--list"] then return usage("--watch and --list do not go together") end
@@ -235,6 +236,33 @@ function M.shard_by_time(files, i, n, durations)
   local out = {}
   for k, f in ipairs(files) do if part[k] == i then out[#out + 1] = f end end
   return out
+end
+
+-- The options a -j worker gets (mcptest.runner.parallel): every option
+-- given, as given, less those the parent keeps (reports, splitting,
+-- listing, the seed it draws itself).
+local PARENT_ONLY = {
+  ["--output"] = true, ["--output-file"] = true, ["--quiet"] = true, ["--color"] = true,
+  ["-j"] = true, ["--shard"] = true, ["--shard-durations"] = true, ["--watch"] = true,
+  ["--list"] = true, ["--allow-empty"] = true, ["--shuffle"] = true, ["--seed"] = true,
+}
+function M.worker_options(opts)
+  local argv = {}
+  for _, group in ipairs(M.options) do
+    for _, o in ipairs(group) do
+      local name, v = o[1], opts[o[1]]
+      if v ~= nil and v ~= false and not PARENT_ONLY[name] then
+        if not o.arg then
+          argv[#argv + 1] = name
+        else
+          for _, x in ipairs(type(v) == "table" and v or { v }) do
+            argv[#argv + 1] = name; argv[#argv + 1] = tostring(x)
+          end
+        end
+      end
+    end
+  end
+  return argv
 end
 
 return M

@@ -16,26 +16,16 @@ local process = require("mcptest.core.process")
 local M = {}
 M.CHUNK = 32 -- files per worker at most
 
--- The worker's argv: the options that change what a file does, never the
--- ones about reports (the parent writes those) or about splitting.
+-- The worker's argv: the run's own options as given (o.worker_options,
+-- made by mcptest.cli.run from its option table, so an option added to
+-- `run` reaches the workers without a line here), less those about
+-- reports and splitting, which the parent keeps; the seed the parent drew.
 function M.worker_argv(bin, files, json_path, o)
   local argv = { bin, "run" }
   for _, f in ipairs(files) do argv[#argv + 1] = f end
   for _, a in ipairs({ "-o", "json:" .. json_path, "--allow-empty" }) do argv[#argv + 1] = a end
-  local function each(flag, list)
-    for _, v in ipairs(list or {}) do argv[#argv + 1] = flag; argv[#argv + 1] = v end
-  end
-  each("--filter", o.filter); each("--filter-pattern", o.filter_pattern)
-  each("--filter-out", o.filter_out); each("--filter-out-pattern", o.filter_out_pattern)
-  if #(o.tags or {}) > 0 then each("--tags", { table.concat(o.tags, ",") }) end
-  if #(o.exclude_tags or {}) > 0 then each("--exclude-tags", { table.concat(o.exclude_tags, ",") }) end
-  if o.fail_fast then argv[#argv + 1] = "--fail-fast" end
-  if o.verbose then argv[#argv + 1] = "--verbose" end
-  if o.update_snapshots then argv[#argv + 1] = "--update-snapshots" end
-  if o.repeat_n and o.repeat_n > 1 then each("--repeat", { tostring(o.repeat_n) }) end
-  if o.seed then each("--seed", { tostring(o.seed) }) end
-  if o.timeout then each("--timeout", { tostring(o.timeout) }) end
-  each("--test-timeout", { tostring(o.test_timeout or 600) })
+  for _, a in ipairs(o.worker_options or {}) do argv[#argv + 1] = a end
+  if o.seed then argv[#argv + 1] = "--seed"; argv[#argv + 1] = tostring(o.seed) end
   if o.args and #o.args > 0 then
     argv[#argv + 1] = "--"
     for _, a in ipairs(o.args) do argv[#argv + 1] = a end
