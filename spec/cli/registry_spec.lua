@@ -277,6 +277,12 @@ describe("named servers", function()
     assert.matches("^✔ good: ", out)
     code, out = run("test " .. fx.url .. "/mcp/open")
     assert.are.equal(0, code)
+    -- a server we did not write, registered as a stdio command
+    local se = SRC .. "/.deps/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    assert.are.equal(0, (run("server add everything --stdio 'node " .. se .. " stdio'")))
+    code, out, err = run("test everything")
+    assert.are.equal(0, code, out .. err)
+    assert.matches("^✔ everything: %d+ tools, 2025%-", out)
   end)
 
   it("test --all checks servers at once, --jobs of them at a time", function()
