@@ -119,3 +119,30 @@ describe("mcptest.server (the engine alone)", function()
     for i = 1, 4 do assert.equals(tostring(2 * i), tasks[i].results[1]) end
   end)
 end)
+
+-- The stdio transport on its own, fed lines directly: a modern request's
+-- session ends with the request (a long-lived mcp-server must not keep one
+-- per request it ever answered).
+describe("mcptest.server.stdio", function()
+  it("keeps no session of a modern request once it is answered", function()
+    local loop = require("mcptest.loop")
+    local srv = server.new{ catalog = CATALOG, config = {}, server_info = { name = "engine-spec", version = "1.0" } }
+    local out = assert(io.tmpfile())
+    local t = require("mcptest.server.stdio").new(srv, { output = out })
+    local meta = { ["io.modelcontextprotocol/protocolVersion"] = "2026-07-28",
+                   ["io.modelcontextprotocol/clientCapabilities"] = json.object() }
+    for i = 1, 50 do
+      t:feed(json.encode({ jsonrpc = "2.0", id = i, method = "tools/call",
+                           params = { name = "add", arguments = { a = i, b = 1 }, _meta = meta } }) .. "\n")
+    end
+    for _ = 1, 20 do loop.step(0) end
+    out:seek("set")
+    local answers = 0
+    for line in out:lines() do
+      if json.decode(line).result then answers = answers + 1 end
+    end
+    assert.are.equal(50, answers)
+    assert.are.equal("modern", t.era)
+    assert.is_nil(next(t.modern_sessions))
+  end)
+end)

@@ -76,6 +76,9 @@ local Sink = {}
 Sink.__index = Sink
 function Sink:send(msg) return self.t:write(msg) end
 function Sink:finish(msg)
+  -- a modern request's session ends with it (a long-lived process would
+  -- otherwise keep one per request it ever served)
+  if self.modern then self.t.modern_sessions[self.session] = nil end
   if msg == nil then return end
   if self.modern and msg.result ~= nil then lifecycle.decorate(self.t.server, self.method, msg.result) end
   self.t:write(msg)
@@ -101,7 +104,9 @@ function Stdio:message(line)
     dispatch.notification(s, msg)
     -- the modern era cancels over stdio with notifications/cancelled too;
     -- the request it names runs in its own session
-    for ms in pairs(self.modern_sessions) do dispatch.notification(ms, msg) end
+    for ms in pairs(self.modern_sessions) do
+      if next(ms.running) == nil then self.modern_sessions[ms] = nil else dispatch.notification(ms, msg) end
+    end
   elseif kind == "response" then
     dispatch.response(s, msg)
   else
