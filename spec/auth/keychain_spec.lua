@@ -140,6 +140,25 @@ describe("the keychain store (Secret Service)", function()
     c:close()
   end)
 
+  it("a registered server's store: keychain reaches mcptest login NAME and a run by name", function()
+    if not need() then return end
+    local code, _, err = cli("server add kc --url " .. url .. " --client-credentials --client-id dev-confidential-client"
+      .. " --client-secret-env MCPTEST_SPEC_CC_SECRET --store keychain", kr.addr)
+    assert.are.equal(0, code, err)
+    local out
+    code, out, err = cli("login kc", kr.addr)
+    assert.are.equal(0, code, err)
+    assert.matches("in the keychain", out, 1, true)
+    local meta = mcp.json.decode(slurp(token_file(url)))
+    assert.are.equal("keychain", meta.store)
+    assert.is_nil(meta.access_token)
+    code, out = secret_tool("lookup application mcptest kind token url " .. q(cache.url_key(url)))
+    assert.are.equal(0, code, out)
+    code, out, err = cli("call --url kc --tool whoami", kr.addr)
+    assert.are.equal(0, code, err)
+    assert.matches("dev-confidential-client", out, 1, true)
+  end)
+
   it("auth status names the store and unlocks nothing (works with no D-Bus at all)", function()
     if not need() then return end
     local code, out, err = cli("auth set " .. url .. " --token-env MCPTEST_SPEC_CC_SECRET --store keychain", kr.addr)
