@@ -54,6 +54,7 @@ function M.new(transport, opts)
     transport = transport,
     next_id = 0,
     waiting = {},        -- id -> true (or the task waiting) while a request is in flight
+    sent_at = {}, wire = {}, -- id -> send time / wire seconds, while observed (load mode)
     received = 0,        -- responses dispatched so far (a task's wait tells progress by it)
     responses = {},      -- id -> response message, until taken
     handlers = {},       -- method -> function(params, client)
@@ -170,6 +171,8 @@ function Client:dispatch(msg)
   if w then
     self.waiting[id] = nil
     self.responses[id] = msg
+    local t0 = self.sent_at[id]
+    if t0 then self.sent_at[id] = nil; self.wire[id] = now() - t0 end
     if w ~= true then loop.wake(w) end
   elseif id == json.null and type(msg.error) == "table" then
     -- an error the server could not tie to a request (parse error, invalid
@@ -222,8 +225,12 @@ function Client:start(method, params)
   local env = self.envelope
   env.id, env.method, env.params = id, method, params
   if self.verbose then self:log(">>", env) end
+  -- load mode's wire time starts as the transport takes the request (as
+  -- wrk's: the transfer's setup and the write are the request's)
+  local t0 = M.observer and now()
   self.transport:send(env)
   env.params = nil
+  if t0 then self.sent_at[id] = t0 end
   -- waited for only once sent: a message that cannot be encoded leaves
   -- no id behind (nothing is read while a message is sent)
   self.waiting[id] = true
@@ -257,6 +264,8 @@ function Client:await(id, method, timeout, deadline)
     local msg = responses[id]
     if msg then
       responses[id] = nil
+      self.last_wire = self.wire[id]
+      self.wire[id] = nil
       return msg
     end
     -- signals reach code running in coroutines too (the hook is per thread)
@@ -266,14 +275,14 @@ function Client:await(id, method, timeout, deadline)
     if transport.needs_service then transport:service() end
     local failed = transport:failure(id) -- id: HTTP fails one request alone
     if failed then
-      self.waiting[id] = nil
+      self.waiting[id], self.sent_at[id] = nil, nil
       -- a copy naming this request (a transport's failure is shared by all)
       local e = errors.new(failed.kind, failed.message, { method = method })
       for k, v in pairs(failed) do if e[k] == nil then e[k] = v end end -- url, http_status, curl_code...
       error(e, 0)
     end
     if left <= 0 then
-      self.waiting[id] = nil
+      self.waiting[id], self.sent_at[id] = nil, nil
       pcall(self.send, self, { jsonrpc = "2.0", method = "notifications/cancelled",
                                params = { requestId = id, reason = "mcptest: request timed out" } })
       local strays = #self.stray > 0 and ("; the server sent responses whose id matched no request: "
@@ -322,7 +331,10 @@ end
 M.outcome = outcome
 M.check_timeout = check_timeout
 
--- M.observer = fn(client, method, params, seconds, result | nil, err | nil):
+-- M.observer = fn(client, method, params, seconds, result | nil, err | nil, wire):
+-- seconds is the whole call in Lua (encoding, waking, decoding); wire the
+-- time from the request's send to its response's arrival (k6's
+-- http_req_duration), the whole call when no response came.
 -- called after every request when set (load mode's metrics); unset, it
 -- costs the request path one field read and a tail call.
 M.observer = nil
@@ -331,9 +343,14 @@ M.observer = nil
 -- modern era's request goes through it too).
 function M.observed(fn, self, method, params, opts)
   local t0 = now()
+  self.last_wire = nil
   local ok, res = pcall(fn, self, method, params, opts)
   local observe = M.observer
-  if observe then observe(self, method, params, now() - t0, ok and res or nil, not ok and res or nil) end
+  if observe then
+    local full = now() - t0
+    local wire = self.last_wire or full
+    observe(self, method, params, full, ok and res or nil, not ok and res or nil, wire)
+  end
   if not ok then error(res, 0) end
   return res
 end

@@ -280,7 +280,7 @@ function Run:start_scenario(sc)
 end
 
 -- Every request any client makes while the run is on.
-function Run:observe(_, method, params, seconds, result, err)
+function Run:observe(_, method, params, seconds, result, err, wire)
   local sc_tags = self.vu_tags[coroutine.running() or 0]
   local tags = { method = method, scenario = sc_tags and sc_tags.scenario }
   if type(params) == "table" and (method == "tools/call" or method == "prompts/get") then tags.name = params.name
@@ -296,10 +296,12 @@ function Run:observe(_, method, params, seconds, result, err)
   if tags.name and method == "tools/call" then self:auto("mcp_req_duration{name:" .. tostring(tags.name) .. "}") end
   if kind then self:auto("mcp_errors{kind:" .. kind .. "}") end
   m:add("mcp_reqs", 1, tags)
-  m:add("mcp_req_duration", seconds * 1000, tags)
+  -- the wire time, as k6's http_req_duration; the whole call in Lua too
+  m:add("mcp_req_duration", (wire or seconds) * 1000, tags)
+  m:add("mcp_call_duration", seconds * 1000, tags)
   m:add("mcp_req_failed", failed, tags)
   if kind then m:add("mcp_errors", 1, { kind = kind, method = method, name = tags.name }) end
-  if self.points then self:point("mcp_req_duration", seconds * 1000, tags) end
+  if self.points then self:point("mcp_req_duration", (wire or seconds) * 1000, tags) end
 end
 
 M.MAX_AUTO = 20

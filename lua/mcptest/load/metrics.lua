@@ -17,7 +17,7 @@ local M = {}
 
 -- name -> type: the metrics a run always has
 M.BUILTIN = {
-  mcp_reqs = "counter", mcp_req_duration = "trend", mcp_req_failed = "rate", mcp_errors = "counter",
+  mcp_reqs = "counter", mcp_req_duration = "trend", mcp_call_duration = "trend", mcp_req_failed = "rate", mcp_errors = "counter",
   iterations = "counter", iteration_duration = "trend", dropped_iterations = "counter",
   checks = "rate", vus = "gauge", vus_max = "gauge", iteration_errors = "counter",
 }
