@@ -71,6 +71,7 @@ typedef struct http_req {
   long status;
   long local_port;                    /* of the connection that carried it */
   long new_conns;                     /* connections curl opened for it */
+  curl_off_t wire_us;                 /* sending to the last byte read, -1 unknown */
   size_t ct_off, ct_len;              /* Content-Type value within head */
   int has_ct;
   int headers_done, finished, dirty;
@@ -302,6 +303,15 @@ static void http_collect(http_ctx *c) {
     r->result = m->data.result;
     if (r->diag) http_diag_collect(r);
     curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &r->new_conns);
+    {
+      /* on the wire: the request's first byte sent to the response's last
+       * read (k6's http_req_duration): the total minus name lookup,
+       * connect and TLS, which pretransfer covers */
+      curl_off_t total = 0, pre = 0;
+      if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK
+          && curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && total >= pre)
+        r->wire_us = total - pre;
+    }
     if (!r->local_port) curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &r->local_port);
     if (!r->headers_done) {
       long code = 0;
@@ -402,6 +412,7 @@ static int http_request(lua_State *L) {
   r = (http_req *)lua_newuserdatauv(L, sizeof *r, 4); /* uv: on, body, headers, ctx */
   memset(r, 0, sizeof *r);
   r->ref = LUA_NOREF;
+  r->wire_us = -1;
   r->head.data = r->head_inline;
   r->head.cap = sizeof r->head_inline;
   if (c->spare.data) { /* reuse the last request's body buffer */
@@ -749,6 +760,16 @@ static int http_req_connection(lua_State *L) {
   return 2;
 }
 
+/* req:wire_time() -> seconds from sending the request's first byte to
+ * reading the response's last (connection set-up excluded), or nil before
+ * the transfer ended. */
+static int http_req_wire_time(lua_State *L) {
+  http_req *r = http_checkreq(L);
+  if (r->easy || r->wire_us < 0) lua_pushnil(L);
+  else lua_pushnumber(L, (lua_Number)r->wire_us / 1e6);
+  return 1;
+}
+
 /* req:running() -> true while the transfer is in flight. */
 static int http_req_running(lua_State *L) {
   http_req *r = http_checkreq(L);
@@ -845,6 +866,7 @@ static const luaL_Reg http_req_methods[] = {
   {"abort", http_req_abort},
   {"running", http_req_running},
   {"connection", http_req_connection},
+  {"wire_time", http_req_wire_time},
   {"diagnostics", http_req_diagnostics},
   {NULL, NULL}
 };

@@ -169,6 +169,34 @@ end
     assert.is_true(p95 >= 500 and p95 < 2000, "p95 " .. p95 .. " ms with 500 ms of latency")
   end)
 
+  it("mcp_req_duration is the wire time: the client's work between exchanges is in mcp_call_duration only", function()
+    -- 2026-07-28: the elicitation tool answers input_required; the
+    -- handler spends 300 ms of the client's CPU; the tool call is then
+    -- sent again with the answer. Two exchanges on the wire, each about a
+    -- millisecond on 127.0.0.1: the 300 ms belong to the call alone.
+    local path = script([[
+local function busy() local t = os.clock() + 0.3; while os.clock() < t do end end
+options = { thresholds = { ["mcp_call_duration{method:tools/call}"] = { "count>0" },
+                           ["mcp_req_duration{method:tools/call}"] = { "count>0" } } }
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = os.getenv("URL"), protocol = "2026-07-28",
+    on = { ["elicitation/create"] = function() busy(); return { action = "accept", content = { name = "x" } } end } }
+  local r = vu.c:call_tool("elicitation", {})
+  check(r, { accepted = function(r) return r.structuredContent.action == "accept" end })
+end
+]])
+    local code, out, err = load(path, "--vus 1 --iterations 3 -o json:" .. dir .. "/wire.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/wire.json"))
+    assert.are.equal(0, r.checks[1].fails, out .. err)
+    local call = r.metrics["mcp_call_duration{method:tools/call}"].values
+    local wire = r.metrics["mcp_req_duration{method:tools/call}"].values
+    assert.are.equal(3, call.count)
+    assert.are.equal(3, wire.count)
+    assert.is_true(call.min >= 300, "the call includes the handler: min " .. call.min .. " ms")
+    assert.is_true(wire.max < 150, "the wire time excludes it: max " .. wire.max .. " ms")
+  end)
+
   it("ramping-vus follows its stages", function()
     local path = script([[
 options = { scenarios = { ramp = { executor = "ramping-vus", start_vus = 0,

@@ -172,7 +172,8 @@ function Client:dispatch(msg)
     self.waiting[id] = nil
     self.responses[id] = msg
     local t0 = self.sent_at[id]
-    if t0 then self.sent_at[id] = nil; self.wire[id] = now() - t0 end
+    -- the transport's own measure (curl's, over HTTP) when it has one
+    if t0 then self.sent_at[id] = nil; self.wire[id] = self.transport.wire or (now() - t0) end
     if w ~= true then loop.wake(w) end
   elseif id == json.null and type(msg.error) == "table" then
     -- an error the server could not tie to a request (parse error, invalid
@@ -264,8 +265,13 @@ function Client:await(id, method, timeout, deadline)
     local msg = responses[id]
     if msg then
       responses[id] = nil
-      self.last_wire = self.wire[id]
-      self.wire[id] = nil
+      -- a request of several exchanges (input_required rounds, a resend)
+      -- sums their wire times: the client's work between them is not on it
+      local w = self.wire[id]
+      if w then
+        self.wire[id] = nil
+        if self.last_wire then self.last_wire = self.last_wire + w end
+      end
       return msg
     end
     -- signals reach code running in coroutines too (the hook is per thread)
@@ -332,9 +338,12 @@ M.outcome = outcome
 M.check_timeout = check_timeout
 
 -- M.observer = fn(client, method, params, seconds, result | nil, err | nil, wire):
--- seconds is the whole call in Lua (encoding, waking, decoding); wire the
--- time from the request's send to its response's arrival (k6's
--- http_req_duration), the whole call when no response came.
+-- seconds is the whole call in Lua (encoding, waking, decoding); wire its
+-- time on the wire (k6's http_req_duration): over HTTP curl's, from the
+-- first byte sent to the last read, else from the send to the response's
+-- dispatch; summed over the call's exchanges (input_required rounds), so
+-- the client's work between them is not in it; the whole call when no
+-- response came.
 -- called after every request when set (load mode's metrics); unset, it
 -- costs the request path one field read and a tail call.
 M.observer = nil
@@ -343,13 +352,17 @@ M.observer = nil
 -- modern era's request goes through it too).
 function M.observed(fn, self, method, params, opts)
   local t0 = now()
-  self.last_wire = nil
+  -- last_wire sums this call's exchanges; a number already when this call
+  -- runs inside another's (a tools/list before a retry), which adds it
+  local outer = self.last_wire
+  self.last_wire = 0
   local ok, res = pcall(fn, self, method, params, opts)
+  local wire = self.last_wire
+  self.last_wire = outer and (outer + wire) or nil
   local observe = M.observer
   if observe then
     local full = now() - t0
-    local wire = self.last_wire or full
-    observe(self, method, params, full, ok and res or nil, not ok and res or nil, wire)
+    observe(self, method, params, full, ok and res or nil, not ok and res or nil, wire > 0 and wire or full)
   end
   if not ok then error(res, 0) end
   return res

@@ -522,7 +522,11 @@ function Http:post_done(st, req, err)
       return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
         .. " with invalid JSON: " .. (body == "" and "an empty body" or snippet(body)), { http_status = st.status }))
     end
+    -- the transfer's time on the wire, for the client's load metrics
+    -- (an SSE answer has none: the client times it itself)
+    self.wire = req:wire_time()
     self:deliver(st, msg)
+    self.wire = nil
     if st.finished then return end
     if not st.answered then
       return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
