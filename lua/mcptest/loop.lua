@@ -69,40 +69,80 @@ end
 
 local heap = {}
 local seq = 0
+-- cancelled timers still in the heap; when they are more than half of it
+-- the heap is rebuilt without them (a load run cancels a request timeout
+-- per call, behind a live timer that may be due only minutes later)
+local dead = 0
 
-local function before(a, b) return a.at < b.at or (a.at == b.at and a.seq < b.seq) end
-
+-- a before b: earlier, or as early and made first (comparisons inlined
+-- below: the heap is on every request's path)
 local function sift_up(i)
+  local t = heap[i]
+  local at, sq = t.at, t.seq
   while i > 1 do
     local p = i // 2
-    if before(heap[i], heap[p]) then heap[i], heap[p] = heap[p], heap[i]; i = p else return end
+    local q = heap[p]
+    if at < q.at or (at == q.at and sq < q.seq) then heap[i] = q; i = p else break end
   end
+  heap[i] = t
+end
+
+local function sift_down(i, n)
+  local t = heap[i]
+  local at, sq = t.at, t.seq
+  while true do
+    local l = 2 * i
+    if l > n then break end
+    local c, ct = l, heap[l]
+    local r = l + 1
+    if r <= n then
+      local rt = heap[r]
+      if rt.at < ct.at or (rt.at == ct.at and rt.seq < ct.seq) then c, ct = r, rt end
+    end
+    if ct.at < at or (ct.at == at and ct.seq < sq) then heap[i] = ct; i = c else break end
+  end
+  heap[i] = t
 end
 
 local function pop()
-  local top = heap[1]
-  local last = table.remove(heap)
   local n = #heap
+  local top = heap[1]
+  local last = heap[n]
+  heap[n] = nil
+  n = n - 1
   if n > 0 then
     heap[1] = last
-    local i = 1
-    while true do
-      local l, r, m = 2 * i, 2 * i + 1, i
-      if l <= n and before(heap[l], heap[m]) then m = l end
-      if r <= n and before(heap[r], heap[m]) then m = r end
-      if m == i then break end
-      heap[i], heap[m] = heap[m], heap[i]
-      i = m
-    end
+    sift_down(1, n)
   end
+  if top.fn == nil then dead = dead - 1 end
   return top
+end
+
+-- Drop the cancelled timers and heapify what is left.
+local function compact()
+  local live, n = {}, 0
+  for i = 1, #heap do
+    local t = heap[i]
+    if t.fn ~= nil then n = n + 1; live[n] = t end
+  end
+  heap = live
+  dead = 0
+  for i = n // 2, 1, -1 do sift_down(i, n) end
 end
 
 local Timer = {}
 Timer.__index = Timer
--- A cancelled timer stays in the heap with no function until it is due
--- (cheaper than removing it from the middle).
-function Timer:cancel() self.fn = nil end
+-- A cancelled timer stays in the heap with no function until it is due or
+-- the heap is compacted (cheaper than removing it from the middle).
+function Timer:cancel()
+  if self.fn == nil then return end
+  self.fn = nil -- (a timer with a function is always in the heap)
+  dead = dead + 1
+  if dead > 64 and dead * 2 > #heap then compact() end
+end
+
+-- Timers in the heap, cancelled ones not yet dropped included (tests).
+function M.queued_timers() return #heap end
 
 function M.after(seconds, fn)
   seq = seq + 1

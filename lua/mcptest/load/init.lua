@@ -20,6 +20,7 @@ local json = require("mcptest.json")
 local sys = require("mcptest.core.sys")
 local client = require("mcptest.client")
 local metrics_mod = require("mcptest.load.metrics")
+local record_all = metrics_mod.record_all
 
 local M = {}
 local now = sys.now
@@ -146,10 +147,17 @@ function Run:iterate(sc, vu)
   self.vu_tags[coroutine.running()] = sc.tags
   local ok, err = pcall(fn, self.data, vu)
   local took = now() - t0
-  self.metrics:add("iterations", 1, sc.tags)
-  self.metrics:add("iteration_duration", took * 1000, sc.tags)
+  local m = self.metrics
+  local plan = sc.iteration_plan -- what its samples update (see request_plan)
+  if not plan or plan.version ~= m.version then
+    plan = { version = m.version, iterations = m:targets("iterations", sc.tags),
+             duration = m:targets("iteration_duration", sc.tags) }
+    sc.iteration_plan = plan
+  end
+  record_all(plan.iterations, 1)
+  record_all(plan.duration, took * 1000)
   if not ok then
-    self.metrics:add("iteration_errors", 1, sc.tags)
+    m:add("iteration_errors", 1, sc.tags)
     local msg = require("mcptest.secrets").scrub(errors.is(err) and tostring(err) or tostring(err))
     if not self.seen_errors[msg] then
       self.seen_errors[msg] = true
@@ -279,29 +287,56 @@ function Run:start_scenario(sc)
   end
 end
 
--- Every request any client makes while the run is on.
-function Run:observe(_, method, params, seconds, result, err, wire)
-  local sc_tags = self.vu_tags[coroutine.running() or 0]
-  local tags = { method = method, scenario = sc_tags and sc_tags.scenario }
-  if type(params) == "table" and (method == "tools/call" or method == "prompts/get") then tags.name = params.name
-  elseif type(params) == "table" and method == "resources/read" then tags.name = params.uri end
-  local failed, kind = err ~= nil, nil
-  if err then kind = errors.is(err) and err.kind or "error"
-  elseif method == "tools/call" and type(result) == "table" and result.isError == true then failed, kind = true, "tool" end
-  tags.status = failed and (kind or "error") or "ok"
+-- What a request's samples update, per (scenario, method, name, status):
+-- the metric lists, made once (submetrics created, tags matched) and kept
+-- while no new submetric appears. A run whose names never repeat (a URI
+-- per read) stops keeping new ones past MAX_PLANS.
+local MAX_PLANS = 1000
+function Run:request_plan(sc_tags, method, name, status, kind)
   local m = self.metrics
+  local scen = sc_tags and sc_tags.scenario or false
+  local by = self.plans[scen]
+  if not by then by = {}; self.plans[scen] = by end
+  local key = method .. "\0" .. (name == nil and "" or tostring(name)) .. "\0" .. status
+  local plan = by[key]
+  if plan and plan.version == m.version then return plan end
   -- the summary breaks durations down per method and tool, and errors per
   -- kind (at most MAX_AUTO of each; more is a script's choice of names)
   self:auto("mcp_req_duration{method:" .. method .. "}")
-  if tags.name and method == "tools/call" then self:auto("mcp_req_duration{name:" .. tostring(tags.name) .. "}") end
+  if name ~= nil and method == "tools/call" then self:auto("mcp_req_duration{name:" .. tostring(name) .. "}") end
   if kind then self:auto("mcp_errors{kind:" .. kind .. "}") end
-  m:add("mcp_reqs", 1, tags)
+  local tags = { method = method, scenario = sc_tags and sc_tags.scenario, name = name, status = status }
+  plan = { version = m.version, tags = tags,
+           reqs = m:targets("mcp_reqs", tags), dur = m:targets("mcp_req_duration", tags),
+           call = m:targets("mcp_call_duration", tags), failed = m:targets("mcp_req_failed", tags),
+           errors = kind and m:targets("mcp_errors", { kind = kind, method = method, name = name }) }
+  if by[key] or self.plan_count < MAX_PLANS then
+    if not by[key] then self.plan_count = self.plan_count + 1 end
+    by[key] = plan
+  end
+  return plan
+end
+
+-- Every request any client makes while the run is on.
+function Run:observe(_, method, params, seconds, result, err, wire)
+  local sc_tags = self.vu_tags[coroutine.running() or 0]
+  local name
+  if type(params) == "table" then
+    if method == "tools/call" or method == "prompts/get" then name = params.name
+    elseif method == "resources/read" then name = params.uri end
+  end
+  local failed, kind = err ~= nil, nil
+  if err then kind = errors.is(err) and err.kind or "error"
+  elseif method == "tools/call" and type(result) == "table" and result.isError == true then failed, kind = true, "tool" end
+  local plan = self:request_plan(sc_tags, method, name, failed and (kind or "error") or "ok", kind)
   -- the wire time, as k6's http_req_duration; the whole call in Lua too
-  m:add("mcp_req_duration", (wire or seconds) * 1000, tags)
-  m:add("mcp_call_duration", seconds * 1000, tags)
-  m:add("mcp_req_failed", failed, tags)
-  if kind then m:add("mcp_errors", 1, { kind = kind, method = method, name = tags.name }) end
-  if self.points then self:point("mcp_req_duration", (wire or seconds) * 1000, tags) end
+  local wire_ms = (wire or seconds) * 1000
+  record_all(plan.reqs, 1)
+  record_all(plan.dur, wire_ms)
+  record_all(plan.call, seconds * 1000)
+  record_all(plan.failed, failed)
+  if kind then record_all(plan.errors, 1) end
+  if self.points then self:point("mcp_req_duration", wire_ms, plan.tags) end
 end
 
 M.MAX_AUTO = 20
@@ -359,7 +394,7 @@ M.Run = Run
 function M.new_run(env, options, flags)
   local run = setmetatable({ env = env, options = options, flags = flags or {}, metrics = metrics_mod.new(),
     tasks = {}, vu_count = 0, active_vus = 0, checks = {}, check_order = {}, seen_errors = {},
-    seen_errors_n = 0, thresholds = {}, declared = {}, auto_subs = {}, vu_tags = setmetatable({}, { __mode = "k" }) }, Run)
+    seen_errors_n = 0, thresholds = {}, declared = {}, auto_subs = {}, plans = {}, plan_count = 0, vu_tags = setmetatable({}, { __mode = "k" }) }, Run)
   return run
 end
 

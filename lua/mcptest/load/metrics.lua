@@ -4,6 +4,8 @@
 --   local m = metrics.new()
 --   m:add(name, value, tags)        a sample (trend: ms; counter: n; rate:
 --                                   true/false; gauge: the value now)
+--   m:targets(name, tags) -> list   what such a sample updates, for
+--                                   metrics.record_all(list, value)
 --   m:submetric("name{tag:value,...}") -> the metric of the samples whose
 --                                   tags match (created on first ask)
 --   m:threshold(spec, expr) -> th | nil, err     m:evaluate(th) -> ok, observed
@@ -37,7 +39,7 @@ local function new_metric(name, mtype, filter)
 end
 
 function M.new()
-  local self = setmetatable({ by_name = {}, order = {}, started = nil }, Metrics)
+  local self = setmetatable({ by_name = {}, order = {}, started = nil, version = 0 }, Metrics)
   local names = {}
   for name in pairs(M.BUILTIN) do names[#names + 1] = name end
   table.sort(names)
@@ -84,6 +86,24 @@ function Metrics:add(name, value, tags)
   end
 end
 
+-- What a sample of name with these tags updates: the metric and each
+-- submetric whose filter matches, as a list for M.record_all. A caller on
+-- every request's path keeps it per tag set, while m.version is the same
+-- (a new submetric changes it).
+function Metrics:targets(name, tags)
+  local m = self.by_name[name]
+  local list = { m }
+  for i = 1, #m.subs do
+    local s = m.subs[i]
+    if matches(s.filter, tags) then list[#list + 1] = s end
+  end
+  return list
+end
+
+function M.record_all(list, value)
+  for i = 1, #list do record(list[i], value) end
+end
+
 -- "name{tag:value,tag2:value}" -> name, filter table (nil for no braces)
 function M.parse_name(spec)
   local name, inner = spec:match("^%s*([%w_]+)%s*{(.*)}%s*$")
@@ -117,6 +137,7 @@ function Metrics:submetric(spec)
   for _, s in ipairs(base.subs) do if s.name == key then return s end end
   local s = new_metric(key, base.type, filter)
   base.subs[#base.subs + 1] = s
+  self.version = self.version + 1
   return s
 end
 

@@ -110,7 +110,16 @@ function M.open(opts, auth)
     lingering = {},     -- answered POST streams the server keeps open
     max_event = opts.max_event_size, -- SSE event size limit (nil: sse.MAX_EVENT)
     max_message = opts.max_message_size or M.MAX_MESSAGE, -- a JSON response body's limit
+    -- fields the request path reads start as false, not nil: a nil field
+    -- would reach Http's __index function (secrets.hide_fields) per read
+    failed = false, legacy = false, modern = false, closing = false, needs_service = false,
+    wire = false, param_headers = false, on_wake = false,
   }, Http)
+  if not t.verbose then t.verbose = false end
+  -- the methods, copied in for the same reason (as the client's are)
+  for name, fn in pairs(Http) do
+    if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(t, name, fn) end
+  end
   local lines, dropped = http.header_lines(opts.headers)
   local base = {}
   for _, line in ipairs(lines) do
@@ -526,7 +535,7 @@ function Http:post_done(st, req, err)
     -- (an SSE answer has none: the client times it itself)
     self.wire = req:wire_time()
     self:deliver(st, msg)
-    self.wire = nil
+    self.wire = false
     if st.finished then return end
     if not st.answered then
       return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
@@ -687,7 +696,7 @@ function Http:on_initialized(version)
 end
 
 function Http:set_modern(version, param_headers)
-  self.modern = version ~= nil or nil
+  self.modern = version ~= nil
   self.param_headers = param_headers
   self.protocol_version = version
   self:rebuild_headers()
