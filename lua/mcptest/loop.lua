@@ -198,6 +198,7 @@ M.unjoined = {}
 local function finish(task, ok, ...)
   task.done = true
   tasks[task.co] = nil
+  if task.timer then task.timer:cancel(); task.timer = nil end
   if ok then task.results = table.pack(...) else
     task.error = (...)
     M.unjoined[task] = true
@@ -231,19 +232,43 @@ end
 -- Start fn(...) as a task; it runs at once until it first waits.
 function M.spawn(fn, ...)
   local task = setmetatable({ co = coroutine.create(fn), done = false, runnable = false,
-                              joiners = {} }, Task)
+                              joiners = {}, timer = nil, wake_at = nil }, Task)
   tasks[task.co] = task
   resume(task, ...)
   return task
+end
+
+-- A task's one wake-up timer. A request waits with a timeout and is
+-- answered long before it: rather than a timer made and cancelled per
+-- wait (two heap operations per request), the task keeps one timer and
+-- each wait only sets task.wake_at. When the timer comes due, it wakes
+-- the task if its current wait's time is up, or sets itself again for
+-- that wait's time (waits that ended leave nothing to do).
+local function arm(task, seconds)
+  task.timer = M.after(seconds, function()
+    task.timer = nil
+    local at = task.wake_at
+    if at == nil or task.done then return end
+    local left = at - now()
+    if left <= 0 then M.wake(task) else arm(task, left) end
+  end)
 end
 
 -- In a task: give the loop back until woken, or until `seconds` passed.
 function M.suspend(seconds)
   local task = tasks[coroutine.running()]
   assert(task, "loop.suspend outside a task")
-  local timer = seconds and M.after(seconds, function() M.wake(task) end)
+  if seconds then
+    local at = now() + seconds
+    task.wake_at = at
+    local t = task.timer
+    if t == nil or t.at > at then -- none yet, or due too late for this wait
+      if t then t:cancel() end
+      arm(task, seconds)
+    end
+  end
   coroutine.yield()
-  if timer then timer:cancel() end
+  task.wake_at = nil
 end
 
 -- Wait until every task in the list is done (from the main script or

@@ -36,3 +36,33 @@ describe("loop timers", function()
     late:cancel()
   end)
 end)
+
+describe("loop.suspend", function()
+  -- a task keeps one timer across waits: an old wait's timer coming due
+  -- must not end a later, longer wait, nor outlive a shorter one
+  it("wakes a wait at its own time, whatever the waits before it set", function()
+    local got = {}
+    local task = loop.spawn(function()
+      local t0 = sys.now()
+      loop.suspend(0.05) -- times out: the timer is due at +0.05
+      got[1] = sys.now() - t0
+      t0 = sys.now()
+      loop.suspend(0.3)  -- a later deadline: the first timer fired already
+      got[2] = sys.now() - t0
+      loop.suspend(2)    -- woken at once below, its timer left due at +2
+      t0 = sys.now()
+      loop.suspend(0.1)  -- an earlier deadline than the timer it keeps
+      got[3] = sys.now() - t0
+    end)
+    local deadline = sys.now() + 10
+    while #got < 2 and sys.now() < deadline do loop.step(0.01) end
+    loop.step(0.01)
+    loop.wake(task) -- ends the 2 s wait early
+    while not task.done and sys.now() < deadline do loop.step(0.01) end
+    assert.is_true(task.done and task.error == nil, tostring(task.error))
+    assert.is_true(got[1] >= 0.05 and got[1] < 2, "first wait " .. got[1])
+    assert.is_true(got[2] >= 0.3 and got[2] < 2, "second wait " .. got[2])
+    assert.is_true(got[3] >= 0.1 and got[3] < 1.9, "third wait " .. got[3])
+    assert.is_nil(task.timer) -- a task that ended leaves no timer behind
+  end)
+end)

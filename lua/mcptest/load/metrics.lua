@@ -101,7 +101,15 @@ function Metrics:targets(name, tags)
 end
 
 function M.record_all(list, value)
-  for i = 1, #list do record(list[i], value) end
+  local mtype = list[1].type -- one metric and its submetrics: one type
+  if mtype == "trend" then
+    value = value * US
+    for i = 1, #list do list[i].hist:record(value) end
+  elseif mtype == "counter" then
+    for i = 1, #list do local m = list[i]; m.count = m.count + value end
+  else
+    for i = 1, #list do record(list[i], value) end
+  end
 end
 
 -- "name{tag:value,tag2:value}" -> name, filter table (nil for no braces)
