@@ -28,7 +28,10 @@
 
 #define HTTP_CTX_MT "mcptest.HttpContext"
 #define HTTP_REQ_MT "mcptest.HttpRequest"
-#define HTTP_POOL_MAX 8 /* idle easy handles kept for reuse */
+/* idle easy handles kept for reuse: as many as were ever in flight at once
+ * (a load run's VUs each start a transfer per request; making a handle
+ * costs about 7,000 instructions and a 4 KiB buffer), up to this many */
+#define HTTP_POOL_MAX 4096
 
 /* ===== types ===== */
 
@@ -56,8 +59,8 @@ typedef struct http_ctx {
   struct http_req *dirty_head, *dirty_tail; /* requests with news for Lua */
   struct http_req *active;            /* requests in the multi */
   long nactive, peak;                 /* in flight now, most ever at once */
-  CURL *pool[HTTP_POOL_MAX];
-  int npool;
+  CURL **pool;                        /* idle easy handles */
+  int npool, cappool;
   mcpt_buf spare;                     /* a body buffer between requests */
   char *noproxy;                      /* NO_PROXY plus the loopback names */
 } http_ctx;
@@ -175,8 +178,16 @@ static void http_unlink_dirty(http_ctx *c, http_req *r) {
 /* Keep an easy handle for the next request (up to HTTP_POOL_MAX). */
 static void http_park_easy(http_ctx *c, CURL *e) {
   curl_easy_reset(e); /* drops our pointers; connections stay in the multi */
-  if (c && c->npool < HTTP_POOL_MAX) c->pool[c->npool++] = e;
-  else curl_easy_cleanup(e);
+  if (c && c->npool < c->peak && c->npool < HTTP_POOL_MAX) {
+    if (c->npool == c->cappool) {
+      int cap = c->cappool ? 2 * c->cappool : 8;
+      CURL **grown = (CURL **)realloc(c->pool, (size_t)cap * sizeof *grown);
+      if (!grown) { curl_easy_cleanup(e); return; }
+      c->pool = grown;
+      c->cappool = cap;
+    }
+    c->pool[c->npool++] = e;
+  } else curl_easy_cleanup(e);
 }
 
 /* Take the easy handle out of the multi and park it in the pool. */
@@ -839,6 +850,9 @@ static int http_ctx_gc(lua_State *L) {
   c->dirty_head = c->dirty_tail = NULL;
   mcpt_buf_free(&c->spare);
   while (c->npool > 0) curl_easy_cleanup(c->pool[--c->npool]);
+  free(c->pool);
+  c->pool = NULL;
+  c->cappool = 0;
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
   free(c->socks);
