@@ -38,7 +38,10 @@
 /* Buffers are mcpt_buf (util.c); the response-header buffer starts on
  * storage inside the request userdata (heap == 0), so small responses cost
  * no malloc and their memory is seen by Lua's garbage collector. */
-#define HTTP_HEAD_INLINE 512     /* typical MCP response headers fit */
+/* typical MCP response headers fit (a longer head moves to the heap); 256
+ * keeps the request under glibc's 1 KiB large-chunk size, whose every
+ * allocation merges the small free lists (malloc_consolidate) */
+#define HTTP_HEAD_INLINE 256
 #define HTTP_SPARE_MAX (64 * 1024) /* largest body buffer kept for reuse */
 
 typedef struct http_sock {

@@ -21,6 +21,7 @@ local sys = require("mcptest.core.sys")
 local client = require("mcptest.client")
 local metrics_mod = require("mcptest.load.metrics")
 local record_all = metrics_mod.record_all
+local US = metrics_mod.US
 
 local M = {}
 local now = sys.now
@@ -151,11 +152,14 @@ function Run:iterate(sc, vu)
   local plan = sc.iteration_plan -- what its samples update (see request_plan)
   if not plan or plan.version ~= m.version then
     plan = { version = m.version, iterations = m:targets("iterations", sc.tags),
-             duration = m:targets("iteration_duration", sc.tags) }
+             duration = metrics_mod.hists(m:targets("iteration_duration", sc.tags)) }
     sc.iteration_plan = plan
   end
-  record_all(plan.iterations, 1)
-  record_all(plan.duration, took * 1000)
+  local list = plan.iterations
+  for i = 1, #list do local c = list[i]; c.count = c.count + 1 end
+  list = plan.duration
+  local us = took * 1e6
+  for i = 1, #list do list[i]:record(us) end
   if not ok then
     m:add("iteration_errors", 1, sc.tags)
     local msg = require("mcptest.secrets").scrub(errors.is(err) and tostring(err) or tostring(err))
@@ -288,17 +292,22 @@ function Run:start_scenario(sc)
 end
 
 -- What a request's samples update, per (scenario, method, name, status):
--- the metric lists, made once (submetrics created, tags matched) and kept
--- while no new submetric appears. A run whose names never repeat (a URI
--- per read) stops keeping new ones past MAX_PLANS.
+-- the metrics and histograms, found once (submetrics created, tags
+-- matched) and kept while no new submetric appears. A run whose names
+-- never repeat (a URI per read) stops keeping new ones past MAX_PLANS.
 local MAX_PLANS = 1000
 function Run:request_plan(sc_tags, method, name, status, kind)
   local m = self.metrics
   local scen = sc_tags and sc_tags.scenario or false
   local by = self.plans[scen]
   if not by then by = {}; self.plans[scen] = by end
-  local key = method .. "\0" .. (name == nil and "" or tostring(name)) .. "\0" .. status
-  local plan = by[key]
+  local by_method = by[method]
+  if not by_method then by_method = {}; by[method] = by_method end
+  local nkey = name
+  if nkey == nil then nkey = false end
+  local by_name = by_method[nkey]
+  if not by_name then by_name = {}; by_method[nkey] = by_name end
+  local plan = by_name[status]
   if plan and plan.version == m.version then return plan end
   -- the summary breaks durations down per method and tool, and errors per
   -- kind (at most MAX_AUTO of each; more is a script's choice of names)
@@ -306,18 +315,21 @@ function Run:request_plan(sc_tags, method, name, status, kind)
   if name ~= nil and method == "tools/call" then self:auto("mcp_req_duration{name:" .. tostring(name) .. "}") end
   if kind then self:auto("mcp_errors{kind:" .. kind .. "}") end
   local tags = { method = method, scenario = sc_tags and sc_tags.scenario, name = name, status = status }
+  local hists = metrics_mod.hists
   plan = { version = m.version, tags = tags,
-           reqs = m:targets("mcp_reqs", tags), dur = m:targets("mcp_req_duration", tags),
-           call = m:targets("mcp_call_duration", tags), failed = m:targets("mcp_req_failed", tags),
+           reqs = m:targets("mcp_reqs", tags), dur = hists(m:targets("mcp_req_duration", tags)),
+           call = hists(m:targets("mcp_call_duration", tags)), failed = m:targets("mcp_req_failed", tags),
            errors = kind and m:targets("mcp_errors", { kind = kind, method = method, name = name }) }
-  if by[key] or self.plan_count < MAX_PLANS then
-    if not by[key] then self.plan_count = self.plan_count + 1 end
-    by[key] = plan
+  if by_name[status] or self.plan_count < MAX_PLANS then
+    if not by_name[status] then self.plan_count = self.plan_count + 1 end
+    by_name[status] = plan
   end
   return plan
 end
 
--- Every request any client makes while the run is on.
+-- Every request any client makes while the run is on: a counter, two
+-- trends and a rate, each with the submetrics its tags match (the loops
+-- below are metrics.record's, for one type each: this runs per request).
 function Run:observe(_, method, params, seconds, result, err, wire)
   local sc_tags = self.vu_tags[coroutine.running() or 0]
   local name
@@ -331,10 +343,20 @@ function Run:observe(_, method, params, seconds, result, err, wire)
   local plan = self:request_plan(sc_tags, method, name, failed and (kind or "error") or "ok", kind)
   -- the wire time, as k6's http_req_duration; the whole call in Lua too
   local wire_ms = (wire or seconds) * 1000
-  record_all(plan.reqs, 1)
-  record_all(plan.dur, wire_ms)
-  record_all(plan.call, seconds * 1000)
-  record_all(plan.failed, failed)
+  local list = plan.reqs
+  for i = 1, #list do local c = list[i]; c.count = c.count + 1 end
+  list = plan.dur
+  local us = wire_ms * US
+  for i = 1, #list do list[i]:record(us) end
+  list = plan.call
+  us = seconds * 1e6
+  for i = 1, #list do list[i]:record(us) end
+  list = plan.failed
+  for i = 1, #list do
+    local r = list[i]
+    r.total = r.total + 1
+    if failed then r.passes = r.passes + 1 end
+  end
   if kind then record_all(plan.errors, 1) end
   if self.points then self:point("mcp_req_duration", wire_ms, plan.tags) end
 end

@@ -101,16 +101,18 @@ function Metrics:targets(name, tags)
 end
 
 function M.record_all(list, value)
-  local mtype = list[1].type -- one metric and its submetrics: one type
-  if mtype == "trend" then
-    value = value * US
-    for i = 1, #list do list[i].hist:record(value) end
-  elseif mtype == "counter" then
-    for i = 1, #list do local m = list[i]; m.count = m.count + value end
-  else
-    for i = 1, #list do record(list[i], value) end
-  end
+  for i = 1, #list do record(list[i], value) end
 end
+
+-- For a trend's targets: their histograms, which take microseconds
+-- (M.US per ms): `for i = 1, #hs do hs[i]:record(ms * US) end` is the
+-- whole of a sample.
+function M.hists(list)
+  local hs = {}
+  for i = 1, #list do hs[i] = list[i].hist end
+  return hs
+end
+M.US = US
 
 -- "name{tag:value,tag2:value}" -> name, filter table (nil for no braces)
 function M.parse_name(spec)
