@@ -207,10 +207,15 @@ local function finish(task, ok, ...)
   task.joiners = {}
 end
 
+-- (what the coroutine gave back passes through as arguments: no table per
+-- resume, and a VU is resumed twice per request)
+local function resumed(task, co, ...)
+  if coroutine.status(co) == "dead" then finish(task, ...) end
+end
+
 local function resume(task, ...)
   local co = task.co
-  local r = table.pack(coroutine.resume(co, ...))
-  if coroutine.status(co) == "dead" then finish(task, table.unpack(r, 1, r.n)) end
+  return resumed(task, co, coroutine.resume(co, ...))
 end
 
 -- Resume every woken task whose coroutine is suspended (one that is

@@ -297,6 +297,7 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
     id = (method ~= nil and msg_id ~= nil) and msg_id or nil,
     session = (not is_init) and self.session_id or nil,
     req = false, mode = false, parser = false, answered = false, finished = false, t = self,
+    chunks = false, first = false, size = 0, -- the body read so far (json, error)
     auth_gen = self.auth_gen, -- which credentials it carries (see renew_auth)
     auth_tries = auth_tries or 0, -- times it was sent again after a 401/403
     extra = extra or false, -- header lines of this request alone (modern era)
@@ -408,7 +409,11 @@ function Http:on_post(st, req, chunk, done, err)
           .. " raise max_message_size in the connect options if such answers are expected",
           { http_status = st.status }))
       end
-      st.chunks[#st.chunks + 1] = chunk
+      -- one chunk (the usual answer) is kept as it is: no table, no concat
+      local first = st.first
+      if first then st.chunks = { first, chunk }; st.first = false
+      elseif st.chunks then st.chunks[#st.chunks + 1] = chunk
+      else st.first = chunk end
     elseif mode == "error" then
       if st.size < MAX_ERROR_BODY then
         st.chunks[#st.chunks + 1] = chunk
@@ -447,7 +452,7 @@ function Http:classify(st, req, status, ct)
       if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
     elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
       mode = "json"
-      st.chunks, st.size = {}, 0
+      st.chunks, st.first, st.size = false, false, 0
     else
       mode = "badtype"
       self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
@@ -518,8 +523,8 @@ function Http:post_done(st, req, err)
   if st.finished then return end
   local mode = st.mode
   if mode == "json" then
-    local body = table.concat(st.chunks)
-    st.chunks = nil
+    local body = st.first or (st.chunks and table.concat(st.chunks)) or ""
+    st.chunks, st.first = nil, nil
     if err then
       return self:fail_request(st, errors.new("transport", "the connection to " .. self.url
         .. " broke while reading the JSON reply to " .. describe_msg(st) .. ": " .. tostring(err.message)
