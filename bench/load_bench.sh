@@ -39,7 +39,7 @@ cat >"$T/load.lua" <<'LUA'
 local mcp = require("mcptest")
 function setup() return { url = os.getenv("URL") } end
 function default(data, vu)
-  vu.c = vu.c or mcp.connect{ url = data.url, protocol = os.getenv("PROTOCOL") }
+  vu.c = vu.c or mcp.connect{ url = data.url, protocol = os.getenv("PROTOCOL") ~= "" and os.getenv("PROTOCOL") or nil }
   vu.c:call_tool("echo", { message = "hi" })
 end
 LUA
