@@ -33,10 +33,26 @@ local sse = require("mcptest.transport.sse")
 
 local M = {}
 local Http = {}
--- header lists (they hold the credentials) and the request options that
--- carry them stay out of the transport table
-secrets.hide_fields(Http, { base_headers = true, init_headers = true, post_headers = true,
-  get_headers = true, plain_get_headers = true, post_opts = true })
+Http.__index = Http
+-- The header lists (they hold the credentials) and the request options
+-- that carry them live here, keyed by transport, not in the transport
+-- table: a script that prints a client's transport never meets them. (A
+-- plain __index table keeps method lookups cheap on the request path.)
+local hidden = setmetatable({}, { __mode = "k" })
+local HIDDEN = { base_headers = true, init_headers = true, post_headers = true,
+  get_headers = true, plain_get_headers = true, post_opts = true }
+local function H(t)
+  local h = hidden[t]
+  if not h then h = {}; hidden[t] = h end
+  return h
+end
+Http.__newindex = function(t, k, v)
+  if HIDDEN[k] then error("mcptest: " .. k .. " is kept out of the transport table (H(t))", 2) end
+  rawset(t, k, v)
+end
+-- The header list of a kind ("init", "post", "get", "plain_get") for the
+-- legacy transport, which sends with these.
+function Http:header_list(kind) return H(self)[kind .. "_headers"] end
 M.Http = Http
 
 local RESERVED = { ["content-type"] = true, accept = true, ["mcp-session-id"] = true,
@@ -111,15 +127,11 @@ function M.open(opts, auth)
     max_event = opts.max_event_size, -- SSE event size limit (nil: sse.MAX_EVENT)
     max_message = opts.max_message_size or M.MAX_MESSAGE, -- a JSON response body's limit
     -- fields the request path reads start as false, not nil: a nil field
-    -- would reach Http's __index function (secrets.hide_fields) per read
+    -- is looked up again in the Http class (a metatable miss per read)
     failed = false, legacy = false, modern = false, closing = false, needs_service = false,
     wire = false, param_headers = false, on_wake = false,
   }, Http)
   if not t.verbose then t.verbose = false end
-  -- the methods, copied in for the same reason (as the client's are)
-  for name, fn in pairs(Http) do
-    if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(t, name, fn) end
-  end
   local lines, dropped = http.header_lines(opts.headers)
   local base = {}
   for _, line in ipairs(lines) do
@@ -136,7 +148,7 @@ function M.open(opts, auth)
   for _, name in ipairs(dropped) do
     t:note("dropped the " .. name .. " header: the variable in its value is unset or empty")
   end
-  t.base_headers = base
+  H(t).base_headers = base
   -- a credential in the URL's query (?api_key=, ?token=) is one too
   for name, value in (url:match("%?([^#]*)") or ""):gmatch("([^&=]+)=([^&]*)") do
     if name:lower():find("key") or name:lower():find("token") or name:lower():find("secret")
@@ -176,7 +188,8 @@ end
 -- every legacy POST), plain_get_headers (a GET outside any session: the
 -- legacy stream), post_headers and get_headers (in the session).
 function Http:rebuild_headers()
-  local base = table.move(self.base_headers, 1, #self.base_headers, 1, {})
+  local h = H(self)
+  local base = table.move(h.base_headers, 1, #h.base_headers, 1, {})
   local creds = self.auth and self.auth:headers() or {}
   for i = 1, #creds do base[#base + 1] = creds[i] end
   local post = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
@@ -185,7 +198,7 @@ function Http:rebuild_headers()
   local init, plain_get = {}, {}
   for i = 1, #post do init[i] = post[i] end
   for i = 1, #get do plain_get[i] = get[i] end
-  self.plain_get_headers = plain_get
+  h.plain_get_headers = plain_get
   if self.session_id then
     post[#post + 1] = "Mcp-Session-Id: " .. self.session_id
     get[#get + 1] = "Mcp-Session-Id: " .. self.session_id
@@ -194,13 +207,13 @@ function Http:rebuild_headers()
     post[#post + 1] = "MCP-Protocol-Version: " .. self.protocol_version
     get[#get + 1] = "MCP-Protocol-Version: " .. self.protocol_version
   end
-  self.init_headers, self.post_headers, self.get_headers = init, post, get
+  h.init_headers, h.post_headers, h.get_headers = init, post, get
 end
 
 -- The GET headers of the session plus Last-Event-ID (resuming a stream).
 function Http:get_headers_from(last_id)
   local headers = {}
-  for i, h in ipairs(self.get_headers) do headers[i] = h end
+  for i, h in ipairs(H(self).get_headers) do headers[i] = h end
   headers[#headers + 1] = "Last-Event-ID: " .. last_id
   return headers
 end
@@ -303,17 +316,18 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
     extra = extra or false, -- header lines of this request alone (modern era)
   }
   if st.id ~= nil then self.inflight[st.id] = st end
-  local headers = is_init and self.init_headers or self.post_headers
+  local h = H(self)
+  local headers = is_init and h.init_headers or h.post_headers
   if extra then
     headers = table.move(headers, 1, #headers, 1, {})
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
   end
   if is_init or (extra and method == "server/discover") then self:log_headers("POST", self.url, headers)
   elseif self.verbose then self:note("POST " .. self.url .. " " .. describe_msg(st)) end
-  local o = self.post_opts
+  local o = h.post_opts
   if not o then
     o = self:curl_opts("POST")
-    self.post_opts = o
+    h.post_opts = o
   end
   o.headers, o.body, o.ctx = self:with_request_auth(headers, "POST"), body, st
   local req, err = http.start(o, Http.post_cb)
@@ -881,7 +895,7 @@ function Http:open_get_stream()
 end
 
 function Http:start_get(g)
-  local headers = g.parser.last_id and self:get_headers_from(g.parser.last_id) or self.get_headers
+  local headers = g.parser.last_id and self:get_headers_from(g.parser.last_id) or H(self).get_headers
   g.status = nil
   if self.verbose then self:note("GET " .. self.url .. " (standalone stream)") end
   local req, err = http.start(self:curl_opts("GET", headers),
@@ -1030,7 +1044,7 @@ function Http:close()
   self:stop_all()
   if not self.legacy and self.session_id and not self.failed then
     local done, status = false, nil
-    local req = http.start(self:curl_opts("DELETE", self.get_headers), function(r, _, fin)
+    local req = http.start(self:curl_opts("DELETE", H(self).get_headers), function(r, _, fin)
       if fin then done, status = true, r:status() end
     end)
     if req then

@@ -45,7 +45,7 @@ function M.start(t, init_st, status, detail)
   t.description = "legacy HTTP+SSE server at " .. t.url
   if init_st.id ~= nil then t.inflight[init_st.id] = nil end
   lg.parser = sse.new(function(data, ev) return lg:on_event(data, ev) end, nil, t.max_event)
-  local headers = t.plain_get_headers
+  local headers = t:header_list("plain_get")
   t:log_headers("GET", t.url, headers)
   local req, err = http.start(t:curl_opts("GET", headers),
     function(r, chunk, done, e) return lg:on_stream(r, chunk, done, e) end)
@@ -164,7 +164,7 @@ function Legacy:post(msg, body)
   local st = { msg = msg }
   -- the endpoint's query holds the session id: messages show it hidden
   local shown = self.shown_endpoint
-  local o = t:curl_opts("POST", t.init_headers, self.endpoint)
+  local o = t:curl_opts("POST", t:header_list("init"), self.endpoint)
   o.body = body
   local req, err = http.start(o, function(req, _, done, e)
     if not done then return end
