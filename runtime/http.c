@@ -319,9 +319,10 @@ static void http_collect(http_ctx *c) {
     if (r->diag) http_diag_collect(r);
     curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &r->new_conns);
     {
-      /* on the wire: the request's first byte sent to the response's last
-       * read (k6's http_req_duration): the total minus name lookup,
-       * connect and TLS, which pretransfer covers */
+      /* on the wire: from curl's pre-transfer mark (set once the request
+       * is built and written, in its DO phase) to the response's last
+       * byte read: the total minus lookup, connect, TLS and the request's
+       * making. k6's http_req_duration counts the write too. */
       curl_off_t total = 0, pre = 0;
       if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total) == CURLE_OK
           && curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && total >= pre)
@@ -775,9 +776,9 @@ static int http_req_connection(lua_State *L) {
   return 2;
 }
 
-/* req:wire_time() -> seconds from sending the request's first byte to
- * reading the response's last (connection set-up excluded), or nil before
- * the transfer ended. */
+/* req:wire_time() -> seconds from the request written (curl's
+ * pre-transfer mark) to the response's last byte read, or nil before the
+ * transfer ended. */
 static int http_req_wire_time(lua_State *L) {
   http_req *r = http_checkreq(L);
   if (r->easy || r->wire_us < 0) lua_pushnil(L);

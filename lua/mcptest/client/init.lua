@@ -340,8 +340,8 @@ M.check_timeout = check_timeout
 -- M.observer = fn(client, method, params, seconds, result | nil, err | nil, wire):
 -- seconds is the whole call in Lua (encoding, waking, decoding); wire its
 -- time on the wire (k6's http_req_duration): over HTTP curl's, from the
--- first byte sent to the last read, else from the send to the response's
--- dispatch; summed over the call's exchanges (input_required rounds), so
+-- request written to the response's last byte read, else from the send to
+-- the response's dispatch; summed over the call's exchanges (input_required rounds), so
 -- the client's work between them is not in it; the whole call when no
 -- response came.
 -- called after every request when set (load mode's metrics); unset, it
