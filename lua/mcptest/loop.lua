@@ -215,6 +215,7 @@ end
 
 local function resume(task, ...)
   local co = task.co
+  task.turns = task.turns + 1 -- times resumed (load mode tells by it that a VU waited)
   return resumed(task, co, coroutine.resume(co, ...))
 end
 
@@ -237,7 +238,7 @@ end
 -- Start fn(...) as a task; it runs at once until it first waits.
 function M.spawn(fn, ...)
   local task = setmetatable({ co = coroutine.create(fn), done = false, runnable = false,
-                              joiners = {}, timer = nil, wake_at = nil }, Task)
+                              joiners = {}, timer = nil, wake_at = nil, turns = 0 }, Task)
   tasks[task.co] = task
   resume(task, ...)
   return task

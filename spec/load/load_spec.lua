@@ -197,6 +197,24 @@ end
     assert.is_true(wire.max < 150, "the wire time excludes it: max " .. wire.max .. " ms")
   end)
 
+  it("VUs whose iterations never wait still take turns, and the run ends on time", function()
+    local path = script([[
+local counts = {}
+function default(data, vu) counts[vu.id] = (counts[vu.id] or 0) + 1 end
+function teardown()
+  for id = 1, 3 do io.stderr:write("vu ", id, " ", counts[id] or 0, "\n") end
+end
+]])
+    local code, _, err = load(path, "--vus 3 --duration 1s -o json:" .. dir .. "/busy.json")
+    assert.are.equal(0, code, err)
+    for id = 1, 3 do
+      local n = tonumber(err:match("vu " .. id .. " (%d+)"))
+      assert.is_true(n and n > 100, "VU " .. id .. " ran " .. tostring(n) .. " iterations: " .. err)
+    end
+    local r = mcp.json.decode(slurp(dir .. "/busy.json"))
+    assert.is_true(r.state.duration_s < 5, "the run took " .. r.state.duration_s .. " s")
+  end)
+
   it("ramping-vus follows its stages", function()
     local path = script([[
 options = { scenarios = { ramp = { executor = "ramping-vus", start_vus = 0,

@@ -174,11 +174,15 @@ function Run:iterate(sc, vu)
 end
 
 -- Give the loop a turn between iterations (a script that never waits
--- would otherwise starve every other VU and the timers).
+-- would otherwise starve every other VU and the timers), unless the
+-- iteration waited (the task was resumed since the last turn): then the
+-- loop had its turns, and a request's iteration skips a wake and a yield.
 local function yield_turn()
   local task = loop.task()
+  if task.turns ~= task.turns_seen then task.turns_seen = task.turns; return end
   loop.wake(task)
   coroutine.yield()
+  task.turns_seen = task.turns
 end
 
 function Run:spawn(fn, ...)
