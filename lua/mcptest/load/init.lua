@@ -821,7 +821,7 @@ function M.execute(path, flags)
     for _, st in ipairs(sc.stages or {}) do n = math.max(n, st.target) end
     most_vus = most_vus + n
   end
-  collectgarbage("incremental", most_vus <= 200 and 200 or 140, 400)
+  collectgarbage("incremental", most_vus <= 200 and 200 or 130, 400)
   run.t0 = now()
   for _, sc in ipairs(scenarios) do
     if sc.start_time > 0 then
