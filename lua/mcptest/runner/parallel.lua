@@ -168,10 +168,13 @@ function M.run(files, opts)
     for k = before + 1, #results.tests do
       local t = results.tests[k]
       -- stopped by --fail-fast (with SIGINT, the one stop a worker takes):
-      -- the test did not fail, it was not let finish
+      -- the test did not fail, it was not let finish; and the tests the
+      -- worker had not reached (it says "interrupted": it cannot know why)
       if c.fail_fast and t.status == "errored" and tostring(t.message):find("interrupted by SIGINT", 1, true) then
         results:restatus(t, "skipped")
         t.message, t.type = stop_reason, nil
+      elseif c.fail_fast and t.status == "skipped" and t.message == "not run: interrupted" then
+        t.message = stop_reason
       end
       report.test(t, results)
     end
