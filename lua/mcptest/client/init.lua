@@ -55,6 +55,7 @@ function M.new(transport, opts)
     next_id = 0,
     waiting = {},        -- id -> true (or the task waiting) while a request is in flight
     sent_at = {}, wire = {}, -- id -> send time / wire seconds, while observed (load mode)
+    wire_sums = {},      -- coroutine -> wire seconds summed for its observed call
     received = 0,        -- responses dispatched so far (a task's wait tells progress by it)
     responses = {},      -- id -> response message, until taken
     handlers = {},       -- method -> function(params, client)
@@ -270,7 +271,10 @@ function Client:await(id, method, timeout, deadline)
       local w = self.wire[id]
       if w then
         self.wire[id] = nil
-        if self.last_wire then self.last_wire = self.last_wire + w end
+        -- summed per coroutine: calls of other tasks on this client overlap
+        local sums, co = self.wire_sums, coroutine.running()
+        local s = sums[co]
+        if s then sums[co] = s + w end
       end
       return msg
     end
@@ -352,13 +356,15 @@ M.observer = nil
 -- modern era's request goes through it too).
 function M.observed(fn, self, method, params, opts)
   local t0 = now()
-  -- last_wire sums this call's exchanges; a number already when this call
+  -- wire_sums[co] sums this call's exchanges; a number already when this call
   -- runs inside another's (a tools/list before a retry), which adds it
-  local outer = self.last_wire
-  self.last_wire = 0
+  -- (per coroutine: tasks may have calls in flight on one client at once)
+  local sums, co = self.wire_sums, coroutine.running()
+  local outer = sums[co]
+  sums[co] = 0
   local ok, res = pcall(fn, self, method, params, opts)
-  local wire = self.last_wire
-  self.last_wire = outer and (outer + wire) or nil
+  local wire = sums[co] or 0
+  if outer then sums[co] = outer + wire else sums[co] = nil end
   local observe = M.observer
   if observe then
     local full = now() - t0
