@@ -70,7 +70,6 @@ function M.new(transport, opts)
     closed = false,
     handler_error = false, -- the first error a handler raised, until a request re-raises it
     envelope = { jsonrpc = "2.0" },
-    call_params = {},    -- call_tool's params, refilled per call
   }, Client)
   for name, fn in pairs(Client) do
     if type(fn) == "function" and name:sub(1, 2) ~= "__" then rawset(c, name, fn) end
@@ -187,6 +186,8 @@ function Client:dispatch(msg)
       local ow = self.waiting[oldest]
       self.waiting[oldest] = nil
       self.responses[oldest] = msg
+      local t0 = self.sent_at[oldest]
+      if t0 then self.sent_at[oldest] = nil; self.wire[oldest] = now() - t0 end
       if ow ~= true then loop.wake(ow) end
     end
     self.stray[#self.stray + 1] = msg
@@ -260,7 +261,7 @@ function Client:await(id, method, timeout, deadline)
     local herr = self.handler_error
     if herr then
       self.handler_error = false
-      self.waiting[id] = nil
+      self.waiting[id], self.sent_at[id] = nil, nil
       error(herr, 0)
     end
     local msg = responses[id]
@@ -442,13 +443,10 @@ end
 function Client:list_prompts(opts) return self:list_all("prompts/list", "prompts", nil, opts) end
 
 function Client:call_tool(name, args, opts)
-  -- one params table per client, refilled: every transport encodes a
-  -- request when it is sent and keeps only the encoded bytes
-  local p = self.call_params
-  p.name, p.arguments = name, args or json.object()
-  local result = self:request("tools/call", p, opts)
-  p.name, p.arguments = nil, nil -- keep no caller's table alive
-  return result
+  -- a params table per call: tasks may have calls in flight on one
+  -- client, and a call's params are read again after it was sent (load
+  -- mode's tags, input_required rounds)
+  return self:request("tools/call", { name = name, arguments = args or json.object() }, opts)
 end
 
 function Client:read_resource(uri) return self:request("resources/read", { uri = uri }) end

@@ -384,6 +384,7 @@ local function stop_listen(c)
   c.listen_id = nil
   c.waiting[id] = nil
   c.responses[id] = nil
+  c.sent_at[id], c.wire[id] = nil, nil
   if c.transport.abandon and c.transport.kind ~= "stdio" then c.transport:abandon(id)
   else pcall(c.notify, c, "notifications/cancelled", { requestId = id, reason = "mcptest: listen replaced" }) end
 end

@@ -553,8 +553,9 @@ function Http:post_done(st, req, err)
     -- the transfer's time on the wire, for the client's load metrics
     -- (an SSE answer has none: the client times it itself)
     self.wire = req:wire_time()
-    self:deliver(st, msg)
-    self.wire = false
+    local ok, derr = pcall(self.deliver, self, st, msg)
+    self.wire = false -- (a raise must not leave it for a later answer)
+    if not ok then error(derr, 0) end
     if st.finished then return end
     if not st.answered then
       return self:fail_request(st, errors.new("protocol", self.url .. " answered " .. describe_msg(st)
