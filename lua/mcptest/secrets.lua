@@ -12,9 +12,10 @@
 --   secrets.fingerprint(value) -> "sha256:1a2b3c4d"   a short, one-way name for a token
 --   secrets.log(...)                 write the pieces to stderr, scrubbed (verbose traces)
 --   secrets.count() -> n             how many are registered (tests)
---   secrets.hide_fields(class, {name = true, ...})   instances of class keep those
---                                    fields in a weak-keyed side table, where printing
---                                    or walking the instance cannot reach them
+--   secrets.hidden(class, {name = true, ...}) -> H   instances of class keep those
+--                                    fields in a weak-keyed side table, as H(obj).name,
+--                                    where printing or walking the instance cannot reach them
+--   secrets.fields(obj) -> t         those fields of obj (tests; its class's own code uses H)
 local M = {}
 
 -- Values shorter than this are not registered: replacing a 3-letter
@@ -85,22 +86,25 @@ end
 -- pairs never meets them, whatever the scrubber knows.
 local vault = setmetatable({}, { __mode = "k" })
 
-function M.hide_fields(class, names)
-  class.__index = function(obj, k)
-    if names[k] then
-      local v = vault[obj]
-      return v and v[k]
-    end
-    return class[k]
-  end
-  class.__newindex = function(obj, k, value)
-    if not names[k] then return rawset(obj, k, value) end
-    local v = vault[obj]
-    if not v then v = {}; vault[obj] = v end
-    v[k] = value
-  end
-  return class
+-- class.__index is class itself, so a method lookup stays a plain table
+-- read (the request path makes several per request); setting one of the
+-- names on an instance directly is an error, so none lands in it.
+local function fields(obj)
+  local v = vault[obj]
+  if not v then v = {}; vault[obj] = v end
+  return v
 end
+function M.hidden(class, names)
+  class.__index = class
+  class.__newindex = function(obj, k, value)
+    if names[k] then error("mcptest: " .. tostring(k) .. " is kept in secrets' side table: use H(obj)." .. tostring(k), 2) end
+    rawset(obj, k, value)
+  end
+  return fields
+end
+-- The hidden fields of obj, for code (and tests) that hold obj but not
+-- its class's H.
+M.fields = fields
 -- What verbose trace lines are about: the runner sets the test running
 -- (its full name), so a trace line says which test made the exchange.
 M.context = nil

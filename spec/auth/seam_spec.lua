@@ -25,11 +25,11 @@ describe("the auth seam", function()
 
   it("retries a refused request once after the auth object renewed its credentials", function()
     local a = auth.for_server({}, srv.url("auth"))
-    a.lines = { "Authorization: Bearer stale-token" }
+    secrets.fields(a).lines = { "Authorization: Bearer stale-token" }
     local calls = {}
     function a:on_challenge(ctx)
       calls[#calls + 1] = ctx
-      self.lines = { "Authorization: Bearer good-token" }
+      secrets.fields(self).lines = { "Authorization: Bearer good-token" }
       return true
     end
     local c = connect_with(a, srv.url("auth"))
@@ -60,12 +60,12 @@ describe("the auth seam", function()
     sys.setenv("MCPTEST_SEAM_TOKEN", "good-token")
     local c = mcp.connect{ url = srv.url("auth"), auth = { bearer_token_env = "MCPTEST_SEAM_TOKEN" }, timeout = 3 }
     local a = c.transport.auth
-    a.lines = { "Authorization: Bearer expired-token" } -- as if the token had expired
+    secrets.fields(a).lines = { "Authorization: Bearer expired-token" } -- as if the token had expired
     c.transport:rebuild_headers()
     local renewals = 0
     function a:on_challenge()
       renewals = renewals + 1
-      self.lines = { "Authorization: Bearer good-token" }
+      secrets.fields(self).lines = { "Authorization: Bearer good-token" }
       return true
     end
     local tasks = {}
@@ -152,5 +152,21 @@ describe("secrets", function()
     local fp = secrets.fingerprint("some-token-value")
     assert.matches("^sha256:%x%x%x%x%x%x%x%x$", fp)
     assert.is_nil(fp:find("some", 1, true))
+  end)
+
+  it("keeps hidden fields out of the object: walking it finds none, setting one directly is refused", function()
+    local Class = {}
+    function Class:get() return secrets.fields(self).key end
+    local H = secrets.hidden(Class, { key = true })
+    local obj = setmetatable({ name = "x" }, Class)
+    H(obj).key = "hidden-value-123"
+    assert.are.equal("hidden-value-123", obj:get()) -- methods still found through __index
+    for k, v in pairs(obj) do assert.are_not.equal("hidden-value-123", v, k) end
+    assert.is_nil(rawget(obj, "key"))
+    local ok, err = pcall(function() obj.key = "leak" end)
+    assert.is_false(ok)
+    assert.matches("kept in secrets' side table", tostring(err), 1, true)
+    obj.other = 1 -- other fields are set as usual
+    assert.are.equal(1, rawget(obj, "other"))
   end)
 end)

@@ -36,7 +36,7 @@ local function session() return require("mcptest.auth.session") end
 local M = {}
 
 local Auth = {}
-secrets.hide_fields(Auth, { lines = true }) -- the credential lines
+local H = secrets.hidden(Auth, { lines = true }) -- the credential lines
 M.Auth = Auth
 
 -- The Authorization line among header lines ("Name: value"), if any.
@@ -50,7 +50,7 @@ end
 -- the URL as messages show it.
 function M.for_server(opts, url)
   local a = setmetatable({ url = url, target = opts.url, source = "none" }, Auth)
-  a.lines = {}
+  H(a).lines = {}
   local explicit = opts.auth
   if explicit ~= nil and type(explicit) ~= "table" then
     errors.raise("usage", "auth must be a table, e.g. auth = { bearer_token_env = \"MCP_TOKEN\" }")
@@ -72,7 +72,7 @@ function M.for_server(opts, url)
     end
     secrets.register(v, "token from " .. var)
     a.source, a.token_env = "env", var
-    a.lines = { "Authorization: Bearer " .. v }
+    H(a).lines = { "Authorization: Bearer " .. v }
     return a
   end
   -- auth.store / auth.oauth.store: where the secrets of a login go
@@ -92,7 +92,7 @@ function M.for_server(opts, url)
     secrets.register(line:match("^[^:]+:%s*(.*)$"), "Authorization header")
     local token = line:match("^[^:]+:%s*%a+%s+(%S+)")
     if token then secrets.register(token, "token in the Authorization header") end
-    a.source, a.lines = "header", { line }
+    a.source, H(a).lines = "header", { line }
     return a
   end
   -- a token cached for this server by an earlier login
@@ -144,7 +144,7 @@ function M.check_oauth(cfg)
   end
 end
 
-function Auth:headers() return self.lines end
+function Auth:headers() return H(self).lines end
 
 -- Static credentials cannot be renewed: every challenge ends in the
 -- message. With no credentials at all, in an interactive terminal outside
@@ -156,7 +156,7 @@ function Auth:on_challenge(ctx)
     local ok, t = pcall(session().login, { url = self.target, grant = "authorization_code",
       challenge = ctx.www_authenticate, store = self.store })
     if ok then
-      self.source, self.lines = "oauth", { "Authorization: Bearer " .. t.access_token }
+      self.source, H(self).lines = "oauth", { "Authorization: Bearer " .. t.access_token }
       return true
     end
     self.renew_error = errors.is(t) and t.message or tostring(t)
@@ -169,7 +169,7 @@ function Auth:on_challenge(ctx)
           cache.put_tokens(cache.url_key(self.target), { access_token = token, token_type = "Bearer",
             grant = "manual", obtained_at = os.time(), store = self.store })
         end)
-        self.source, self.lines = "header", { "Authorization: Bearer " .. token }
+        self.source, H(self).lines = "header", { "Authorization: Bearer " .. token }
         return true
       end
     end

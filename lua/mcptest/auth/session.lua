@@ -38,7 +38,7 @@ M.UNATTENDED = { client_credentials = true, jwt_bearer = true }
 
 local Source = {}
 -- tokens, the credential lines and the DPoP key stay out of the object
-secrets.hide_fields(Source, { lines = true, tokens = true, dpop = true })
+local H = secrets.hidden(Source, { lines = true, tokens = true, dpop = true })
 
 M.cache_url = cache.url_key
 
@@ -156,7 +156,7 @@ function M.new(opts, shown, cfg)
   local key = M.cache_url(opts.url)
   local s = setmetatable({ url = shown, key = key, source = cfg and "oauth" or "cache",
                            cfg = cfg, target = opts.url, tls = opts.tls, attempts = 0 }, Source)
-  s.lines = {}
+  H(s).lines = {}
   local t = cache.tokens(key)
   if t then
     register_set(t)
@@ -178,20 +178,20 @@ function M.new(opts, shown, cfg)
 end
 
 function Source:use(t)
-  self.tokens = t
-  self.dpop = t and t.dpop_key and lazy.dpop.new(t.dpop_key) or nil
-  if not t then self.lines = {}
-  elseif self.dpop then self.lines = { "Authorization: DPoP " .. t.access_token }
-  else self.lines = { "Authorization: Bearer " .. t.access_token } end
+  H(self).tokens = t
+  H(self).dpop = t and t.dpop_key and lazy.dpop.new(t.dpop_key) or nil
+  if not t then H(self).lines = {}
+  elseif H(self).dpop then H(self).lines = { "Authorization: DPoP " .. t.access_token }
+  else H(self).lines = { "Authorization: Bearer " .. t.access_token } end
 end
 
-function Source:headers() return self.lines end
+function Source:headers() return H(self).lines end
 
 -- A DPoP-bound token needs a proof per request (RFC 9449 7.1).
 function Source:request_headers(method, u)
-  local d = self.dpop
+  local d = H(self).dpop
   if not d then return nil end
-  return { "DPoP: " .. d:proof(method, u, self.tokens.access_token) }
+  return { "DPoP: " .. d:proof(method, u, H(self).tokens.access_token) }
 end
 
 -- A 401: renew once (refresh, or what another run renewed meanwhile);
@@ -200,14 +200,14 @@ function Source:on_challenge(ctx)
   if ctx.final then return nil, message.failure(ctx, self) end
   -- RFC 9449 9: the resource server wants its nonce in the proof
   local ch = require("mcptest.transport.curl").parse_www_authenticate(ctx.www_authenticate)
-  if ctx.status == 401 and self.dpop and ctx.dpop_nonce and ch and ch.params.error == "use_dpop_nonce"
-     and self.dpop.nonce ~= ctx.dpop_nonce then
-    self.dpop.nonce = ctx.dpop_nonce
+  if ctx.status == 401 and H(self).dpop and ctx.dpop_nonce and ch and ch.params.error == "use_dpop_nonce"
+     and H(self).dpop.nonce ~= ctx.dpop_nonce then
+    H(self).dpop.nonce = ctx.dpop_nonce
     return true
   end
   if ctx.status == 403 then return self:step_up(ctx, ch) end
   if ctx.retried then return nil, message.failure(ctx, self) end
-  if not self.tokens then
+  if not H(self).tokens then
     -- an unattended grant mints a token; a person's grant runs when a
     -- person is at hand (an interactive terminal outside CI)
     if self.cfg and (M.UNATTENDED[self.cfg.grant] or M.interactive()) then
@@ -220,16 +220,16 @@ function Source:on_challenge(ctx)
   end
   -- another run may have renewed the token (or moved it to a new AS) meanwhile
   local cur = cache.tokens(self.key)
-  if cur and cur.access_token ~= self.tokens.access_token and not expiring(cur) then
+  if cur and cur.access_token ~= H(self).tokens.access_token and not expiring(cur) then
     self:use(register_set(cur))
     return true
   end
   local moved_to = self:moved_to(ctx)
   if moved_to then return self:migrate(ctx, moved_to) end
-  local t, err = fresh_tokens(self.key, self.tokens.access_token, self.tls)
+  local t, err = fresh_tokens(self.key, H(self).tokens.access_token, self.tls)
   if not t then
     -- "expired" only when it had: a refused token that was still valid says so
-    self.expired = expiring(self.tokens)
+    self.expired = expiring(H(self).tokens)
     self.renew_error = err and tostring(err.message)
     return nil, message.failure(ctx, self)
   end
@@ -242,7 +242,7 @@ end
 -- another AS). Returns the AS it names now, or nil (same AS, no PRM, or an
 -- issuer that came from token_url rather than discovery).
 function Source:moved_to(ctx)
-  local t = self.tokens
+  local t = H(self).tokens
   if not t.issuer or t.issuer_source == "token_url" then return nil end
   local ok, list = pcall(lazy.discovery.authorization_servers, self.target,
     { tls = self.tls, challenge = ctx.www_authenticate })
@@ -260,7 +260,7 @@ end
 -- new AS's registration (cached per issuer) or the same CIMD URL. A client
 -- id configured for the old AS is not assumed to be valid at the new one.
 function Source:migrate(ctx, new_issuer)
-  local old = self.tokens
+  local old = H(self).tokens
   cache.with_lock(self.key, function()
     local cur = cache.tokens(self.key)
     if cur and cur.issuer == old.issuer then cache.remove_tokens(self.key) end
@@ -320,11 +320,11 @@ end
 -- attempts per request (3), and the message names the scopes of each.
 function Source:step_up(ctx, ch)
   local asked = ch and ch.params.scope
-  if not (ch and ch.params.error == "insufficient_scope" and asked and self.tokens) then
+  if not (ch and ch.params.error == "insufficient_scope" and asked and H(self).tokens) then
     return nil, message.failure(ctx, self)
   end
-  local want = union_scope(self.tokens.scope, asked)
-  local grant = self.tokens.grant
+  local want = union_scope(H(self).tokens.scope, asked)
+  local grant = H(self).tokens.grant
   local cfg = self.cfg or {}
   if not (M.UNATTENDED[grant] or M.interactive()) then
     -- a grant that needs a person, and none is at hand (CI, no terminal)
@@ -335,10 +335,10 @@ function Source:step_up(ctx, ch)
   self.scopes_asked = self.scopes_asked or {}
   self.scopes_asked[#self.scopes_asked + 1] = want
   local login = setmetatable({ url = self.target, tls = self.tls, scope = want, grant = grant,
-    client_id = cfg.client_id or self.tokens.client_id, client_secret_env = cfg.client_secret_env or self.tokens.client_secret_env,
-    private_key_env = cfg.private_key_env or self.tokens.private_key_env,
-    assertion_env = cfg.assertion_env or self.tokens.assertion_env, idp = cfg.idp or self.tokens.idp,
-    dpop = cfg.dpop or (self.tokens.dpop_key ~= nil) }, { __index = cfg })
+    client_id = cfg.client_id or H(self).tokens.client_id, client_secret_env = cfg.client_secret_env or H(self).tokens.client_secret_env,
+    private_key_env = cfg.private_key_env or H(self).tokens.private_key_env,
+    assertion_env = cfg.assertion_env or H(self).tokens.assertion_env, idp = cfg.idp or H(self).tokens.idp,
+    dpop = cfg.dpop or (H(self).tokens.dpop_key ~= nil) }, { __index = cfg })
   local ok, t = pcall(M.login, login)
   if not ok then
     self.renew_error = errors.is(t) and t.message or tostring(t)

@@ -33,23 +33,11 @@ local sse = require("mcptest.transport.sse")
 
 local M = {}
 local Http = {}
-Http.__index = Http
 -- The header lists (they hold the credentials) and the request options
--- that carry them live here, keyed by transport, not in the transport
--- table: a script that prints a client's transport never meets them. (A
--- plain __index table keeps method lookups cheap on the request path.)
-local hidden = setmetatable({}, { __mode = "k" })
-local HIDDEN = { base_headers = true, init_headers = true, post_headers = true,
-  get_headers = true, plain_get_headers = true, post_opts = true }
-local function H(t)
-  local h = hidden[t]
-  if not h then h = {}; hidden[t] = h end
-  return h
-end
-Http.__newindex = function(t, k, v)
-  if HIDDEN[k] then error("mcptest: " .. k .. " is kept out of the transport table (H(t))", 2) end
-  rawset(t, k, v)
-end
+-- that carry them stay out of the transport table, as H(t).name: a script
+-- that prints a client's transport never meets them.
+local H = secrets.hidden(Http, { base_headers = true, init_headers = true, post_headers = true,
+  get_headers = true, plain_get_headers = true, post_opts = true })
 -- The header list of a kind ("init", "post", "get", "plain_get") for the
 -- legacy transport, which sends with these.
 function Http:header_list(kind) return H(self)[kind .. "_headers"] end

@@ -6,6 +6,6 @@ local secrets = require("mcptest.secrets")
 local c = mcp.connect{ url = os.getenv("URL") }
 c:call_tool("whoami", {})
 local a = c.transport.auth
-print("TOKEN " .. secrets.fingerprint(a.tokens.access_token))
+print("TOKEN " .. secrets.fingerprint(secrets.fields(a).tokens.access_token))
 print(string.format("LOCKWAIT %.4f", require("mcptest.auth.cache").last_lock_wait))
 c:close()
