@@ -23,13 +23,7 @@ local function write(path, text)
   f:close()
 end
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = dofile(SRC .. "/spec/lib/run.lua").slurp
 
 local function no_secret(s)
   assert.is_nil(s:find("dev-confidential-secret", 1, true), "a secret reached the output")

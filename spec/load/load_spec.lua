@@ -215,6 +215,47 @@ end
     assert.is_true(r.state.duration_s < 5, "the run took " .. r.state.duration_s .. " s")
   end)
 
+  -- Calls in flight at once on ONE client (a client from setup() shared
+  -- by the VUs, or mcp.spawn in a VU): each call's wire time and tags are
+  -- its own. (The wire-time sum was once per client: the call that started
+  -- first reset it when it ended, and the other then raised "arithmetic on
+  -- a nil value"; call_tool's params table was once per client, so a call's
+  -- name tag could be another's, or none.)
+  it("a call that ends after an overlapping one is recorded, not raised", function()
+    local path = script([[
+options = { scenarios = { s = { executor = "per-vu-iterations", vus = 2, iterations = 1 } } }
+function setup() return { c = mcp.connect{ url = os.getenv("URL") } } end
+function default(data, vu)
+  data.c:call_tool("sleep", { seconds = vu.id == 1 and 0.1 or 0.4 })
+end
+]])
+    local code, _, err = load(path, "--quiet -o json:" .. dir .. "/s.json", "URL=" .. url)
+    assert.is_nil(err:find("arithmetic on a nil value", 1, true), err)
+    assert.are.equal(0, code, err)
+    local r = mcp.json.decode(slurp(dir .. "/s.json"))
+    assert.are.equal(2, r.metrics["mcp_req_duration{method:tools/call}"].values.count)
+    -- each call's wire time is its own: none is longer than the longest call
+    local wire, call = r.metrics.mcp_req_duration.values, r.metrics.mcp_call_duration.values
+    assert.is_true(wire.max <= call.max, "wire max " .. wire.max .. " ms > call max " .. call.max .. " ms")
+  end)
+
+  it("every call on a shared client keeps its own tool name tag", function()
+    local path = script([[
+options = { scenarios = { s = { executor = "per-vu-iterations", vus = 4, iterations = 50 } },
+            thresholds = { ["mcp_req_duration{name:echo}"] = { "count>0" }, ["mcp_req_duration{name:ping}"] = { "count>0" } } }
+function setup() return { c = mcp.connect{ url = os.getenv("URL") } } end
+function default(data, vu)
+  if vu.id % 2 == 0 then data.c:call_tool("echo", { message = "x" }) else data.c:call_tool("ping") end
+end
+]])
+    local code, _, err = load(path, "--quiet -o json:" .. dir .. "/n.json", "URL=" .. url)
+    assert.are.equal(0, code, err)
+    local m = mcp.json.decode(slurp(dir .. "/n.json")).metrics
+    assert.are.equal(200, m["mcp_req_duration{method:tools/call}"].values.count)
+    assert.are.equal(100, m["mcp_req_duration{name:echo}"].values.count)
+    assert.are.equal(100, m["mcp_req_duration{name:ping}"].values.count)
+  end)
+
   it("ramping-vus follows its stages", function()
     local path = script([[
 options = { scenarios = { ramp = { executor = "ramping-vus", start_vus = 0,
