@@ -20,8 +20,7 @@ local json = require("mcptest.json")
 local sys = require("mcptest.core.sys")
 local client = require("mcptest.client")
 local metrics_mod = require("mcptest.load.metrics")
-local record_all = metrics_mod.record_all
-local US = metrics_mod.US
+local count_all, rate_all, trend_all = metrics_mod.count_all, metrics_mod.rate_all, metrics_mod.trend_all
 
 local M = {}
 local now = sys.now
@@ -155,11 +154,8 @@ function Run:iterate(sc, vu)
              duration = metrics_mod.hists(m:targets("iteration_duration", sc.tags)) }
     sc.iteration_plan = plan
   end
-  local list = plan.iterations
-  for i = 1, #list do local c = list[i]; c.count = c.count + 1 end
-  list = plan.duration
-  local us = took * 1e6
-  for i = 1, #list do list[i]:record(us) end
+  count_all(plan.iterations, 1)
+  trend_all(plan.duration, took * 1000)
   if not ok then
     m:add("iteration_errors", 1, sc.tags)
     local msg = require("mcptest.secrets").scrub(errors.is(err) and tostring(err) or tostring(err))
@@ -332,8 +328,7 @@ function Run:request_plan(sc_tags, method, name, status, kind)
 end
 
 -- Every request any client makes while the run is on: a counter, two
--- trends and a rate, each with the submetrics its tags match (the loops
--- below are metrics.record's, for one type each: this runs per request).
+-- trends and a rate, each with the submetrics its tags match.
 function Run:observe(_, method, params, seconds, result, err, wire)
   local sc_tags = self.vu_tags[coroutine.running() or 0]
   local name
@@ -347,21 +342,11 @@ function Run:observe(_, method, params, seconds, result, err, wire)
   local plan = self:request_plan(sc_tags, method, name, failed and (kind or "error") or "ok", kind)
   -- the wire time, as k6's http_req_duration; the whole call in Lua too
   local wire_ms = (wire or seconds) * 1000
-  local list = plan.reqs
-  for i = 1, #list do local c = list[i]; c.count = c.count + 1 end
-  list = plan.dur
-  local us = wire_ms * US
-  for i = 1, #list do list[i]:record(us) end
-  list = plan.call
-  us = seconds * 1e6
-  for i = 1, #list do list[i]:record(us) end
-  list = plan.failed
-  for i = 1, #list do
-    local r = list[i]
-    r.total = r.total + 1
-    if failed then r.passes = r.passes + 1 end
-  end
-  if kind then record_all(plan.errors, 1) end
+  count_all(plan.reqs, 1)
+  trend_all(plan.dur, wire_ms)
+  trend_all(plan.call, seconds * 1000)
+  rate_all(plan.failed, failed)
+  if kind then count_all(plan.errors, 1) end
   if self.points then self:point("mcp_req_duration", wire_ms, plan.tags) end
 end
 

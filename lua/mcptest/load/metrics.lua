@@ -5,7 +5,8 @@
 --   m:add(name, value, tags)        a sample (trend: ms; counter: n; rate:
 --                                   true/false; gauge: the value now)
 --   m:targets(name, tags) -> list   what such a sample updates, for
---                                   metrics.record_all(list, value)
+--                                   count_all(list, n), rate_all(list, passed),
+--                                   trend_all(metrics.hists(list), ms)
 --   m:submetric("name{tag:value,...}") -> the metric of the samples whose
 --                                   tags match (created on first ask)
 --   m:threshold(spec, expr) -> th | nil, err     m:evaluate(th) -> ok, observed
@@ -87,7 +88,7 @@ function Metrics:add(name, value, tags)
 end
 
 -- What a sample of name with these tags updates: the metric and each
--- submetric whose filter matches, as a list for M.record_all. A caller on
+-- submetric whose filter matches, as a list for M.count_all and co. A caller on
 -- every request's path keeps it per tag set, while m.version is the same
 -- (a new submetric changes it).
 function Metrics:targets(name, tags)
@@ -100,19 +101,28 @@ function Metrics:targets(name, tags)
   return list
 end
 
-function M.record_all(list, value)
-  for i = 1, #list do record(list[i], value) end
+-- A sample into each of a list of targets, one function per type (load
+-- mode calls these per request): counters, rates, and trends as their
+-- histograms (M.hists of the targets).
+function M.count_all(list, n)
+  for i = 1, #list do local c = list[i]; c.count = c.count + n end
 end
-
--- For a trend's targets: their histograms, which take microseconds
--- (M.US per ms): `for i = 1, #hs do hs[i]:record(ms * US) end` is the
--- whole of a sample.
+function M.rate_all(list, passed)
+  for i = 1, #list do
+    local r = list[i]
+    r.total = r.total + 1
+    if passed then r.passes = r.passes + 1 end
+  end
+end
+function M.trend_all(hists, ms)
+  local us = ms * US
+  for i = 1, #hists do hists[i]:record(us) end
+end
 function M.hists(list)
   local hs = {}
   for i = 1, #list do hs[i] = list[i].hist end
   return hs
 end
-M.US = US
 
 -- "name{tag:value,tag2:value}" -> name, filter table (nil for no braces)
 function M.parse_name(spec)
