@@ -131,6 +131,33 @@ describe("the TypeScript SDK v2 server", function()
       c:close()
     end)
 
+    it("mcptest load: a handler's time between input_required rounds is in mcp_call_duration only", function()
+      local dir = os.tmpname()
+      local f = assert(io.open(dir, "w"))
+      f:write([[
+local mcp = require("mcptest")
+local function busy() local t = os.clock() + 0.3; while os.clock() < t do end end
+options = { thresholds = { ["mcp_call_duration{name:ask}"] = { "count>0" }, ["mcp_req_duration{name:ask}"] = { "count>0" } } }
+function default(data, vu)
+  vu.c = vu.c or mcp.connect{ url = os.getenv("URL"), timeout = 20, on = { ["elicitation/create"] = function()
+    busy(); return { action = "accept", content = { name = "Ada" } } end } }
+  vu.c:call_tool("ask", {})
+end
+]])
+      f:close()
+      local bin = os.getenv("MCPTEST_BIN") or (SRC .. "/build/mcptest")
+      local _, _, code = os.execute(string.format("URL=%s %s load %s --vus 1 --iterations 3 -q -o json:%s.json >/dev/null 2>%s.err </dev/null",
+        url, bin, dir, dir, dir))
+      local ef = io.open(dir .. ".err"); local err = ef:read("a"); ef:close()
+      assert.are.equal(0, code, err)
+      local jf = io.open(dir .. ".json"); local m = mcp.json.decode(jf:read("a")).metrics; jf:close()
+      os.remove(dir); os.remove(dir .. ".json"); os.remove(dir .. ".err")
+      local call, wire = m["mcp_call_duration{name:ask}"].values, m["mcp_req_duration{name:ask}"].values
+      assert.are.equal(3, call.count)
+      assert.is_true(call.min >= 300, "the call includes the handler: min " .. call.min .. " ms")
+      assert.is_true(wire.max < 150, "the wire time excludes it: max " .. wire.max .. " ms")
+    end)
+
     it("the legacy era when pinned", function()
       local c = mcp.connect{ url = url, timeout = 20, protocol = "2025-11-25" }
       assert.are.equal("legacy", c.era)
