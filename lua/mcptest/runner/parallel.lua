@@ -48,8 +48,11 @@ local function pass_lines(w, key, fh, data, eof)
   local last = 1
   for line_end in buf:gmatch("()\n") do
     local line = buf:sub(last, line_end)
-    -- a worker stopped by the parent says so; the parent says it once
-    if w.stopped and line:find("^mcptest: interrupted") then w.hush = true
+    -- a worker stopped by the parent says so; the parent says it once.
+    -- (Stopped while it was still loading, the signal hook's error names
+    -- where it struck: "mcptest: lua/...:499: interrupted!".)
+    if w.stopped and (line:find("^mcptest: interrupted") or line:find("^mcptest: .*: interrupted!%s*$")) then
+      w.hush = true
     elseif w.hush and not (line:find("^stack traceback:") or line:find("^\t")) then w.hush = false end
     if not w.hush then fh:write(line) end
     last = line_end + 1
