@@ -464,6 +464,19 @@ describe("Streamable HTTP review fixes", function()
     assert.are.equal("ok", r.body)
   end)
 
+  it("sends each request to its own URL, past the 16 URLs kept parsed, and reports a malformed one", function()
+    -- the core keeps up to 16 URLs parsed; the 17th on is parsed by curl per request
+    for i = 1, 40 do
+      local scenario = i % 3 == 0 and "auth" or "ok"
+      local r = assert(mcp.http.request{ url = srv.url(scenario) .. "?n=" .. (i % 20), timeout = 5 })
+      assert.are.equal(scenario == "auth" and 401 or 405, r.status, "request " .. i) -- (GET on ok: 405)
+    end
+    local none, err = mcp.http.request{ url = "http://[::1/", timeout = 2 }
+    assert.is_nil(none)
+    assert.are.equal("transport", err.kind)
+    assert.matches("URL", err.message, 1, true)
+  end)
+
   it("refuses options of the wrong type in core.http.request", function()
     local on = function() end
     assert.has_error(function() core.request{ url = 8080, on = on } end,
