@@ -73,7 +73,7 @@ typedef struct http_ctx {
   int npool, cappool;
   mcpt_buf spare;                     /* a body buffer between requests */
   char *noproxy;                      /* NO_PROXY plus the loopback names */
-  struct { char *url; CURLU *parsed; } urls[HTTP_URL_CACHE];
+  struct http_url { char *url; CURLU *parsed; int loopback; } urls[HTTP_URL_CACHE];
   int nurls;
 } http_ctx;
 
@@ -231,24 +231,29 @@ static void http_push_error(lua_State *L, http_req *r) {
 
 /* url parsed once (see HTTP_URL_CACHE), or NULL: let curl parse it. The
  * flags are the ones curl itself parses a CURLOPT_URL string with. */
-static CURLU *http_parsed_url(http_ctx *c, const char *url) {
+static const struct http_url *http_parsed_url(http_ctx *c, const char *url) {
+  struct http_url *hu;
   CURLU *u;
-  char *copy;
+  char *copy, *host = NULL;
   int i;
   for (i = 0; i < c->nurls; i++)
-    if (strcmp(c->urls[i].url, url) == 0) return c->urls[i].parsed;
+    if (strcmp(c->urls[i].url, url) == 0) return &c->urls[i];
   if (c->nurls == HTTP_URL_CACHE) return NULL;
   u = curl_url();
   copy = strdup(url);
-  if (!u || !copy || curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+  if (!u || !copy || curl_url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK
+      || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
     curl_url_cleanup(u); /* a URL curl refuses: the transfer reports it */
     free(copy);
     return NULL;
   }
-  c->urls[c->nurls].url = copy;
-  c->urls[c->nurls].parsed = u;
-  c->nurls++;
-  return u;
+  hu = &c->urls[c->nurls++];
+  hu->url = copy;
+  hu->parsed = u;
+  /* the names the loopback entries of NO_PROXY match exactly */
+  hu->loopback = strcasecmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0;
+  curl_free(host);
+  return hu;
 }
 
 static http_ctx *http_getctx(lua_State *L) {
@@ -443,6 +448,7 @@ static int http_request(lua_State *L) {
   const char *url, *method, *ca_file, *cert_file, *key_file, *s;
   http_req *r;
   CURL *e;
+  const struct http_url *hu;
   size_t bodylen = 0;
   const char *body = NULL;
   double t;
@@ -495,10 +501,8 @@ static int http_request(lua_State *L) {
     r->hdrs = l;
   }
   curl_easy_setopt(e, CURLOPT_URL, url); /* (error messages, the effective URL) */
-  {
-    CURLU *u = http_parsed_url(c, url);
-    if (u) curl_easy_setopt(e, CURLOPT_CURLU, u); /* overrides the string's parse */
-  }
+  hu = http_parsed_url(c, url);
+  if (hu) curl_easy_setopt(e, CURLOPT_CURLU, hu->parsed); /* overrides the string's parse */
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
@@ -534,8 +538,11 @@ static int http_request(lua_State *L) {
   if (key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, key_file);
   /* libcurl's proxy variables (http_proxy, https_proxy, NO_PROXY) apply,
    * but loopback (the fixture, the OAuth callback) never goes through a
-   * proxy: NO_PROXY plus the loopback names */
-  curl_easy_setopt(e, CURLOPT_NOPROXY, c->noproxy ? c->noproxy : "localhost,127.0.0.1,::1");
+   * proxy: NO_PROXY plus the loopback names. A URL known to be loopback
+   * says "no proxy" outright: curl then skips reading the variables and
+   * matching NO_PROXY, 7,000 instructions per request (4% of a load run's). */
+  if (hu && hu->loopback) curl_easy_setopt(e, CURLOPT_PROXY, "");
+  else curl_easy_setopt(e, CURLOPT_NOPROXY, c->noproxy ? c->noproxy : "localhost,127.0.0.1,::1");
   lua_getfield(L, 1, "insecure");
   if (lua_toboolean(L, -1)) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
