@@ -41,6 +41,21 @@ describe("mcptest.core.hist", function()
     assert.are.equal(all:percentile(95), back:percentile(95))
   end)
 
+  it("record_all records one value into each histogram of a list, as record does", function()
+    local a, b, one = hist.new(), hist.new(), hist.new()
+    for i = 1, 1000 do
+      local v = (i * 7919) % 100003 + 0.4
+      hist.record_all({ a, b }, v)
+      one:record(v)
+    end
+    assert.are.same(one:export(), a:export())
+    assert.are.same(one:export(), b:export())
+    hist.record_all({}, 5) -- an empty list: nothing to do
+    assert.has_error(function() hist.record_all({ a, {} }, 1) end, "hist.record_all: item 2 of the list is not a histogram")
+    assert.has_error(function() hist.record_all({ a }, -1) end)
+    assert.are.equal(1000, a:count())
+  end)
+
   it("an empty histogram has no percentile; bad input is refused", function()
     local h = hist.new()
     assert.is_nil(h:percentile(50))

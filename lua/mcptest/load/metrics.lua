@@ -114,9 +114,9 @@ function M.rate_all(list, passed)
     if passed then r.passes = r.passes + 1 end
   end
 end
+local record_all = hist.record_all
 function M.trend_all(hists, ms)
-  local us = ms * US
-  for i = 1, #hists do hists[i]:record(us) end
+  record_all(hists, ms * US)
 end
 function M.hists(list)
   local hs = {}
