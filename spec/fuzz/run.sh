@@ -89,8 +89,18 @@ for t in "${targets[@]}"; do
       -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" ${MCPTEST_FUZZ_ARGS:-} \
       "$work" "$seeds" >"$log" 2>&1
   rc=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+  # with -jobs=N libFuzzer writes each job's output to fuzz-<job>.log in
+  # the current directory (no flag moves it) and copies it into $log: keep
+  # those files with the build, not in the source tree
+  jobs_dir=$BUILD/jobs/$t
+  rm -rf "$jobs_dir"
+  for f in fuzz-[0-9]*.log; do
+    [ -f "$f" ] || continue
+    mkdir -p "$jobs_dir" && mv "$f" "$jobs_dir/"
+  done
+  # one stat block per job: the totals are their sums
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | awk '{ n += $1 } END { if (NR) print n }')
   after=$(ls "$findings" | wc -l)
   if [ "$rc" = 0 ] && [ "$after" = "$before" ] && [ -n "$runs" ]; then
     echo "ok $i - fuzz_$t: ${SECONDS_EACH} s, $runs inputs ($rate/s), no finding"
