@@ -37,7 +37,7 @@ local Http = {}
 -- that carry them stay out of the transport table, as H(t).name: a script
 -- that prints a client's transport never meets them.
 local H = secrets.hidden(Http, { base_headers = true, init_headers = true, post_headers = true,
-  get_headers = true, plain_get_headers = true, post_opts = true })
+  get_headers = true, plain_get_headers = true, post_opts = true, post_set = true })
 -- The header list of a kind ("init", "post", "get", "plain_get") for the
 -- legacy transport, which sends with these.
 function Http:header_list(kind) return H(self)[kind .. "_headers"] end
@@ -196,6 +196,7 @@ function Http:rebuild_headers()
     get[#get + 1] = "MCP-Protocol-Version: " .. self.protocol_version
   end
   h.init_headers, h.post_headers, h.get_headers = init, post, get
+  h.post_set = false -- post_headers made into curl's list, when first sent
 end
 
 -- The GET headers of the session plus Last-Event-ID (resuming a stream).
@@ -317,7 +318,13 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
     o = self:curl_opts("POST")
     h.post_opts = o
   end
-  o.headers, o.body, o.ctx = self:with_request_auth(headers, "POST"), body, st
+  local lines = self:with_request_auth(headers, "POST")
+  if lines == h.post_headers then -- the session's own lines: made into curl's list once
+    local set = h.post_set
+    if not set then set = http.core.header_set(lines); h.post_set = set end
+    lines = set
+  end
+  o.headers, o.body, o.ctx = lines, body, st
   local req, err = http.start(o, Http.post_cb)
   o.body, o.ctx = nil, nil
   if not req then

@@ -477,6 +477,27 @@ describe("Streamable HTTP review fixes", function()
     assert.matches("URL", err.message, 1, true)
   end)
 
+  it("sends a header_set's lines, and a request keeps its set alive after the script drops it", function()
+    local body = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+      .. '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+    local function post(headers)
+      local status, done
+      local req = assert(require("mcptest.transport.curl").start({ url = srv.url("auth"), method = "POST",
+        body = body, timeout = 5, headers = headers }, function(r, _, fin) if fin then status, done = r:status(), true end end))
+      headers = nil -- (the only reference left is the request's)
+      collectgarbage("collect"); collectgarbage("collect")
+      assert.is_true(wait_for(function() return done end, 5))
+      req:abort()
+      return status
+    end
+    local lines = { "Content-Type: application/json", "Accept: application/json, text/event-stream" }
+    assert.are.equal(401, post(core.header_set(lines)))
+    lines[#lines + 1] = "Authorization: Bearer good-token"
+    assert.are.equal(200, post(core.header_set(lines)))
+    assert.are.equal(200, post(lines)) -- a plain list of lines works the same
+    assert.has_error(function() core.header_set("Accept: x") end)
+  end)
+
   it("refuses options of the wrong type in core.http.request", function()
     local on = function() end
     assert.has_error(function() core.request{ url = 8080, on = on } end,
