@@ -19,6 +19,7 @@
  * (MCP headers, status handling, retries, redaction) is Lua's; this file
  * never logs header values.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -727,8 +728,9 @@ static int http_req_status(lua_State *L) {
   return 1;
 }
 
-/* req:info() -> status, content_type|nil (lower-case, parameters kept):
- * what a transport needs at the first sight of a response, in one call. */
+/* req:info() -> status, content_type|nil (lower-case, parameters kept),
+ * kind ("json", "sse" or nil): what a transport needs at the first sight
+ * of a response, in one call. */
 static int http_req_info(lua_State *L) {
   http_req *r = http_checkreq(L);
   lua_pushinteger(L, r->headers_done ? r->status : 0);
@@ -740,10 +742,24 @@ static int http_req_info(lua_State *L) {
       buf[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
     }
     lua_pushlstring(L, buf, n);
+    /* the body's kind, as Lua patterns would say it (two string.find per
+     * response cost 2,400 instructions): "^text/event%-stream" is "sse";
+     * "^application/json" and "^application/[%w.%-]+%+json" are "json" */
+    if (n >= 17 && memcmp(buf, "text/event-stream", 17) == 0) lua_pushliteral(L, "sse");
+    else if (n >= 12 && memcmp(buf, "application/", 12) == 0) {
+      size_t k = 12;
+      int json = n >= 16 && memcmp(buf + 12, "json", 4) == 0;
+      while (!json && k < n && (isalnum((unsigned char)buf[k]) || buf[k] == '.' || buf[k] == '-')) {
+        k++;
+        json = k > 12 && n - k >= 5 && memcmp(buf + k, "+json", 5) == 0;
+      }
+      if (json) lua_pushliteral(L, "json"); else lua_pushnil(L);
+    } else lua_pushnil(L);
   } else {
     lua_pushnil(L);
+    lua_pushnil(L);
   }
-  return 2;
+  return 3;
 }
 
 /* Walk "Name: value\r\n" lines; calls fn for each, stops when it returns 1. */

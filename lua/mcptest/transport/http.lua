@@ -390,13 +390,13 @@ function Http:on_post(st, req, chunk, done, err)
   if st.finished then return end
   local mode = st.mode
   if not mode then
-    local status, ct = req:info()
+    local status, ct, kind = req:info()
     if status == 0 then -- no response at all
       if done then return self:transfer_failed(st, err or errors.new("transport", "no response"),
                                                st.resumed and "GET" or "POST") end
       return
     end
-    mode = self:classify(st, req, status, ct or "")
+    mode = self:classify(st, req, status, ct or "", kind)
     if st.finished then return end
   end
   if chunk then
@@ -437,7 +437,8 @@ function Http:on_post(st, req, chunk, done, err)
 end
 
 -- First sight of a response: status and content type decide the mode.
-function Http:classify(st, req, status, ct)
+-- (kind: "json", "sse" or nil, as runtime/http.c's req:info() reads ct)
+function Http:classify(st, req, status, ct, kind)
   st.status = status
   if self.verbose then
     self:note((st.resumed and "GET (resume) " or "POST ") .. "-> HTTP " .. status
@@ -454,12 +455,12 @@ function Http:classify(st, req, status, ct)
     end
     if status == 202 or st.id == nil then
       mode = "accepted"
-    elseif ct:find("^text/event%-stream") then
+    elseif kind == "sse" then
       mode = "sse"
       local old = st.parser
       st.parser = sse.new(Http.stream_event_cb, st, self.max_event)
       if old then st.parser.last_id, st.parser.id_buf, st.parser.retry = old.last_id, old.last_id, old.retry end
-    elseif ct:find("^application/json") or ct:find("^application/[%w.%-]+%+json") then
+    elseif kind == "json" then
       mode = "json"
       st.chunks, st.first, st.size = false, false, 0
     else

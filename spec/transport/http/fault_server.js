@@ -38,6 +38,7 @@
 //              reconnect gets 404
 //   legacy500, legacy401: as legacy, but tools/call POSTs to the endpoint
 //              get HTTP 500 / 401
+// GET /ctype?t=TYPE answers with that Content-Type.
 // GET /rawhead answers with a response head of exactly 2048 bytes whose
 // last line is the 4-byte "a:\r\n" (the client's header walk must not read
 // past it).
@@ -341,6 +342,8 @@ function handler(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname === '/stats') return sendJson(res, 200, JSON.stringify(stats));
   if (url.pathname === '/rawhead') return rawHead(res);
+  // GET /ctype?t=TYPE answers 200 with that Content-Type (the client's body kinds)
+  if (url.pathname === '/ctype') { res.writeHead(200, { 'Content-Type': url.searchParams.get('t') }); return res.end('{}'); }
   if (/^\/legacy\w*\//.test(url.pathname)) return handleLegacy(req, res, url);
   const m = url.pathname.match(/^\/([\w-]+)\/mcp$/);
   if (!m) { res.writeHead(404); return res.end('no such path'); }

@@ -498,6 +498,28 @@ describe("Streamable HTTP review fixes", function()
     assert.has_error(function() core.header_set("Accept: x") end)
   end)
 
+  it("req:info() tells a JSON body from an event stream by the Content-Type, as the MCP transport reads it", function()
+    local function kind(ct)
+      local got, done
+      assert(require("mcptest.transport.curl").start({ url = srv.base .. "/ctype?t=" .. ct:gsub("[^%w]", function(ch)
+        return string.format("%%%02X", ch:byte()) end), timeout = 5 }, function(r, _, fin)
+        if fin then got, done = select(3, r:info()) or "none", true end end))
+      assert.is_true(wait_for(function() return done end, 5))
+      return got
+    end
+    assert.are.equal("json", kind("application/json"))
+    assert.are.equal("json", kind("Application/JSON; charset=utf-8"))
+    assert.are.equal("json", kind("application/vnd.api+json"))
+    assert.are.equal("json", kind("application/problem.v2-x+json; q=1"))
+    assert.are.equal("sse", kind("text/event-stream"))
+    assert.are.equal("sse", kind("TEXT/Event-Stream;charset=utf-8"))
+    assert.are.equal("none", kind("application/+json"))
+    assert.are.equal("none", kind("application/x+y+json"))
+    assert.are.equal("none", kind("text/html"))
+    assert.are.equal("none", kind("application/xml"))
+    assert.are.equal("none", kind("text/event"))
+  end)
+
   it("refuses options of the wrong type in core.http.request", function()
     local on = function() end
     assert.has_error(function() core.request{ url = 8080, on = on } end,
