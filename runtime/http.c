@@ -14,6 +14,9 @@
  * the end. Lua is never called from inside a curl callback: curl's
  * callbacks only buffer and mark the request, and the callbacks run after
  * curl returns, so a Lua callback may start or abort requests freely.
+ * header_set(lines) makes header lines into curl's list once, for a
+ * transport that sends the same ones with every request. A URL is parsed
+ * once (up to 16 per state), and a loopback one is never proxied.
  *
  * Uses util.c (mcptest.Error tables, the monotonic clock). HTTP policy
  * (MCP headers, status handling, retries, redaction) is Lua's; this file
