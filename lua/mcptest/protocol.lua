@@ -59,12 +59,25 @@ M.UNSUPPORTED_PROTOCOL_VERSION = -32022
 -- Header values of the modern era (Mcp-Name, Mcp-Param-*): plain visible
 -- ASCII as it is, anything else (non-ASCII, controls, a leading or
 -- trailing space, what looks like the sentinel) as =?base64?...?=.
+local function encode_header(v)
+  if v:find("^[\33-\126][\32-\126]*$") and not v:find(" $") and not v:find("^=%?") then return v end
+  return "=?base64?" .. crypto.base64_encode(v) .. "?="
+end
+-- every modern-era request names its tool, prompt or resource in a header:
+-- the encodings of the last few hundred names are kept (the three pattern
+-- matches took 3,600 instructions per request); a run reading a new URI
+-- per request starts the table again past 512
+local encoded, n_encoded = {}, 0
 function M.encode_header(v)
   if math.type(v) == "integer" then return tostring(v) end
   if type(v) == "boolean" then return tostring(v) end
   v = tostring(v)
-  if v:find("^[\33-\126][\32-\126]*$") and not v:find(" $") and not v:find("^=%?") then return v end
-  return "=?base64?" .. crypto.base64_encode(v) .. "?="
+  local e = encoded[v]
+  if e then return e end
+  e = encode_header(v)
+  if n_encoded >= 512 then encoded, n_encoded = {}, 0 end
+  encoded[v], n_encoded = e, n_encoded + 1
+  return e
 end
 
 function M.decode_header(v)
