@@ -539,6 +539,21 @@ describe("x-mcp-header over HTTP (modern era)", function()
     c:close()
   end)
 
+  it("each request carries its own Mcp-Method and Mcp-Name, for names that repeat and past the 8 kept", function()
+    -- the transport keeps the header lines of a session's first 8
+    -- (method, name) pairs as curl lists; the fixture refuses an Mcp-Name
+    -- that is not the request's (-32020)
+    local c = mcp.connect(target("http", "both"))
+    assert.are.equal(MODERN, c.protocol_version)
+    for i = 1, 30 do
+      assert.text_equals(c:call_tool("echo", { message = "m" .. i }), "m" .. i)
+      local n = i % 12 + 1 -- 12 distinct URIs, rotating
+      assert.are.equal("note " .. n, c:read_resource("fixture://notes/" .. n).contents[1].text)
+      assert.is_table(c:get_prompt("greeting", { name = "Ada" }).messages[1])
+    end
+    c:close()
+  end)
+
   it("the fixture refuses an Mcp-Param header that differs from the argument (-32020)", function()
     local body = json.encode({ jsonrpc = "2.0", id = 1, method = "tools/call", params = {
       name = "route", arguments = { region = "north", priority = 2 },

@@ -37,7 +37,7 @@ local Http = {}
 -- that carry them stay out of the transport table, as H(t).name: a script
 -- that prints a client's transport never meets them.
 local H = secrets.hidden(Http, { base_headers = true, init_headers = true, post_headers = true,
-  get_headers = true, plain_get_headers = true, post_opts = true, post_set = true })
+  get_headers = true, plain_get_headers = true, post_opts = true, post_set = true, extra_sets = true })
 -- The header list of a kind ("init", "post", "get", "plain_get") for the
 -- legacy transport, which sends with these.
 function Http:header_list(kind) return H(self)[kind .. "_headers"] end
@@ -197,6 +197,7 @@ function Http:rebuild_headers()
   end
   h.init_headers, h.post_headers, h.get_headers = init, post, get
   h.post_set = false -- post_headers made into curl's list, when first sent
+  h.extra_sets = { n = 0 } -- post_headers plus a request's own lines, the same (see post)
 end
 
 -- The GET headers of the session plus Last-Event-ID (resuming a stream).
@@ -307,7 +308,22 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
   if st.id ~= nil then self.inflight[st.id] = st end
   local h = H(self)
   local headers = is_init and h.init_headers or h.post_headers
-  if extra then
+  local set = false
+  if extra and not is_init and #extra <= 2 and method ~= "server/discover"
+     and not (self.auth and self.auth.request_headers) then
+    -- the modern era's Mcp-Method and Mcp-Name: the session's lines plus
+    -- these two become curl's list once per pair, for the first 8 pairs of a
+    -- session (a VU reading a new URI each time keeps 8 lists, 4 KB)
+    local key = extra[2] and (extra[1] .. "\n" .. extra[2]) or extra[1]
+    local sets = h.extra_sets
+    set = sets[key]
+    if not set then
+      local full = table.move(headers, 1, #headers, 1, {})
+      for i = 1, #extra do full[#full + 1] = extra[i] end
+      set = http.core.header_set(full)
+      if sets.n < 8 then sets[key], sets.n = set, sets.n + 1 end
+    end
+  elseif extra then
     headers = table.move(headers, 1, #headers, 1, {})
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
   end
@@ -318,11 +334,11 @@ function Http:post(method, msg_id, body, retried, auth_tries, extra)
     o = self:curl_opts("POST")
     h.post_opts = o
   end
-  local lines = self:with_request_auth(headers, "POST")
+  local lines = set or self:with_request_auth(headers, "POST")
   if lines == h.post_headers then -- the session's own lines: made into curl's list once
-    local set = h.post_set
-    if not set then set = http.core.header_set(lines); h.post_set = set end
-    lines = set
+    local ps = h.post_set
+    if not ps then ps = http.core.header_set(lines); h.post_set = ps end
+    lines = ps
   end
   o.headers, o.body, o.ctx = lines, body, st
   local req, err = http.start(o, Http.post_cb)
