@@ -231,21 +231,36 @@ local NAMED = { ["tools/call"] = "name", ["prompts/get"] = "name", ["resources/r
                 ["tasks/get"] = "taskId", ["tasks/update"] = "taskId", ["tasks/cancel"] = "taskId" }
 -- params_by_tool: tool name -> its x-mcp-header arguments (what the
 -- client's tools/list found), mirrored as Mcp-Param-{Name}.
+local protocol -- (required on first use)
+-- The lines of the requests that mirror no argument depend on the method
+-- and the name alone: kept (never changed: a request keeps them as
+-- st.extra), for the last few hundred pairs.
+local plain_lines, n_plain = {}, 0
 local function modern_headers(msg, params_by_tool)
-  local protocol = require("mcptest.protocol")
-  local extra = { "Mcp-Method: " .. msg.method }
-  local field = NAMED[msg.method]
+  protocol = protocol or require("mcptest.protocol")
+  local method = msg.method
+  local field = NAMED[method]
   local p = msg.params
   local v = field and type(p) == "table" and p[field]
+  local spec = params_by_tool and method == "tools/call" and params_by_tool[v]
+  local mirrors = spec and type(p.arguments) == "table"
+  local by = not mirrors and (v == nil or v == false or type(v) == "string") and plain_lines[method]
+  local kept = by and by[v or false]
+  if kept then return kept end
+  local extra = { "Mcp-Method: " .. method }
   if v ~= nil and v ~= false then extra[2] = "Mcp-Name: " .. protocol.encode_header(v) end
-  local spec = params_by_tool and msg.method == "tools/call" and params_by_tool[v]
-  if spec and type(p.arguments) == "table" then
+  if mirrors then
     for _, e in ipairs(spec) do
       local a = p.arguments
       for i = 1, #e.path do a = type(a) == "table" and a[e.path[i]] or nil end
       local hv = protocol.param_header_value(a)
       if hv then extra[#extra + 1] = "Mcp-Param-" .. e.name .. ": " .. hv end
     end
+  elseif v == nil or v == false or type(v) == "string" then
+    if n_plain >= 512 then plain_lines, n_plain = {}, 0 end
+    by = plain_lines[method]
+    if not by then by = {}; plain_lines[method] = by end
+    by[v or false], n_plain = extra, n_plain + 1
   end
   return extra
 end
