@@ -49,6 +49,18 @@ describe("secrets in output", function()
     end)
   end
 
+  it("leaves a file the script writes as written, and scrubs what it prints", function()
+    local out = os.tmpname()
+    local _, _, code = os.execute(string.format("SPEC_LEAK_TOKEN=test-bearer-token %s %s/spec/data/cli/writes_secret_file.lua -o tap >%s 2>&1",
+      BIN, SRC, out))
+    local f = io.open(out); local s = f:read("a"); f:close(); os.remove(out)
+    assert.are.equal(0, code, s)
+    assert.is_nil(s:find("test-bearer-token", 1, true), s)
+    for _, what in ipairs({ "printed", "stdout", "stderr", "io.write" }) do
+      assert.matches(what .. "%s+%[secret: token from SPEC_LEAK_TOKEN%]", s)
+    end
+  end)
+
   it("never shows it in a report file", function()
     local file = os.tmpname()
     local code = run("-o junit --output-file " .. file)

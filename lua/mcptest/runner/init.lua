@@ -609,9 +609,12 @@ function M.run(files, opts)
     return { match = function() return true end,
              load = function(_, filename) return chunks[filename], get_trace end }
   end
-  -- what a script prints, and what the reporters write, passes the
-  -- secrets scrubber: a token a server echoed back, or a client table a
-  -- script printed, shows as [secret: ...]
+  -- what a script prints (print, io.write and f:write to stdout or
+  -- stderr) passes the secrets scrubber: a token a server echoed back, or
+  -- a client table a script printed, shows as [secret: ...]. A file the
+  -- script opened is its own data and is written as given (the config of
+  -- a server it starts may hold a token); the reporters scrub what they
+  -- write to a report file themselves.
   local raw_print, raw_write = print, io.write
   local file_methods = getmetatable(io.stdout).__index
   local raw_fwrite = file_methods.write
@@ -629,14 +632,18 @@ function M.run(files, opts)
     end
     return raw_print(table.unpack(t, 1, n))
   end
+  local function console(f) return f == io.stdout or f == io.stderr end
   io.write = function(...)
-    if to_stderr and io.output() == io.stdout then
+    local out = io.output()
+    if not console(out) then return raw_write(...) end
+    if to_stderr and out == io.stdout then
       return raw_fwrite(io.stderr, scrubbed(select("#", ...), ...))
     end
     return raw_write(scrubbed(select("#", ...), ...))
   end
-  -- f:write on any file (io.stdout, io.stderr, a report file) too
+  -- f:write on io.stdout and io.stderr too
   file_methods.write = function(f, ...)
+    if not console(f) then return raw_fwrite(f, ...) end
     if to_stderr and f == io.stdout then
       raw_fwrite(io.stderr, scrubbed(select("#", ...), ...))
       return f
